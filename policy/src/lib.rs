@@ -1,0 +1,27 @@
+//! gatehouse-policy: the pure core that makes every gatehouse decision.
+//!
+//! Nothing in this crate does I/O beyond what a caller hands it: no async runtime, no database,
+//! no sockets. The daemon, the CLI, the PAM and NSS modules and gatehouse-sftp all call the same
+//! functions here, so a decision is made in exactly one place.
+//!
+//! The public API, in one list:
+//! - [`error::PolicyError`]: every rejection, naming the field and the reason.
+//! - [`model`]: user and group records and the validation of each field.
+//! - [`path`]: canonicalisation of client paths.
+//! - [`rules`]: permission levels, rule keys and the permission rule itself.
+//! - [`ip`]: the allow/deny decision on a client address.
+//! - [`password`]: hashing, verification of native and imported hashes, password policy.
+//! - [`keys`]: OpenSSH public key parsing, normalisation and fingerprints.
+//! - [`secret::Secret`]: a string that never prints and is wiped on drop.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod ip;
+pub mod keys;
+pub mod model;
+pub mod password;
+pub mod path;
+pub mod rules;
+pub mod secret;
+
+pub use error::PolicyError;
