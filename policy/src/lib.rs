@@ -5,6 +5,8 @@
 //! functions here, so a decision is made in exactly one place.
 //!
 //! The public API, in one list:
+//! - [`config::Config`]: the configuration file and its defaults.
+//! - [`access`]: login-time checks (active, expiry, lock, protocol, IP).
 //! - [`error::PolicyError`]: every rejection, naming the field and the reason.
 //! - [`model`]: user and group records and the validation of each field.
 //! - [`path`]: canonicalisation of client paths.
@@ -15,6 +17,8 @@
 //! - [`secret::Secret`]: a string that never prints and is wiped on drop.
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod config;
 pub mod error;
 pub mod ip;
 pub mod keys;

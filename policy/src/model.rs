@@ -1,1 +1,476 @@
-//! (being written)
+//! The user and group records, and the validation of every field.
+//!
+//! Validation lives here, not in the CLI or the store, so that every way in (the CLI, imports, the
+//! daemon's admin requests) rejects the same inputs with the same message. Each validator names
+//! the field as the CLI and JSON spell it.
+use crate::error::PolicyError;
+use crate::keys::PublicKey;
+use crate::rules::{Mode, Rule};
+use serde::{Deserialize, Serialize};
+
+/// Longest login or group name (POSIX-portable and what `useradd` accepts by default).
+pub const MAX_NAME_LEN: usize = 32;
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_LEN: usize = 128;
+/// Longest email address (RFC 5321 path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// Longest root folder path, in bytes (Linux `PATH_MAX` less room for the user's own paths).
+pub const MAX_ROOT_LEN: usize = 1024;
+
+/// Where a user's password is verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordSource {
+    /// The hash stored in the gatehouse database.
+    #[default]
+    Local,
+    /// A simple bind against the configured LDAP directory.
+    Ldap,
+}
+
+impl std::str::FromStr for PasswordSource {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, PolicyError> {
+        match s {
+            "local" => Ok(PasswordSource::Local),
+            "ldap" => Ok(PasswordSource::Ldap),
+            _ => Err(PolicyError::invalid("password_source", s, "expected local or ldap")),
+        }
+    }
+}
+
+impl std::fmt::Display for PasswordSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PasswordSource::Local => "local",
+            PasswordSource::Ldap => "ldap",
+        })
+    }
+}
+
+/// One gatehouse user, as stored and as exported. Field names are the schema's and the JSON's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// UUID, stable across renames.
+    pub id: String,
+    /// Login name; see [`validate_name`].
+    pub name: String,
+    /// Allocated from the configured range, never reused.
+    pub uid: u32,
+    /// The user's primary group id (a per-user group with the same number as the uid).
+    pub gid: u32,
+    /// Free text; no `:` or control characters, since it is the passwd GECOS field.
+    pub display_name: String,
+    /// Empty or a syntactically valid address.
+    pub email: String,
+    /// Free-form locale tag (e.g. `en_GB`); empty for none.
+    pub locale: String,
+    /// IANA zone name; empty for none.
+    pub time_zone: String,
+    /// The stored password hash; `None` when no password is set (key-only or invited users).
+    pub password_hash: Option<String>,
+    /// Where the password is checked.
+    pub password_source: PasswordSource,
+    /// Set by invitations and resets; the user must pick a new password at the next login.
+    pub must_change_password: bool,
+    /// OpenSSH public keys, in the order they were added.
+    pub keys: Vec<PublicKey>,
+    /// The folder the user sees as `/`; absolute and canonical.
+    pub root: String,
+    /// A cap over every rule: `r` keeps only list and download.
+    pub mode: Mode,
+    /// False: existing data cannot be destroyed (no delete, overwrite, truncate, replacing rename).
+    pub delete_allowed: bool,
+    /// Path → level, sorted by path. Empty means `mode` everywhere.
+    pub rules: Vec<Rule>,
+    /// CIDR allow-list; empty means any address (unless a group restricts).
+    pub allowed_ips: Vec<ipnet::IpNet>,
+    /// CIDR deny-list, checked before any allow-list.
+    pub denied_ips: Vec<ipnet::IpNet>,
+    /// Protocols the user may use (`ssh`, `ftp`, `web`, ...), sorted.
+    pub protocols: Vec<String>,
+    /// Names of the groups the user belongs to, sorted.
+    pub groups: Vec<String>,
+    /// False rejects every connection.
+    pub active: bool,
+    /// Unix seconds after which logins are refused.
+    pub expires_at: Option<i64>,
+    /// Upload cap in bytes, enforced by gatehouse-sftp and ProFTPD.
+    pub max_file_size: Option<u64>,
+    /// May manage users (delegated administration).
+    pub admin: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; bumped by every change to the record.
+    pub updated_at: i64,
+    /// Unix seconds of the last successful login.
+    pub last_login_at: Option<i64>,
+    /// Client address of the last successful login.
+    pub last_login_ip: Option<String>,
+    /// Consecutive failed logins in the current window.
+    pub failed_logins: u32,
+    /// Unix seconds until which the account is locked.
+    pub locked_until: Option<i64>,
+}
+
+/// A group: members, and rules, IPs and protocols that apply to every member.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// UUID, stable across renames.
+    pub id: String,
+    /// Group name; same syntax as user names.
+    pub name: String,
+    /// Allocated from the configured range (shared with uids, never reused).
+    pub gid: u32,
+    /// Free text.
+    pub description: String,
+    /// Path → level, sorted by path.
+    pub rules: Vec<Rule>,
+    /// CIDR allow-list; empty does not widen a member's own list.
+    pub allowed_ips: Vec<ipnet::IpNet>,
+    /// CIDR deny-list.
+    pub denied_ips: Vec<ipnet::IpNet>,
+    /// Protocols granted to members, in addition to their own.
+    pub protocols: Vec<String>,
+    /// Member names, sorted.
+    pub members: Vec<String>,
+}
+
+/// Validates a login or group name: POSIX-portable, lowercase, 1–32 characters, starting with a
+/// letter or `_`, then letters, digits, `_`, `-` or `.`; not all-numeric (it would read as an id).
+pub fn validate_name(field: &'static str, name: &str) -> Result<(), PolicyError> {
+    if name.is_empty() {
+        return Err(PolicyError::invalid(field, name, "must not be empty"));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(PolicyError::invalid(field, name, format!("longer than {MAX_NAME_LEN} characters")));
+    }
+    let mut chars = name.chars();
+    let first = chars.next().unwrap_or('-');
+    if !(first.is_ascii_lowercase() || first == '_') {
+        return Err(PolicyError::invalid(field, name, "must start with a lowercase letter or '_'"));
+    }
+    if let Some(bad) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))) {
+        return Err(PolicyError::invalid(
+            field,
+            name,
+            format!("character {bad:?} not allowed (use a-z, 0-9, '_', '-', '.')"),
+        ));
+    }
+    if name.ends_with('.') {
+        return Err(PolicyError::invalid(field, name, "must not end with '.'"));
+    }
+    Ok(())
+}
+
+/// Validates a display name: at most 128 characters, no `:` (the passwd field separator), no
+/// newline or other control character.
+pub fn validate_display_name(s: &str) -> Result<(), PolicyError> {
+    if s.chars().count() > MAX_DISPLAY_NAME_LEN {
+        return Err(PolicyError::invalid("display_name", s, format!("longer than {MAX_DISPLAY_NAME_LEN} characters")));
+    }
+    if s.contains(':') {
+        return Err(PolicyError::invalid("display_name", s, "must not contain ':'"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(PolicyError::invalid("display_name", s, "must not contain newlines or control characters"));
+    }
+    Ok(())
+}
+
+/// Validates an email address on syntax: `local@domain`, one `@`, no spaces or control
+/// characters, a domain of dot-separated labels of letters, digits and `-`, with at least one dot.
+/// Empty is accepted and means "no email".
+pub fn validate_email(s: &str) -> Result<(), PolicyError> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    let bad = |why: &str| Err(PolicyError::invalid("email", s, why));
+    if s.len() > MAX_EMAIL_LEN {
+        return bad("longer than 254 characters");
+    }
+    let Some((local, domain)) = s.split_once('@') else {
+        return bad("expected local@domain");
+    };
+    if local.is_empty() || local.len() > 64 {
+        return bad("the part before '@' must have 1 to 64 characters");
+    }
+    if local.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | ':' | '<' | '>' | ',' | ';' | '"' | '\\')) {
+        return bad("the part before '@' has a character not allowed");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return bad("the part before '@' has a misplaced '.'");
+    }
+    if !domain.contains('.') {
+        return bad("the domain needs a dot (e.g. example.com)");
+    }
+    for label in domain.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !ok {
+            return bad("the domain must be labels of letters, digits and '-', separated by dots");
+        }
+    }
+    Ok(())
+}
+
+/// Validates a locale tag such as `en`, `en_GB` or `de_DE.UTF-8`; empty means none.
+pub fn validate_locale(s: &str) -> Result<(), PolicyError> {
+    let ok = s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(PolicyError::invalid("locale", s, "expected a tag such as en_GB or de_DE.UTF-8"))
+    }
+}
+
+/// Validates a root folder: absolute, canonical (no `.`, `..`, `//` or trailing `/`), not `/`
+/// itself, no control characters, at most 1024 bytes.
+pub fn validate_root(s: &str) -> Result<(), PolicyError> {
+    let bad = |why: &str| Err(PolicyError::invalid("root", s, why));
+    if !s.starts_with('/') {
+        return bad("must be an absolute path");
+    }
+    if s == "/" {
+        return bad("must not be / itself");
+    }
+    if s.len() > MAX_ROOT_LEN {
+        return bad("longer than 1024 bytes");
+    }
+    if s.chars().any(char::is_control) {
+        return bad("must not contain control characters");
+    }
+    if s.ends_with('/') {
+        return bad("must not end with '/'");
+    }
+    if s[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return bad("must be canonical (no '.', '..' or '//')");
+    }
+    Ok(())
+}
+
+/// True if `root` equals `prefix` or lies below it. Both must be canonical.
+pub fn root_under(root: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    root == prefix || (root.starts_with(prefix) && root.as_bytes().get(prefix.len()) == Some(&b'/'))
+}
+
+/// Validates a protocol name: 1–32 characters of `a-z`, `0-9`, `-`, starting with a letter.
+pub fn validate_protocol(s: &str) -> Result<(), PolicyError> {
+    let ok = !s.is_empty()
+        && s.len() <= 32
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(PolicyError::invalid("protocols", s, "a protocol name is lowercase letters, digits and '-' (e.g. ssh, ftp, web)"))
+    }
+}
+
+/// Parses a comma-separated protocol list (`ssh,ftp`) into a sorted, deduplicated list.
+/// An empty string gives an empty list (no protocol allowed).
+pub fn parse_protocols(s: &str) -> Result<Vec<String>, PolicyError> {
+    let mut out = Vec::new();
+    for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        validate_protocol(p)?;
+        out.push(p.to_string());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Parses a size with an optional binary suffix (`500`, `10K`, `20M`, `1G`, `2T`). `0` means no cap.
+pub fn parse_size(field: &'static str, s: &str) -> Result<u64, PolicyError> {
+    let t = s.trim();
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(PolicyError::invalid(field, s, "unknown suffix (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| PolicyError::invalid(field, s, "expected a number of bytes, optionally with K, M, G or T"))?;
+    n.checked_mul(mult).ok_or_else(|| PolicyError::invalid(field, s, "too large"))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Parses a time as the CLI and the schema accept it: `YYYY-MM-DD` (midnight UTC),
+/// `YYYY-MM-DDTHH:MM[:SS]` with an optional `Z` or `±HH:MM` offset (UTC when absent; a space may
+/// stand for `T`), or `@SECONDS` since the epoch. Returns Unix seconds.
+pub fn parse_time(field: &'static str, s: &str) -> Result<i64, PolicyError> {
+    let bad = || PolicyError::invalid(field, s, "expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+    let t = s.trim();
+    if let Some(secs) = t.strip_prefix('@') {
+        return secs.parse::<i64>().map_err(|_| bad());
+    }
+    let num = |a: &str| -> Result<i64, PolicyError> {
+        if a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        a.parse::<i64>().map_err(|_| bad())
+    };
+    let (date, rest) = match t.find(['T', 't', ' ']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mut parts = date.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(bad());
+    }
+    let (y, m, d) = (num(y)?, num(m)?, num(d)?);
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return Err(PolicyError::invalid(field, s, "no such date"));
+    }
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    if let Some(rest) = rest {
+        let (clock, offset) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
+            (c, 0)
+        } else if let Some(i) = rest.rfind(['+', '-']) {
+            let (c, o) = rest.split_at(i);
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = o[1..].split_once(':').ok_or_else(bad)?;
+            let (oh, om) = (num(oh)?, num(om)?);
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            (c, sign * (oh * 3600 + om * 60))
+        } else {
+            (rest, 0)
+        };
+        let fields: Vec<&str> = clock.split(':').collect();
+        let (h, mi, se) = match fields.as_slice() {
+            [h, mi] => (num(h)?, num(mi)?, 0),
+            [h, mi, se] => (num(h)?, num(mi)?, num(se)?),
+            _ => return Err(bad()),
+        };
+        if h > 23 || mi > 59 || se > 60 {
+            return Err(PolicyError::invalid(field, s, "no such time of day"));
+        }
+        secs += h * 3600 + mi * 60 + se - offset;
+    }
+    Ok(secs)
+}
+
+/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (what the schema stores and JSON shows).
+pub fn format_time(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["alice", "_svc", "a", "bob-smith", "x.y", "a1234567890123456789012345678901"] {
+            validate_name("name", ok).unwrap();
+        }
+        for bad in ["", "Alice", "1abc", "-a", "a b", "a:b", "a/b", "tom.", "a12345678901234567890123456789012", "é"] {
+            assert!(validate_name("name", bad).is_err(), "{bad}");
+        }
+        let e = validate_name("name", "Bob").unwrap_err().to_string();
+        assert!(e.contains("name") && e.contains("lowercase"), "{e}");
+    }
+
+    #[test]
+    fn emails_and_display_names() {
+        for ok in ["", "a@b.co", "first.last+tag@sub.example.org"] {
+            validate_email(ok).unwrap();
+        }
+        for bad in ["a", "a@b", "@b.com", "a@@b.com", "a b@c.com", "a@-b.com", "a@b..com", ".a@b.com", "a@b.com\n"] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+        validate_display_name("Ada Lovelace (ops)").unwrap();
+        assert!(validate_display_name("a:b").is_err());
+        assert!(validate_display_name("a\nb").is_err());
+    }
+
+    #[test]
+    fn roots() {
+        validate_root("/srv/gatehouse/alice").unwrap();
+        for bad in ["srv", "/", "/srv/", "/srv//a", "/srv/./a", "/srv/../etc", "/srv/a\n"] {
+            assert!(validate_root(bad).is_err(), "{bad}");
+        }
+        assert!(root_under("/srv/g/a", "/srv/g"));
+        assert!(root_under("/srv/g", "/srv/g/"));
+        assert!(!root_under("/srv/gx", "/srv/g"));
+    }
+
+    #[test]
+    fn protocols_and_sizes() {
+        assert_eq!(parse_protocols("ftp, ssh,ftp").unwrap(), vec!["ftp", "ssh"]);
+        assert!(parse_protocols("SSH").is_err());
+        assert_eq!(parse_size("s", "10M").unwrap(), 10 << 20);
+        assert_eq!(parse_size("s", "512").unwrap(), 512);
+        assert!(parse_size("s", "10X").is_err());
+        assert!(parse_size("s", "-1").is_err());
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("t", "1970-01-01").unwrap(), 0);
+        assert_eq!(parse_time("t", "2026-11-23T10:00:00Z").unwrap(), 1_795_428_000);
+        assert_eq!(parse_time("t", "2026-11-23T12:00:00+02:00").unwrap(), 1_795_428_000);
+        assert_eq!(parse_time("t", "@5").unwrap(), 5);
+        assert_eq!(format_time(1_795_428_000), "2026-11-23T10:00:00Z");
+        for s in [0i64, 951_782_400, 4_102_444_800, -86_400] {
+            assert_eq!(parse_time("t", &format_time(s)).unwrap(), s);
+        }
+        for bad in ["2026-02-30", "2026-13-01", "26-01-01", "2026-01-01T25:00", "tomorrow", ""] {
+            assert!(parse_time("t", bad).is_err(), "{bad}");
+        }
+    }
+}

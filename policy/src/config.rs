@@ -1,0 +1,258 @@
+//! `/etc/gatehouse/gatehouse.toml`: every key has a default, so an empty file works.
+//!
+//! The file is 0644 and holds no secret. Unknown keys are an error, so a typo is caught when the
+//! file is read instead of being silently ignored.
+use crate::error::PolicyError;
+use crate::model::{root_under, validate_protocol, validate_root};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The fixed path of the configuration file.
+pub const CONFIG_PATH: &str = "/etc/gatehouse/gatehouse.toml";
+/// The fixed path of the daemon socket.
+pub const SOCKET_PATH: &str = "/run/gatehouse/socket";
+/// The fixed path of the NSS snapshot.
+pub const SNAPSHOT_PATH: &str = "/var/lib/gatehouse/nss.db";
+/// The shared, root-owned, read-only home directory of every gatehouse user.
+pub const SHARED_HOME: &str = "/var/lib/gatehouse/home";
+/// The login shell of every gatehouse user.
+pub const LOGIN_SHELL: &str = "/usr/sbin/gatehouse-sftp";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite:///path` or `postgres://…` (its password, if any, lives in secrets.toml).
+    pub database: String,
+    /// Roots of users created without `--root` are `home_base/NAME`.
+    pub home_base: String,
+    /// Other folders under which roots may lie.
+    pub root_prefixes: Vec<String>,
+    /// Which FTP server configs to generate (`vsftpd`, `proftpd`); empty means the installed ones.
+    pub ftp_servers: Vec<String>,
+    /// Protocols given to users created without `--protocols`.
+    pub default_protocols: Vec<String>,
+    /// The uid/gid range.
+    pub ids: IdRange,
+    /// PAM service name → protocol.
+    pub protocols: BTreeMap<String, String>,
+    /// Password policy.
+    pub password: PasswordConfig,
+    /// Lockout after repeated failures.
+    pub lockout: LockoutConfig,
+    /// Non-root uids (by name) allowed to authenticate users for a protocol.
+    pub callers: BTreeMap<String, Vec<String>>,
+}
+
+/// `[ids]`: the range uids and gids are allocated from. The first two ids are the virtual groups
+/// `gatehouse-users` and `gatehouse-totp`; users and groups get the rest.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdRange {
+    /// First id of the range (inclusive).
+    pub first: u32,
+    /// Last id of the range (inclusive).
+    pub last: u32,
+}
+
+/// `[password]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// Minimum length in characters.
+    pub min_length: usize,
+    /// Optional file of breached passwords, one per line.
+    pub breached_list: Option<String>,
+}
+
+/// `[lockout]`: `failures` failed logins within `window` lock the account for `lock_for`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutConfig {
+    /// Failures that trigger a lock; 0 disables lockout.
+    pub failures: u32,
+    /// Window in which failures are counted, e.g. `5m`.
+    pub window: String,
+    /// How long a lock lasts, e.g. `15m`.
+    pub lock_for: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let protocols = [("sshd", "ssh"), ("vsftpd", "ftp"), ("proftpd", "ftp"), ("ftp", "ftp"), ("pure-ftpd", "ftp")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config {
+            database: "sqlite:///var/lib/gatehouse/gatehouse.db".into(),
+            home_base: "/srv/gatehouse".into(),
+            root_prefixes: Vec::new(),
+            ftp_servers: Vec::new(),
+            default_protocols: vec!["ftp".into(), "ssh".into()],
+            ids: IdRange::default(),
+            protocols,
+            password: PasswordConfig::default(),
+            lockout: LockoutConfig::default(),
+            callers: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for IdRange {
+    fn default() -> Self {
+        IdRange { first: 1_900_000_000, last: 1_999_999_999 }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        PasswordConfig { min_length: 14, breached_list: None }
+    }
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        LockoutConfig { failures: 5, window: "5m".into(), lock_for: "15m".into() }
+    }
+}
+
+impl IdRange {
+    /// gid of the virtual group every gatehouse user belongs to.
+    pub fn users_group(&self) -> u32 {
+        self.first
+    }
+    /// gid of the virtual group of users with TOTP enabled.
+    pub fn totp_group(&self) -> u32 {
+        self.first.saturating_add(1)
+    }
+    /// First id handed to a user or group.
+    pub fn first_allocatable(&self) -> u32 {
+        self.first.saturating_add(2)
+    }
+    /// True if `id` may be handed to a user or group.
+    pub fn allocatable(&self, id: u32) -> bool {
+        id >= self.first_allocatable() && id <= self.last
+    }
+}
+
+/// Parses a duration such as `90s`, `5m`, `2h`, `1d` (a bare number is seconds). Returns seconds.
+pub fn parse_duration(field: &'static str, s: &str) -> Result<u64, PolicyError> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num.parse().map_err(|_| PolicyError::invalid(field, s, "expected a duration such as 90s, 5m, 2h or 1d"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(PolicyError::invalid(field, s, "unknown unit (use s, m, h or d)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| PolicyError::invalid(field, s, "too large"))
+}
+
+impl Config {
+    /// Parses and validates the file's text.
+    pub fn parse(text: &str) -> Result<Config, PolicyError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| PolicyError::invalid("config", "", e.message()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value, so a bad config is refused at start-up, not at the first login.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if !(self.database.starts_with("sqlite:") || self.database.starts_with("postgres:") || self.database.starts_with("postgresql:")) {
+            return Err(PolicyError::invalid("database", &self.database, "expected sqlite:///path or postgres://host/db"));
+        }
+        validate_root(&self.home_base).map_err(|_| PolicyError::invalid("home_base", &self.home_base, "must be an absolute canonical path"))?;
+        for p in &self.root_prefixes {
+            validate_root(p).map_err(|_| PolicyError::invalid("root_prefixes", p, "must be an absolute canonical path"))?;
+        }
+        for s in &self.ftp_servers {
+            if s != "vsftpd" && s != "proftpd" {
+                return Err(PolicyError::invalid("ftp_servers", s, "expected vsftpd or proftpd"));
+            }
+        }
+        for p in &self.default_protocols {
+            validate_protocol(p)?;
+        }
+        for p in self.protocols.values() {
+            validate_protocol(p)?;
+        }
+        if self.ids.first >= self.ids.last || self.ids.last - self.ids.first < 2 {
+            return Err(PolicyError::invalid("ids", format!("{}..{}", self.ids.first, self.ids.last), "first must be below last, with room for at least one id"));
+        }
+        if self.ids.first < 1000 {
+            return Err(PolicyError::invalid("ids.first", self.ids.first.to_string(), "must be at least 1000 (below are system accounts)"));
+        }
+        if self.password.min_length == 0 {
+            return Err(PolicyError::invalid("password.min_length", "0", "must be at least 1"));
+        }
+        parse_duration("lockout.window", &self.lockout.window)?;
+        parse_duration("lockout.lock_for", &self.lockout.lock_for)?;
+        Ok(())
+    }
+
+    /// The allowed root prefixes: `home_base` and `root_prefixes`.
+    pub fn prefixes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.home_base.as_str()).chain(self.root_prefixes.iter().map(String::as_str))
+    }
+
+    /// Checks that `root` is canonical and lies under one of the allowed prefixes.
+    pub fn check_root(&self, root: &str) -> Result<(), PolicyError> {
+        validate_root(root)?;
+        if self.prefixes().any(|p| root_under(root, p) && root != p) {
+            Ok(())
+        } else {
+            let allowed: Vec<&str> = self.prefixes().collect();
+            Err(PolicyError::invalid("root", root, format!("must lie under {} (home_base or root_prefixes)", allowed.join(", "))))
+        }
+    }
+
+    /// The protocol a PAM service maps to, if any.
+    pub fn protocol_for_service(&self, service: &str) -> Option<&str> {
+        self.protocols.get(service).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn empty_file_is_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.home_base, "/srv/gatehouse");
+        assert_eq!(c.ids.first, 1_900_000_000);
+        assert_eq!(c.protocol_for_service("sshd"), Some("ssh"));
+        assert_eq!(c.protocol_for_service("su"), None);
+        assert_eq!(c.lockout.failures, 5);
+    }
+
+    #[test]
+    fn rejects_typos_and_bad_values() {
+        assert!(Config::parse("home_bsae = \"/x\"").unwrap_err().to_string().contains("home_bsae"));
+        assert!(Config::parse("home_base = \"rel\"").is_err());
+        assert!(Config::parse("[ids]\nfirst = 5\nlast = 4").is_err());
+        assert!(Config::parse("[lockout]\nwindow = \"5x\"").is_err());
+        assert!(Config::parse("ftp_servers = [\"iis\"]").is_err());
+    }
+
+    #[test]
+    fn roots_must_lie_under_prefixes() {
+        let c = Config::parse("home_base = \"/srv/g\"\nroot_prefixes = [\"/data\"]").unwrap();
+        c.check_root("/srv/g/alice").unwrap();
+        c.check_root("/data/x/y").unwrap();
+        assert!(c.check_root("/srv/g").is_err());
+        assert!(c.check_root("/srv/gx/a").is_err());
+        assert!(c.check_root("/etc").is_err());
+        assert!(c.check_root("/srv/g/../etc").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("d", "5m").unwrap(), 300);
+        assert_eq!(parse_duration("d", "10").unwrap(), 10);
+        assert!(parse_duration("d", "m").is_err());
+    }
+}

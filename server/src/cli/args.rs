@@ -1,0 +1,472 @@
+//! The command-line definitions. Man pages and shell completions are generated from these same
+//! definitions, so `--help`, the man page and completion never disagree.
+use clap::{Args, Parser, Subcommand};
+
+/// Manage gatehouse users, groups, keys and rules.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Manage gatehouse users: SFTP, SCP, rsync and FTP accounts kept in one database",
+    after_help = "Examples:
+  echo 'correct horse battery staple' | gatehouse user add alice --password-stdin --email alice@example.com
+  gatehouse rule add alice /uploads write
+  gatehouse check alice --ip 203.0.113.7 --protocol ssh --path /uploads/x --op upload
+  gatehouse export --json > backup.json
+
+The configuration is /etc/gatehouse/gatehouse.toml (GATEHOUSE_CONFIG overrides it for this command)."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add, change, show, list and delete users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Set a user's password (prompts twice on a terminal, or reads one line with --stdin).
+    #[command(after_help = "Examples:\n  gatehouse passwd alice\n  printf '%s\\n' \"$NEWPW\" | gatehouse passwd alice --stdin")]
+    Passwd {
+        /// User name or id.
+        name: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Add, list and delete a user's SSH public keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Add, list and delete a user's path rules.
+    #[command(subcommand)]
+    Rule(RuleCmd),
+    /// Manage groups, their members and their rules.
+    #[command(subcommand)]
+    Group(GroupCmd),
+    /// Explain what a user may do: login, address, protocol, and an operation on a path.
+    #[command(after_help = "Exit status: 0 when every decision asked for allows, 1 when one denies, 2 on an error.
+
+Operations: list, download, upload, overwrite, setstat, mkdir, rmdir, delete, rename, symlink, stat.
+PATH is the path the client sees (\"/\" is the user's root).
+
+Examples:
+  gatehouse check alice
+  gatehouse check alice --ip 2001:db8::5 --protocol ftp
+  gatehouse check alice --path /clients/acme/in/report.pdf --op download
+  gatehouse check alice --path /in/a.txt --op rename --to /archive/a.txt --target-exists")]
+    Check(CheckArgs),
+    /// Import users from another system (all or nothing).
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Write every user and group as JSON to standard output.
+    #[command(after_help = "Example:\n  gatehouse export --json > gatehouse-backup.json")]
+    Export {
+        /// JSON output (the only format).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Database schema: apply migrations or show their state.
+    #[command(subcommand)]
+    Db(DbCmd),
+}
+
+/// Fields shared by `user add` and `user set`.
+#[derive(Debug, Args, Default)]
+pub struct UserFields {
+    /// Email address.
+    #[arg(long, value_name = "E")]
+    pub email: Option<String>,
+    /// Display name (the passwd GECOS field).
+    #[arg(long, value_name = "D")]
+    pub display_name: Option<String>,
+    /// The folder the user sees as "/"; must lie under home_base or root_prefixes.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<String>,
+    /// r (read-only) or rw; a cap over every rule.
+    #[arg(long, value_name = "r|rw")]
+    pub mode: Option<String>,
+    /// Existing data cannot be destroyed: no delete, overwrite, truncate or replacing rename.
+    #[arg(long, conflicts_with = "delete")]
+    pub no_delete: bool,
+    /// Allow delete again (undoes --no-delete).
+    #[arg(long)]
+    pub delete: bool,
+    /// Allowed client network (CIDR or address); repeat for more. Replaces the list.
+    #[arg(long = "allow-ip", value_name = "CIDR")]
+    pub allow_ip: Vec<String>,
+    /// Denied client network; repeat for more. Replaces the list.
+    #[arg(long = "deny-ip", value_name = "CIDR")]
+    pub deny_ip: Vec<String>,
+    /// Comma-separated protocols: ssh (SFTP, SCP, rsync), ftp, or any name a site maps.
+    #[arg(long, value_name = "P,P")]
+    pub protocols: Option<String>,
+    /// Refuse logins after this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Group membership; repeat for more. Replaces the memberships.
+    #[arg(long = "group", value_name = "G")]
+    pub group: Vec<String>,
+    /// Largest file the user may upload (e.g. 500M); 0 removes the cap.
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_size: Option<String>,
+}
+
+/// `gatehouse user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create a user.
+    #[command(after_help = "Examples:
+  echo 'a long passphrase here' | gatehouse user add alice --password-stdin
+  gatehouse user add bob --root /srv/gatehouse/shared/bob --mode r --allow-ip 10.0.0.0/8
+  gatehouse user add carol --protocols ftp --expires 2027-01-31 --group acme --no-delete")]
+    Add {
+        /// Login name: lowercase letters, digits, '_', '-', '.'; at most 32 characters.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Create the account disabled.
+        #[arg(long)]
+        inactive: bool,
+        /// Use this uid instead of allocating one (must be free and in the configured range).
+        #[arg(long)]
+        uid: Option<u32>,
+        /// Profile, root, mode, IPs, protocols, expiry, groups.
+        #[command(flatten)]
+        fields: UserFields,
+    },
+    /// Change a user; only the options given change.
+    #[command(after_help = "Examples:
+  gatehouse user set alice --mode r
+  gatehouse user set alice --allow-ip 192.0.2.0/24 --allow-ip 2001:db8::/32
+  gatehouse user set alice --clear-allow-ip --no-expires
+  gatehouse user set alice --inactive")]
+    Set {
+        /// User name or id.
+        name: String,
+        /// Enable the account.
+        #[arg(long, conflicts_with = "inactive")]
+        active: bool,
+        /// Disable the account (every connection is refused).
+        #[arg(long)]
+        inactive: bool,
+        /// Remove every allowed network (any address, unless a group restricts).
+        #[arg(long, conflicts_with = "allow_ip")]
+        clear_allow_ip: bool,
+        /// Remove every denied network.
+        #[arg(long, conflicts_with = "deny_ip")]
+        clear_deny_ip: bool,
+        /// Remove the expiry.
+        #[arg(long, conflicts_with = "expires")]
+        no_expires: bool,
+        /// Remove every group membership.
+        #[arg(long, conflicts_with = "group")]
+        no_groups: bool,
+        /// Profile, root, mode, IPs, protocols, expiry, groups.
+        #[command(flatten)]
+        fields: UserFields,
+    },
+    /// Show one user.
+    #[command(after_help = "Examples:\n  gatehouse user show alice\n  gatehouse user show alice --json")]
+    Show {
+        /// User name or id.
+        name: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users ordered by name.
+    #[command(after_help = "Examples:\n  gatehouse user list\n  gatehouse user list --json --limit 100 --after alice")]
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// At most this many users.
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+        /// Start after this name (paging).
+        #[arg(long, value_name = "NAME")]
+        after: Option<String>,
+    },
+    /// Delete a user; their files stay unless --remove-files is given.
+    #[command(after_help = "Examples:\n  gatehouse user del alice\n  gatehouse user del alice --remove-files")]
+    Del {
+        /// User name or id.
+        name: String,
+        /// Also remove the user's root folder (refused if shared or outside the allowed prefixes).
+        #[arg(long)]
+        remove_files: bool,
+    },
+}
+
+/// `gatehouse key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Add a public key (the OpenSSH one-line form, or --file).
+    #[command(after_help = "Examples:\n  gatehouse key add alice 'ssh-ed25519 AAAAC3Nz... alice@laptop'\n  gatehouse key add alice --file ~/.ssh/id_ed25519.pub")]
+    Add {
+        /// User name or id.
+        user: String,
+        /// The key line.
+        #[arg(required_unless_present = "file")]
+        key: Option<String>,
+        /// Read key lines from a file ("-" for standard input); one per line.
+        #[arg(long, conflicts_with = "key")]
+        file: Option<String>,
+    },
+    /// List a user's keys with their SHA256 fingerprints.
+    List {
+        /// User name or id.
+        user: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a key by fingerprint (SHA256:…) or by comment.
+    #[command(after_help = "Example:\n  gatehouse key del alice SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s")]
+    Del {
+        /// User name or id.
+        user: String,
+        /// Fingerprint or comment.
+        key: String,
+    },
+}
+
+/// `gatehouse rule …`
+#[derive(Debug, Subcommand)]
+pub enum RuleCmd {
+    /// Set the level of a path (replaces an existing rule for the same path).
+    #[command(after_help = "Levels: none, list, read, upload (drop box: new files only), write.
+Wildcards *, ? and [..] match within one path component.
+
+Examples:
+  gatehouse rule add alice / read
+  gatehouse rule add alice /uploads write
+  gatehouse rule add alice '/clients/*/in' upload
+  gatehouse rule add alice /secret none")]
+    Add {
+        /// User name or id.
+        user: String,
+        /// Path as the user sees it ("/" is their root).
+        path: String,
+        /// none, list, read, upload or write.
+        level: String,
+    },
+    /// List a user's rules.
+    List {
+        /// User name or id.
+        user: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a user's rule for a path.
+    Del {
+        /// User name or id.
+        user: String,
+        /// The rule's path, exactly as listed.
+        path: String,
+    },
+}
+
+/// `gatehouse group …`
+#[derive(Debug, Subcommand)]
+pub enum GroupCmd {
+    /// Create a group.
+    #[command(after_help = "Example:\n  gatehouse group add acme --description 'ACME Corp' --allow-ip 198.51.100.0/24 --protocols ssh")]
+    Add {
+        /// Group name.
+        name: String,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Allowed client network for members; repeat for more.
+        #[arg(long = "allow-ip", value_name = "CIDR")]
+        allow_ip: Vec<String>,
+        /// Denied client network for members; repeat for more.
+        #[arg(long = "deny-ip", value_name = "CIDR")]
+        deny_ip: Vec<String>,
+        /// Comma-separated protocols granted to members.
+        #[arg(long, value_name = "P,P", default_value = "")]
+        protocols: String,
+    },
+    /// Change a group; only the options given change.
+    Set {
+        /// Group name or id.
+        name: String,
+        /// Free text.
+        #[arg(long)]
+        description: Option<String>,
+        /// Allowed networks; replaces the list.
+        #[arg(long = "allow-ip", value_name = "CIDR")]
+        allow_ip: Vec<String>,
+        /// Remove every allowed network.
+        #[arg(long, conflicts_with = "allow_ip")]
+        clear_allow_ip: bool,
+        /// Denied networks; replaces the list.
+        #[arg(long = "deny-ip", value_name = "CIDR")]
+        deny_ip: Vec<String>,
+        /// Remove every denied network.
+        #[arg(long, conflicts_with = "deny_ip")]
+        clear_deny_ip: bool,
+        /// Comma-separated protocols; replaces the set.
+        #[arg(long, value_name = "P,P")]
+        protocols: Option<String>,
+    },
+    /// List groups.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one group.
+    Show {
+        /// Group name or id.
+        name: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a group (members stay, without the membership).
+    Del {
+        /// Group name or id.
+        name: String,
+    },
+    /// List, add or remove members.
+    #[command(after_help = "Examples:\n  gatehouse group members acme\n  gatehouse group members acme --add alice --add bob\n  gatehouse group members acme --remove bob")]
+    Members {
+        /// Group name or id.
+        name: String,
+        /// Add this user; repeat for more.
+        #[arg(long, value_name = "USER")]
+        add: Vec<String>,
+        /// Remove this user; repeat for more.
+        #[arg(long, value_name = "USER", conflicts_with = "add")]
+        remove: Vec<String>,
+        /// JSON output (listing).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add, list and delete a group's rules.
+    #[command(subcommand)]
+    Rule(GroupRuleCmd),
+}
+
+/// `gatehouse group rule …`
+#[derive(Debug, Subcommand)]
+pub enum GroupRuleCmd {
+    /// Set the level of a path for every member.
+    #[command(after_help = "Example:\n  gatehouse group rule add acme '/clients/*/in' upload")]
+    Add {
+        /// Group name or id.
+        group: String,
+        /// Path as members see it.
+        path: String,
+        /// none, list, read, upload or write.
+        level: String,
+    },
+    /// List a group's rules.
+    List {
+        /// Group name or id.
+        group: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a group's rule.
+    Del {
+        /// Group name or id.
+        group: String,
+        /// The rule's path.
+        path: String,
+    },
+}
+
+/// `gatehouse check …`
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// User name or id.
+    pub name: String,
+    /// Client address to check against the IP lists.
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<String>,
+    /// Protocol to check (ssh, ftp, ...).
+    #[arg(long, value_name = "P")]
+    pub protocol: Option<String>,
+    /// Path the client sees; needs --op.
+    #[arg(long, value_name = "PATH", requires = "op")]
+    pub path: Option<String>,
+    /// Operation on the path; needs --path.
+    #[arg(long, value_name = "OP", requires = "path")]
+    pub op: Option<String>,
+    /// Rename target (with --op rename).
+    #[arg(long, value_name = "PATH")]
+    pub to: Option<String>,
+    /// The rename target already exists (it would be replaced).
+    #[arg(long)]
+    pub target_exists: bool,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gatehouse import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Users from another host's passwd (and shadow) file, keeping their password hashes.
+    #[command(after_help = "Names that exist on this host are reported and skipped.
+
+Example:
+  gatehouse import passwd old-host/passwd old-host/shadow")]
+    Passwd {
+        /// The passwd file.
+        passwd: String,
+        /// The matching shadow file.
+        shadow: Option<String>,
+        /// Keep the uids from the file (they must be free and in the configured range).
+        #[arg(long)]
+        keep_uids: bool,
+        /// Show what would be imported, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Users from a CSV file with a header row.
+    #[command(after_help = "Columns (name required): name, password_hash, email, display_name, root, mode,
+delete_allowed, allowed_ips, denied_ips, protocols, expires_at, max_file_size, active, groups,
+keys, rules, uid.
+
+Example:
+  gatehouse import csv users.csv")]
+    Csv {
+        /// The CSV file.
+        file: String,
+        /// Show what would be imported, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Users from an SFTPGo dump (sftpgo dumpdata / backup JSON).
+    #[command(after_help = "Example:\n  gatehouse import sftpgo sftpgo-backup.json")]
+    Sftpgo {
+        /// The JSON dump.
+        file: String,
+        /// Show what would be imported, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `gatehouse db …`
+#[derive(Debug, Subcommand)]
+pub enum DbCmd {
+    /// Apply pending schema migrations (safe to run again).
+    Migrate,
+    /// Show applied and pending migrations and counts.
+    Status {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,482 @@
+//! One function per command: turn arguments into a store call, print the result.
+use super::args::*;
+use super::output;
+use super::{load_config, CliError};
+use crate::import;
+use crate::store::{GroupChanges, NewGroup, NewUser, Store, UserChanges};
+use gatehouse_policy::access::{login_checks, policy_for, LoginRequest};
+use gatehouse_policy::keys::PublicKey;
+use gatehouse_policy::model::{parse_protocols, parse_size, parse_time};
+use gatehouse_policy::password::{hash_password, PasswordPolicy};
+use gatehouse_policy::path::canonicalize;
+use gatehouse_policy::rules::{Level, Mode, Op, Request, Rule};
+use gatehouse_policy::secret::Secret;
+use std::io::BufRead;
+
+type R<T> = Result<T, CliError>;
+
+/// Who is running the command, for the audit log.
+fn actor() -> String {
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => u.name,
+        _ => format!("uid {uid}"),
+    }
+}
+
+fn ip_list(field: &'static str, v: &[String]) -> R<Vec<ipnet::IpNet>> {
+    let mut out = Vec::with_capacity(v.len());
+    for s in v {
+        out.push(gatehouse_policy::ip::parse_net(field, s)?);
+    }
+    Ok(out)
+}
+
+fn parse_level(s: &str) -> R<Level> {
+    Ok(s.parse::<Level>()?)
+}
+
+/// Reads one line of standard input as a secret (without its newline).
+fn read_stdin_secret() -> R<Secret> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
+    let trimmed_len = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(trimmed_len);
+    if line.is_empty() {
+        return Err(CliError("no password on standard input".into()));
+    }
+    Ok(Secret::new(line))
+}
+
+/// Prompts twice on the terminal, without echo.
+fn prompt_secret(name: &str) -> R<Secret> {
+    let a = Secret::new(
+        rpassword::prompt_password(format!("New password for {name}: ")).map_err(|e| CliError(format!("cannot prompt (no terminal? use --stdin): {e}")))?,
+    );
+    let b = Secret::new(rpassword::prompt_password("Retype it: ").map_err(|e| CliError(format!("cannot prompt: {e}")))?);
+    if a != b {
+        return Err(CliError("the passwords do not match; nothing was changed".into()));
+    }
+    Ok(a)
+}
+
+fn password_policy(store: &Store) -> R<PasswordPolicy> {
+    let cfg = &store.config().password;
+    let mut p = PasswordPolicy { min_length: cfg.min_length, ..PasswordPolicy::default() };
+    if let Some(path) = &cfg.breached_list {
+        let text = std::fs::read_to_string(path).map_err(|e| CliError(format!("cannot read password.breached_list {path}: {e}")))?;
+        let set = text.lines().filter_map(PasswordPolicy::breached_entry).collect();
+        p.breached = Some(std::sync::Arc::new(set));
+    }
+    Ok(p)
+}
+
+/// Checks the policy and hashes: the plain password never leaves this function.
+fn hash_checked(store: &Store, name: &str, pw: &Secret) -> R<String> {
+    password_policy(store)?.check(name, pw)?;
+    Ok(hash_password(pw)?)
+}
+
+fn mode_of(s: &Option<String>) -> R<Option<Mode>> {
+    s.as_deref().map(|m| m.parse::<Mode>().map_err(CliError::from)).transpose()
+}
+
+fn size_of(s: &Option<String>) -> R<Option<u64>> {
+    s.as_deref().map(|v| parse_size("max_file_size", v).map_err(CliError::from)).transpose()
+}
+
+pub(super) async fn run(cli: Cli) -> R<i32> {
+    let cfg = load_config()?;
+    let store = Store::open(cfg).await?;
+    if !matches!(cli.command, Command::Db(_)) {
+        store.ensure_current().await?;
+    }
+    let code = dispatch(&store, cli.command).await;
+    store.close().await;
+    code
+}
+
+async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
+    let who = actor();
+    match cmd {
+        Command::User(c) => user(store, &who, c).await,
+        Command::Passwd { name, stdin } => {
+            let user = store.get_user(&name).await?;
+            let pw = if stdin { read_stdin_secret()? } else { prompt_secret(&user.name)? };
+            let hash = hash_checked(store, &user.name, &pw)?;
+            store.set_password(&who, &user.id, Some(hash), false).await?;
+            out!("password of {} changed", user.name);
+            Ok(0)
+        }
+        Command::Key(c) => key(store, &who, c).await,
+        Command::Rule(c) => rule(store, &who, c).await,
+        Command::Group(c) => group(store, &who, c).await,
+        Command::Check(a) => check(store, a).await,
+        Command::Import(c) => import_cmd(store, &who, c).await,
+        Command::Export { json: _ } => {
+            let users = store.list_users(None, None).await?;
+            let groups = store.list_groups().await?;
+            output::print_json(&serde_json::json!({ "format": "gatehouse-export", "version": 1, "users": users, "groups": groups }))?;
+            Ok(0)
+        }
+        Command::Db(DbCmd::Migrate) => {
+            let applied = store.migrate().await?;
+            if applied.is_empty() {
+                out!("schema is current; nothing to do");
+            } else {
+                let v: Vec<String> = applied.iter().map(i64::to_string).collect();
+                out!("applied migrations: {}", v.join(", "));
+            }
+            Ok(0)
+        }
+        Command::Db(DbCmd::Status { json }) => {
+            let st = store.status().await?;
+            if json {
+                output::print_json(&st)?;
+            } else {
+                output::print_db_status(&st);
+            }
+            Ok(if st.pending.is_empty() { 0 } else { 1 })
+        }
+    }
+}
+
+/// Builds a [`NewUser`] from `user add` arguments.
+fn new_user(store: &Store, name: String, password_stdin: bool, inactive: bool, uid: Option<u32>, f: UserFields) -> R<NewUser> {
+    gatehouse_policy::model::validate_name("name", &name)?;
+    let password_hash = if password_stdin {
+        let pw = read_stdin_secret()?;
+        Some(hash_checked(store, &name, &pw)?)
+    } else {
+        None
+    };
+    Ok(NewUser {
+        uid,
+        display_name: f.display_name.unwrap_or_default(),
+        email: f.email.unwrap_or_default(),
+        password_hash,
+        root: f.root,
+        mode: mode_of(&f.mode)?,
+        delete_allowed: Some(!f.no_delete),
+        allowed_ips: ip_list("allowed_ips", &f.allow_ip)?,
+        denied_ips: ip_list("denied_ips", &f.deny_ip)?,
+        protocols: f.protocols.as_deref().map(parse_protocols).transpose()?,
+        groups: f.group,
+        active: Some(!inactive),
+        expires_at: f.expires.as_deref().map(|e| parse_time("expires", e)).transpose()?,
+        max_file_size: size_of(&f.max_file_size)?,
+        name,
+        ..NewUser::default()
+    })
+}
+
+async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
+    match c {
+        UserCmd::Add { name, password_stdin, inactive, uid, fields } => {
+            let nu = new_user(store, name, password_stdin, inactive, uid, fields)?;
+            let u = store.add_user(who, nu).await?;
+            out!("added user {} (uid {}, root {})", u.name, u.uid, u.root);
+            Ok(0)
+        }
+        UserCmd::Set { name, active, inactive, clear_allow_ip, clear_deny_ip, no_expires, no_groups, fields: f } => {
+            let ch = UserChanges {
+                display_name: f.display_name,
+                email: f.email,
+                locale: None,
+                root: f.root,
+                mode: mode_of(&f.mode)?,
+                delete_allowed: if f.no_delete { Some(false) } else if f.delete { Some(true) } else { None },
+                allowed_ips: if clear_allow_ip { Some(Vec::new()) } else if f.allow_ip.is_empty() { None } else { Some(ip_list("allowed_ips", &f.allow_ip)?) },
+                denied_ips: if clear_deny_ip { Some(Vec::new()) } else if f.deny_ip.is_empty() { None } else { Some(ip_list("denied_ips", &f.deny_ip)?) },
+                protocols: f.protocols.as_deref().map(parse_protocols).transpose()?,
+                groups: if no_groups { Some(Vec::new()) } else if f.group.is_empty() { None } else { Some(f.group) },
+                active: if active { Some(true) } else if inactive { Some(false) } else { None },
+                expires_at: if no_expires { Some(None) } else { f.expires.as_deref().map(|e| parse_time("expires", e).map(Some)).transpose()? },
+                max_file_size: size_of(&f.max_file_size)?.map(|s| if s == 0 { None } else { Some(s) }),
+                admin: None,
+            };
+            if ch.is_empty() {
+                return Err(CliError("nothing to change: give at least one option (see gatehouse user set --help)".into()));
+            }
+            let u = store.update_user(who, &name, ch).await?;
+            out!("updated user {}", u.name);
+            Ok(0)
+        }
+        UserCmd::Show { name, json } => {
+            let u = store.get_user(&name).await?;
+            if json {
+                output::print_json(&output::user_view(&u))?;
+            } else {
+                output::print_user(&u);
+            }
+            Ok(0)
+        }
+        UserCmd::List { json, limit, after } => {
+            let users = store.list_users(after.as_deref(), limit.map(i64::from)).await?;
+            if json {
+                let v: Vec<_> = users.iter().map(output::user_view).collect();
+                output::print_json(&v)?;
+            } else {
+                output::print_user_table(&users);
+            }
+            Ok(0)
+        }
+        UserCmd::Del { name, remove_files } => {
+            let u = store.get_user(&name).await?;
+            if remove_files {
+                let sharers = store.users_with_root(&u.root).await?;
+                if sharers.len() > 1 {
+                    return Err(CliError(format!(
+                        "root {} is shared with {}; refusing --remove-files (nothing was changed)",
+                        u.root,
+                        sharers.iter().filter(|n| **n != u.name).cloned().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                store.config().check_root(&u.root).map_err(|e| CliError(format!("{e}; refusing --remove-files (nothing was changed)")))?;
+            }
+            let u = store.delete_user(who, &u.id).await?;
+            if remove_files {
+                match std::fs::remove_dir_all(&u.root) {
+                    Ok(()) => out!("deleted user {} and removed {}", u.name, u.root),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => out!("deleted user {} ({} did not exist)", u.name, u.root),
+                    Err(e) => return Err(CliError(format!("deleted user {}, but removing {} failed: {e}", u.name, u.root))),
+                }
+            } else {
+                out!("deleted user {} (files in {} kept)", u.name, u.root);
+            }
+            Ok(0)
+        }
+    }
+}
+
+async fn key(store: &Store, who: &str, c: KeyCmd) -> R<i32> {
+    match c {
+        KeyCmd::Add { user, key, file } => {
+            let lines: Vec<String> = match (key, file) {
+                (Some(k), _) => vec![k],
+                (None, Some(f)) => {
+                    let text = if f == "-" {
+                        std::io::read_to_string(std::io::stdin()).map_err(|e| CliError(format!("cannot read standard input: {e}")))?
+                    } else {
+                        std::fs::read_to_string(&f).map_err(|e| CliError(format!("cannot read {f}: {e}")))?
+                    };
+                    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect()
+                }
+                (None, None) => return Err(CliError("give a key or --file".into())),
+            };
+            // Parse every key before storing any, so a bad line changes nothing.
+            let keys = lines.iter().map(|l| PublicKey::parse(l)).collect::<Result<Vec<_>, _>>()?;
+            if keys.is_empty() {
+                return Err(CliError("no key found".into()));
+            }
+            for k in &keys {
+                store.add_key(who, &user, k).await?;
+                out!("added {} {}", k.describe(), k.fingerprint);
+            }
+            Ok(0)
+        }
+        KeyCmd::List { user, json } => {
+            let u = store.get_user(&user).await?;
+            if json {
+                output::print_json(&u.keys)?;
+            } else {
+                for k in &u.keys {
+                    out!("{} {} {}", k.describe(), k.fingerprint, k.comment);
+                }
+            }
+            Ok(0)
+        }
+        KeyCmd::Del { user, key } => {
+            let n = store.del_key(who, &user, &key).await?;
+            out!("deleted {n} key(s)");
+            Ok(0)
+        }
+    }
+}
+
+async fn rule(store: &Store, who: &str, c: RuleCmd) -> R<i32> {
+    match c {
+        RuleCmd::Add { user, path, level } => {
+            let r = Rule::new(&path, parse_level(&level)?)?;
+            store.add_rule(who, &user, &r).await?;
+            out!("rule {} → {} set for {user}", r.path, r.level);
+            Ok(0)
+        }
+        RuleCmd::List { user, json } => {
+            let u = store.get_user(&user).await?;
+            output::print_rules(&u.rules, json)?;
+            Ok(0)
+        }
+        RuleCmd::Del { user, path } => {
+            store.del_rule(who, &user, &path).await?;
+            out!("rule {path} deleted for {user}");
+            Ok(0)
+        }
+    }
+}
+
+async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
+    match c {
+        GroupCmd::Add { name, description, allow_ip, deny_ip, protocols } => {
+            let g = NewGroup {
+                name,
+                description,
+                allowed_ips: ip_list("allowed_ips", &allow_ip)?,
+                denied_ips: ip_list("denied_ips", &deny_ip)?,
+                protocols: parse_protocols(&protocols)?,
+            };
+            let g = store.add_group(who, g).await?;
+            out!("added group {} (gid {})", g.name, g.gid);
+            Ok(0)
+        }
+        GroupCmd::Set { name, description, allow_ip, clear_allow_ip, deny_ip, clear_deny_ip, protocols } => {
+            let ch = GroupChanges {
+                description,
+                allowed_ips: if clear_allow_ip { Some(Vec::new()) } else if allow_ip.is_empty() { None } else { Some(ip_list("allowed_ips", &allow_ip)?) },
+                denied_ips: if clear_deny_ip { Some(Vec::new()) } else if deny_ip.is_empty() { None } else { Some(ip_list("denied_ips", &deny_ip)?) },
+                protocols: protocols.as_deref().map(parse_protocols).transpose()?,
+            };
+            if ch.description.is_none() && ch.allowed_ips.is_none() && ch.denied_ips.is_none() && ch.protocols.is_none() {
+                return Err(CliError("nothing to change: give at least one option (see gatehouse group set --help)".into()));
+            }
+            let g = store.update_group(who, &name, ch).await?;
+            out!("updated group {}", g.name);
+            Ok(0)
+        }
+        GroupCmd::List { json } => {
+            let gs = store.list_groups().await?;
+            if json {
+                output::print_json(&gs)?;
+            } else {
+                output::print_group_table(&gs);
+            }
+            Ok(0)
+        }
+        GroupCmd::Show { name, json } => {
+            let g = store.get_group(&name).await?;
+            if json {
+                output::print_json(&g)?;
+            } else {
+                output::print_group(&g);
+            }
+            Ok(0)
+        }
+        GroupCmd::Del { name } => {
+            let g = store.delete_group(who, &name).await?;
+            out!("deleted group {} ({} members kept as users)", g.name, g.members.len());
+            Ok(0)
+        }
+        GroupCmd::Members { name, add, remove, json } => {
+            if !add.is_empty() {
+                store.add_members(who, &name, &add).await?;
+                out!("added {} to {name}", add.join(", "));
+            } else if !remove.is_empty() {
+                store.remove_members(who, &name, &remove).await?;
+                out!("removed {} from {name}", remove.join(", "));
+            } else {
+                let g = store.get_group(&name).await?;
+                if json {
+                    output::print_json(&g.members)?;
+                } else {
+                    for m in &g.members {
+                        out!("{m}");
+                    }
+                }
+            }
+            Ok(0)
+        }
+        GroupCmd::Rule(GroupRuleCmd::Add { group, path, level }) => {
+            let r = Rule::new(&path, parse_level(&level)?)?;
+            store.add_group_rule(who, &group, &r).await?;
+            out!("rule {} → {} set for group {group}", r.path, r.level);
+            Ok(0)
+        }
+        GroupCmd::Rule(GroupRuleCmd::List { group, json }) => {
+            let g = store.get_group(&group).await?;
+            output::print_rules(&g.rules, json)?;
+            Ok(0)
+        }
+        GroupCmd::Rule(GroupRuleCmd::Del { group, path }) => {
+            store.del_group_rule(who, &group, &path).await?;
+            out!("rule {path} deleted for group {group}");
+            Ok(0)
+        }
+    }
+}
+
+/// `gatehouse check`: every decision asked for, each with what decided it.
+async fn check(store: &Store, a: CheckArgs) -> R<i32> {
+    let user = store.get_user(&a.name).await?;
+    let groups = store.groups_of(&user).await?;
+    if let Some(p) = &a.protocol {
+        gatehouse_policy::model::validate_protocol(p)?;
+    }
+    if let Some(ip) = &a.ip {
+        if gatehouse_policy::ip::parse_addr(ip).is_none() {
+            return Err(CliError(format!("invalid --ip {ip:?}: expected an IPv4 or IPv6 address")));
+        }
+    }
+    let req = LoginRequest { now: crate::store::now(), protocol: a.protocol.as_deref(), rhost: a.ip.as_deref() };
+    let mut answers: Vec<output::Answer> =
+        login_checks(&user, &groups, &req).into_iter().map(|c| output::Answer { what: c.what.to_string(), allowed: c.allowed, reason: c.reason }).collect();
+    if let (Some(path), Some(op)) = (&a.path, &a.op) {
+        let op: Op = op.parse()?;
+        let path = canonicalize("/", path)?;
+        let to = a.to.as_deref().map(|t| canonicalize("/", t)).transpose()?;
+        if op == Op::Rename && to.is_none() {
+            return Err(CliError("--op rename needs --to PATH".into()));
+        }
+        let policy = policy_for(&user, &groups);
+        let d = policy.decide(&Request { op, path: &path, to: to.as_deref(), target_exists: a.target_exists });
+        let what = match &to {
+            Some(t) => format!("{op} {path} → {t}"),
+            None => format!("{op} {path}"),
+        };
+        answers.push(output::Answer { what, allowed: d.allowed, reason: d.explain(&policy) });
+    }
+    let all = answers.iter().all(|x| x.allowed);
+    if a.json {
+        output::print_json(&serde_json::json!({ "user": user.name, "allowed": all, "decisions": answers }))?;
+    } else {
+        for x in &answers {
+            out!("{:<10} {}  {}", x.what, if x.allowed { "allow" } else { "DENY " }, x.reason);
+        }
+    }
+    Ok(if all { 0 } else { 1 })
+}
+
+async fn import_cmd(store: &Store, who: &str, c: ImportCmd) -> R<i32> {
+    let read = |f: &str| std::fs::read_to_string(f).map_err(|e| CliError(format!("cannot read {f}: {e}")));
+    let sys = crate::store::SystemIds::default();
+    let local = |name: &str| -> Option<String> { crate::store::LocalIds::name_taken(&sys, name) };
+    let (plan, source, dry_run) = match c {
+        ImportCmd::Passwd { passwd, shadow, keep_uids, dry_run } => {
+            let ptext = read(&passwd)?;
+            let stext = shadow.as_deref().map(read).transpose()?;
+            let opts = import::passwd::PasswdOptions { keep_uids, ..Default::default() };
+            let sh = match (&shadow, &stext) {
+                (Some(n), Some(t)) => Some((t.as_str(), n.as_str())),
+                _ => None,
+            };
+            (import::passwd::parse(&ptext, &passwd, sh, &local, &opts)?, format!("passwd:{passwd}"), dry_run)
+        }
+        ImportCmd::Csv { file, dry_run } => (import::csv::parse(&read(&file)?, &file, &local)?, format!("csv:{file}"), dry_run),
+        ImportCmd::Sftpgo { file, dry_run } => (import::sftpgo::parse(&read(&file)?, &file, &local)?, format!("sftpgo:{file}"), dry_run),
+    };
+    for s in &plan.skipped {
+        eprintln!("skipped {}: {}", s.name, s.reason);
+    }
+    for n in &plan.notes {
+        eprintln!("note: {n}");
+    }
+    if dry_run {
+        for u in &plan.users {
+            out!("would import {}", u.name);
+        }
+        out!("{} users would be imported, {} skipped (dry run, nothing changed)", plan.users.len(), plan.skipped.len());
+        return Ok(0);
+    }
+    let n = store.import_users(who, &source, &plan.users).await?;
+    out!("imported {n} users, skipped {}", plan.skipped.len());
+    Ok(0)
+}

@@ -1,0 +1,208 @@
+//! Groups: add, change, delete, look up, list; their rules and members.
+use super::ids;
+use super::rows::{ip_list_text, load_groups, Filter};
+use super::users::{load_one, touch, update_columns, upsert_rule_in, Bind};
+use super::{audit, now, Result, Store, StoreError};
+use gatehouse_policy::model::{format_time, Group};
+use gatehouse_policy::rules::Rule;
+
+/// A group to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewGroup {
+    /// Group name (same syntax as user names).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// CIDR allow-list.
+    pub allowed_ips: Vec<ipnet::IpNet>,
+    /// CIDR deny-list.
+    pub denied_ips: Vec<ipnet::IpNet>,
+    /// Protocols granted to members.
+    pub protocols: Vec<String>,
+}
+
+/// Changes to a group; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct GroupChanges {
+    /// Free text.
+    pub description: Option<String>,
+    /// Replaces the allow-list.
+    pub allowed_ips: Option<Vec<ipnet::IpNet>>,
+    /// Replaces the deny-list.
+    pub denied_ips: Option<Vec<ipnet::IpNet>>,
+    /// Replaces the protocol set.
+    pub protocols: Option<Vec<String>>,
+}
+
+impl Store {
+    /// Creates a group.
+    pub async fn add_group(&self, actor: &str, g: NewGroup) -> Result<Group> {
+        gatehouse_policy::model::validate_display_name(&g.description)
+            .map_err(|_| StoreError::Invalid(gatehouse_policy::PolicyError::invalid("description", &g.description, "no ':' or control characters")))?;
+        for p in &g.protocols {
+            gatehouse_policy::model::validate_protocol(p)?;
+        }
+        let mut tx = self.begin_write().await?;
+        self.check_new_name(&mut tx, "group", &g.name).await?;
+        let gid = ids::allocate(&mut tx, &self.cfg.ids, self.local.as_ref()).await?;
+        let t = format_time(now());
+        sqlx::query(
+            "INSERT INTO groups (id, name, gid, description, allowed_ips, denied_ips, protocols, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&g.name)
+        .bind(i64::from(gid))
+        .bind(&g.description)
+        .bind(ip_list_text(&g.allowed_ips))
+        .bind(ip_list_text(&g.denied_ips))
+        .bind(g.protocols.join(","))
+        .bind(&t)
+        .bind(&t)
+        .execute(&mut *tx)
+        .await?;
+        audit(&mut tx, actor, "group.add", &g.name, "").await?;
+        let group = load_one_group(&mut tx, &g.name).await?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    /// Applies changes to a group.
+    pub async fn update_group(&self, actor: &str, name_or_id: &str, c: GroupChanges) -> Result<Group> {
+        if let Some(p) = &c.protocols {
+            for x in p {
+                gatehouse_policy::model::validate_protocol(x)?;
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        let g = load_one_group(&mut tx, name_or_id).await?;
+        let mut sets = Vec::new();
+        if let Some(v) = c.description {
+            sets.push(("description", Bind::Text(Some(v))));
+        }
+        if let Some(v) = c.allowed_ips {
+            sets.push(("allowed_ips", Bind::Text(Some(ip_list_text(&v)))));
+        }
+        if let Some(v) = c.denied_ips {
+            sets.push(("denied_ips", Bind::Text(Some(ip_list_text(&v)))));
+        }
+        if let Some(v) = c.protocols {
+            sets.push(("protocols", Bind::Text(Some(v.join(",")))));
+        }
+        let detail = sets.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(",");
+        update_columns(&mut tx, "groups", &g.id, sets).await?;
+        audit(&mut tx, actor, "group.set", &g.name, &detail).await?;
+        let g = load_one_group(&mut tx, &g.id).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// Deletes a group; members stay, losing the membership.
+    pub async fn delete_group(&self, actor: &str, name_or_id: &str) -> Result<Group> {
+        let mut tx = self.begin_write().await?;
+        let g = load_one_group(&mut tx, name_or_id).await?;
+        sqlx::query("DELETE FROM groups WHERE id = $1").bind(&g.id).execute(&mut *tx).await?;
+        audit(&mut tx, actor, "group.del", &g.name, &format!("gid={}", g.gid)).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// One group by name or UUID.
+    pub async fn get_group(&self, name_or_id: &str) -> Result<Group> {
+        let mut conn = self.pool.acquire().await?;
+        load_one_group(&mut conn, name_or_id).await
+    }
+
+    /// Every group, ordered by name.
+    pub async fn list_groups(&self) -> Result<Vec<Group>> {
+        let mut conn = self.pool.acquire().await?;
+        load_groups(&mut conn, &Filter::All).await
+    }
+
+    /// The groups of a user, with their rules and IP lists (for decisions).
+    pub async fn groups_of(&self, user: &gatehouse_policy::model::User) -> Result<Vec<Group>> {
+        let mut out = Vec::with_capacity(user.groups.len());
+        for g in &user.groups {
+            out.push(self.get_group(g).await?);
+        }
+        Ok(out)
+    }
+
+    /// Adds users to a group (already-members are fine).
+    pub async fn add_members(&self, actor: &str, group: &str, users: &[String]) -> Result<()> {
+        self.change_members(actor, group, users, true).await
+    }
+
+    /// Removes users from a group; a user who is not a member is an error.
+    pub async fn remove_members(&self, actor: &str, group: &str, users: &[String]) -> Result<()> {
+        self.change_members(actor, group, users, false).await
+    }
+
+    async fn change_members(&self, actor: &str, group: &str, users: &[String], add: bool) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let g = load_one_group(&mut tx, group).await?;
+        for name in users {
+            let u = load_one(&mut tx, name).await?;
+            if add {
+                sqlx::query("INSERT INTO memberships (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(&u.id)
+                    .bind(&g.id)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                let n = sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND group_id = $2")
+                    .bind(&u.id)
+                    .bind(&g.id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound { kind: "member", name: format!("{} (in group {})", u.name, g.name) });
+                }
+            }
+            touch(&mut tx, "users", &u.id).await?;
+        }
+        let action = if add { "group.members.add" } else { "group.members.del" };
+        audit(&mut tx, actor, action, &g.name, &users.join(",")).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds or replaces a group rule.
+    pub async fn add_group_rule(&self, actor: &str, group: &str, rule: &Rule) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let g = load_one_group(&mut tx, group).await?;
+        upsert_rule_in(&mut tx, "group_rules", "group_id", &g.id, rule).await?;
+        touch(&mut tx, "groups", &g.id).await?;
+        audit(&mut tx, actor, "group.rule.add", &g.name, &format!("{} {}", rule.path, rule.level)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a group rule.
+    pub async fn del_group_rule(&self, actor: &str, group: &str, path: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let g = load_one_group(&mut tx, group).await?;
+        let n = sqlx::query("DELETE FROM group_rules WHERE group_id = $1 AND path = $2")
+            .bind(&g.id)
+            .bind(path)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "rule", name: format!("{path} (of group {})", g.name) });
+        }
+        touch(&mut tx, "groups", &g.id).await?;
+        audit(&mut tx, actor, "group.rule.del", &g.name, path).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn load_one_group(conn: &mut sqlx::AnyConnection, name_or_id: &str) -> Result<Group> {
+    load_groups(conn, &Filter::NameOrId(name_or_id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::NotFound { kind: "group", name: name_or_id.to_string() })
+}

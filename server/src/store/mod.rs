@@ -1,0 +1,286 @@
+//! The user database: one API over SQLite (the default) and PostgreSQL (fleets).
+//!
+//! Both backends run the same SQL through sqlx's `Any` driver, which is why the schema keeps to
+//! types both share (TEXT, 64-bit integers; booleans as 0/1, times as `YYYY-MM-DDTHH:MM:SSZ`).
+//! Every write is one transaction that first takes the database's write lock (an update of the
+//! `meta` row), so concurrent writers serialise instead of failing half-way, and every admin
+//! change appends to `audit_log` inside the same transaction.
+mod groups;
+mod ids;
+mod rows;
+mod users;
+
+pub use ids::{LocalIds, SystemIds};
+pub use groups::{GroupChanges, NewGroup};
+pub use users::{NewUser, UserChanges};
+
+use gatehouse_policy::config::Config;
+use gatehouse_policy::model::format_time;
+use gatehouse_policy::PolicyError;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::sync::Arc;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A local SQLite file in WAL mode.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Everything that can go wrong in the store. Messages are written for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A field failed validation.
+    #[error("{0}")]
+    Invalid(#[from] PolicyError),
+    /// No user or group by that name or id.
+    #[error("no {kind} named {name:?}")]
+    NotFound {
+        /// `user`, `group`, `key`, `rule`.
+        kind: &'static str,
+        /// What was looked for.
+        name: String,
+    },
+    /// The name (or key, or rule) is already present.
+    #[error("{kind} {name:?} already exists")]
+    Exists {
+        /// `user`, `group`, `key`.
+        kind: &'static str,
+        /// The duplicate.
+        name: String,
+    },
+    /// A name or id that another NSS source or a subordinate-id range already uses.
+    #[error("{0}")]
+    TakenLocally(String),
+    /// The request is well-formed but not allowed in the current state.
+    #[error("{0}")]
+    Refused(String),
+    /// The schema is older than this program; nothing was changed.
+    #[error("the database schema is not current ({0}); run `gatehouse db migrate`")]
+    NotMigrated(String),
+    /// A row that plain SQL left malformed.
+    #[error("bad data in the database: {0}")]
+    Corrupt(String),
+    /// The database itself failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Filesystem error around the database file.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Shorthand for store results.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A handle on the database plus the configuration its rules depend on (id range, prefixes).
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    cfg: Arc<Config>,
+    local: Arc<dyn LocalIds>,
+}
+
+/// What `gatehouse db status` shows.
+#[derive(Debug, serde::Serialize)]
+pub struct DbStatus {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Migrations applied, by version.
+    pub applied: Vec<i64>,
+    /// Migrations this program knows and the database lacks.
+    pub pending: Vec<i64>,
+    /// Number of users (only when the schema is current).
+    pub users: Option<i64>,
+    /// Number of groups (only when the schema is current).
+    pub groups: Option<i64>,
+}
+
+/// The current time in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Opens the database named by the config, with the host's real NSS and subordinate-id files
+    /// deciding which names and ids are taken locally.
+    pub async fn open(cfg: Config) -> Result<Store> {
+        Self::open_with(cfg, Arc::new(SystemIds::default())).await
+    }
+
+    /// Opens the database with an explicit source of local names and ids (tests).
+    pub async fn open_with(cfg: Config, local: Arc<dyn LocalIds>) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if cfg.database.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(&cfg.database)?,
+            Backend::Postgres => cfg.database.clone(),
+        };
+        let opts = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(std::time::Duration::from_secs(10));
+        let opts = if backend == Backend::Sqlite {
+            opts.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            opts
+        };
+        let pool = opts.connect(&url).await?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        }
+        Ok(Store { pool, backend, cfg: Arc::new(cfg), local })
+    }
+
+    /// The configuration this store enforces.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The raw pool, for tests and for plain-SQL edits in tests.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies every pending migration. Returns the versions applied now.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        let before = self.status().await?.pending;
+        self.migrator().run(&self.pool).await?;
+        Ok(before)
+    }
+
+    /// Applied and pending migrations, and counts when the schema is current.
+    pub async fn status(&self) -> Result<DbStatus> {
+        let has_table: bool = match self.backend {
+            Backend::Sqlite => sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+            Backend::Postgres => sqlx::query("SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = current_schema()")
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        };
+        let applied: Vec<i64> = if has_table {
+            sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<std::result::Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        let pending: Vec<i64> = self.migrator().iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect();
+        let (users, groups) = if pending.is_empty() {
+            let u: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?.try_get(0)?;
+            let g: i64 = sqlx::query("SELECT COUNT(*) FROM groups").fetch_one(&self.pool).await?.try_get(0)?;
+            (Some(u), Some(g))
+        } else {
+            (None, None)
+        };
+        let backend = match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        Ok(DbStatus { backend, applied, pending, users, groups })
+    }
+
+    /// Refuses to work on an outdated schema (nothing is changed), naming the fix.
+    pub async fn ensure_current(&self) -> Result<()> {
+        let st = self.status().await?;
+        if st.pending.is_empty() {
+            Ok(())
+        } else {
+            let v: Vec<String> = st.pending.iter().map(i64::to_string).collect();
+            Err(StoreError::NotMigrated(format!("pending migrations: {}", v.join(", "))))
+        }
+    }
+
+    /// Starts a write transaction holding the database's write lock.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        // Take the write lock first (SQLite: RESERVED; PostgreSQL: the meta row), so two writers
+        // queue here instead of one failing after half its work.
+        sqlx::query("UPDATE meta SET value = value WHERE key = 'next_id'").execute(&mut *tx).await?;
+        Ok(tx)
+    }
+
+    /// Closes the pool (waits for connections to finish).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Appends one audit record inside the caller's transaction.
+async fn audit(tx: &mut sqlx::AnyConnection, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(format_time(now()))
+        .bind(actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Turns `sqlite:///abs/path` (or `sqlite:/abs/path`) into the sqlx URL, creating the file 0600
+/// first so the database is never world-readable, not even for an instant.
+fn sqlite_url(db: &str) -> Result<String> {
+    let path = db.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    if !path.starts_with('/') {
+        return Err(StoreError::Invalid(PolicyError::invalid("database", db, "expected sqlite:///absolute/path")));
+    }
+    let p = std::path::Path::new(path);
+    if !p.exists() {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(p)
+            .map_err(|e| StoreError::Io(format!("cannot create database {path}: {e}")))?;
+    }
+    Ok(format!("sqlite://{path}?mode=rw"))
+}
+
+/// Reads a 0/1 column.
+fn get_bool(row: &AnyRow, col: &str) -> Result<bool> {
+    Ok(row.try_get::<i64, _>(col)? != 0)
+}
+
+/// Converts a bool to the schema's 0/1.
+fn b(v: bool) -> i64 {
+    i64::from(v)
+}

@@ -1,0 +1,504 @@
+//! Users: add, change, delete, look up, list; their keys, rules and passwords.
+//!
+//! Each public function is one transaction. Validation happens before the first write, and the
+//! transaction is dropped (rolled back) on any error, so a failed command changes nothing.
+use super::ids;
+use super::rows::{ip_list_text, load_users, time_text, Filter};
+use super::{audit, b, now, Result, Store, StoreError};
+use gatehouse_policy::keys::PublicKey;
+use gatehouse_policy::model::{format_time, validate_display_name, validate_email, validate_locale, validate_name, User};
+use gatehouse_policy::rules::{Mode, Rule};
+use sqlx::Row;
+
+/// A user to create. Optional fields fall back to the config's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Login name.
+    pub name: String,
+    /// Explicit uid (imports); allocated when `None`.
+    pub uid: Option<u32>,
+    /// Profile.
+    pub display_name: String,
+    /// Profile; validated on syntax.
+    pub email: String,
+    /// A hash from `password::hash_password` or an imported crypt hash.
+    pub password_hash: Option<String>,
+    /// The user must set a new password at the next login.
+    pub must_change_password: bool,
+    /// Root folder; `home_base/NAME` when `None`.
+    pub root: Option<String>,
+    /// `rw` when `None`.
+    pub mode: Option<Mode>,
+    /// Default true.
+    pub delete_allowed: Option<bool>,
+    /// CIDR allow-list.
+    pub allowed_ips: Vec<ipnet::IpNet>,
+    /// CIDR deny-list.
+    pub denied_ips: Vec<ipnet::IpNet>,
+    /// The config's `default_protocols` when `None`.
+    pub protocols: Option<Vec<String>>,
+    /// Groups to join (must exist).
+    pub groups: Vec<String>,
+    /// Default true.
+    pub active: Option<bool>,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+    /// Bytes.
+    pub max_file_size: Option<u64>,
+    /// Public keys.
+    pub keys: Vec<PublicKey>,
+    /// Rules.
+    pub rules: Vec<Rule>,
+}
+
+/// Changes to an existing user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// Profile.
+    pub display_name: Option<String>,
+    /// Profile.
+    pub email: Option<String>,
+    /// Profile.
+    pub locale: Option<String>,
+    /// Root folder (must lie under an allowed prefix).
+    pub root: Option<String>,
+    /// Mode cap.
+    pub mode: Option<Mode>,
+    /// Delete flag.
+    pub delete_allowed: Option<bool>,
+    /// Replaces the allow-list.
+    pub allowed_ips: Option<Vec<ipnet::IpNet>>,
+    /// Replaces the deny-list.
+    pub denied_ips: Option<Vec<ipnet::IpNet>>,
+    /// Replaces the protocol set.
+    pub protocols: Option<Vec<String>>,
+    /// Replaces the group memberships.
+    pub groups: Option<Vec<String>>,
+    /// Active flag.
+    pub active: Option<bool>,
+    /// `Some(None)` removes the expiry.
+    pub expires_at: Option<Option<i64>>,
+    /// `Some(None)` removes the cap.
+    pub max_file_size: Option<Option<u64>>,
+    /// Admin flag.
+    pub admin: Option<bool>,
+}
+
+impl UserChanges {
+    /// True if nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_none()
+            && self.email.is_none()
+            && self.locale.is_none()
+            && self.root.is_none()
+            && self.mode.is_none()
+            && self.delete_allowed.is_none()
+            && self.allowed_ips.is_none()
+            && self.denied_ips.is_none()
+            && self.protocols.is_none()
+            && self.groups.is_none()
+            && self.active.is_none()
+            && self.expires_at.is_none()
+            && self.max_file_size.is_none()
+            && self.admin.is_none()
+    }
+}
+
+fn max_size_i64(v: Option<u64>) -> Result<Option<i64>> {
+    v.filter(|&s| s > 0)
+        .map(|s| i64::try_from(s).map_err(|_| StoreError::Invalid(gatehouse_policy::PolicyError::invalid("max_file_size", s.to_string(), "too large"))))
+        .transpose()
+}
+
+/// Reserved names: gatehouse's own virtual groups.
+const RESERVED: [&str; 2] = ["gatehouse-users", "gatehouse-totp"];
+
+impl Store {
+    /// Validates a name for a new user or group: syntax, not reserved, not local, not in use as
+    /// a user or group name here (a user's private group carries the user's name).
+    pub(super) async fn check_new_name(&self, tx: &mut sqlx::AnyConnection, field: &'static str, name: &str) -> Result<()> {
+        validate_name(field, name)?;
+        if RESERVED.contains(&name) {
+            return Err(StoreError::Refused(format!("{name:?} is reserved for gatehouse's own groups")));
+        }
+        let row = sqlx::query("SELECT 'user' FROM users WHERE name = $1 UNION ALL SELECT 'group' FROM groups WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = row {
+            let kind: String = row.try_get(0)?;
+            return Err(StoreError::Exists { kind: if kind == "user" { "user" } else { "group" }, name: name.to_string() });
+        }
+        if let Some(who) = self.local.name_taken(name) {
+            return Err(StoreError::TakenLocally(who));
+        }
+        Ok(())
+    }
+
+    fn check_new_user_fields(&self, u: &NewUser) -> Result<String> {
+        validate_display_name(&u.display_name)?;
+        validate_email(&u.email)?;
+        if let Some(h) = &u.password_hash {
+            gatehouse_policy::password::hash_kind(h)?;
+        }
+        let root = match &u.root {
+            Some(r) => r.clone(),
+            None => format!("{}/{}", self.cfg.home_base, u.name),
+        };
+        self.cfg.check_root(&root)?;
+        if let Some(p) = &u.protocols {
+            for x in p {
+                gatehouse_policy::model::validate_protocol(x)?;
+            }
+        }
+        Ok(root)
+    }
+
+    /// Creates a user (and its keys, rules, memberships) in one transaction.
+    pub async fn add_user(&self, actor: &str, u: NewUser) -> Result<User> {
+        let mut tx = self.begin_write().await?;
+        self.insert_user(&mut tx, &u).await?;
+        audit(&mut tx, actor, "user.add", &u.name, "").await?;
+        let user = load_one(&mut tx, &u.name).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Inserts one user inside the caller's transaction (shared by `add_user` and imports).
+    pub(super) async fn insert_user(&self, tx: &mut sqlx::AnyConnection, u: &NewUser) -> Result<()> {
+        self.check_new_name(tx, "name", &u.name).await?;
+        let root = self.check_new_user_fields(u)?;
+        let uid = match u.uid {
+            Some(id) => {
+                ids::check_requested_id(tx, &self.cfg.ids, self.local.as_ref(), id).await?;
+                id
+            }
+            None => ids::allocate(tx, &self.cfg.ids, self.local.as_ref()).await?,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let t = format_time(now());
+        let protocols = u.protocols.clone().unwrap_or_else(|| self.cfg.default_protocols.clone());
+        sqlx::query(
+            "INSERT INTO users (id, name, uid, gid, display_name, email, password_hash, must_change_password, root, mode, \
+             delete_allowed, allowed_ips, denied_ips, protocols, active, expires_at, max_file_size, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(&id)
+        .bind(&u.name)
+        .bind(i64::from(uid))
+        .bind(i64::from(uid))
+        .bind(&u.display_name)
+        .bind(&u.email)
+        .bind(u.password_hash.clone())
+        .bind(b(u.must_change_password))
+        .bind(&root)
+        .bind(u.mode.unwrap_or(Mode::Rw).to_string())
+        .bind(b(u.delete_allowed.unwrap_or(true)))
+        .bind(ip_list_text(&u.allowed_ips))
+        .bind(ip_list_text(&u.denied_ips))
+        .bind(protocols.join(","))
+        .bind(b(u.active.unwrap_or(true)))
+        .bind(time_text(u.expires_at))
+        .bind(max_size_i64(u.max_file_size)?)
+        .bind(&t)
+        .bind(&t)
+        .execute(&mut *tx)
+        .await?;
+        for k in &u.keys {
+            insert_key(tx, &id, &u.name, k).await?;
+        }
+        for r in &u.rules {
+            upsert_rule(tx, &id, r).await?;
+        }
+        set_memberships(tx, &id, &u.groups).await?;
+        Ok(())
+    }
+
+    /// Applies changes to a user in one transaction.
+    pub async fn update_user(&self, actor: &str, name_or_id: &str, c: UserChanges) -> Result<User> {
+        let mut tx = self.begin_write().await?;
+        let before = load_one(&mut tx, name_or_id).await?;
+        if let Some(v) = &c.display_name {
+            validate_display_name(v)?;
+        }
+        if let Some(v) = &c.email {
+            validate_email(v)?;
+        }
+        if let Some(v) = &c.locale {
+            validate_locale(v)?;
+        }
+        if let Some(v) = &c.root {
+            self.cfg.check_root(v)?;
+        }
+        if let Some(p) = &c.protocols {
+            for x in p {
+                gatehouse_policy::model::validate_protocol(x)?;
+            }
+        }
+        let mut sets: Vec<(&str, Bind)> = Vec::new();
+        if let Some(v) = c.display_name {
+            sets.push(("display_name", Bind::Text(Some(v))));
+        }
+        if let Some(v) = c.email {
+            sets.push(("email", Bind::Text(Some(v))));
+        }
+        if let Some(v) = c.locale {
+            sets.push(("locale", Bind::Text(Some(v))));
+        }
+        if let Some(v) = c.root {
+            sets.push(("root", Bind::Text(Some(v))));
+        }
+        if let Some(v) = c.mode {
+            sets.push(("mode", Bind::Text(Some(v.to_string()))));
+        }
+        if let Some(v) = c.delete_allowed {
+            sets.push(("delete_allowed", Bind::Int(Some(b(v)))));
+        }
+        if let Some(v) = c.allowed_ips {
+            sets.push(("allowed_ips", Bind::Text(Some(ip_list_text(&v)))));
+        }
+        if let Some(v) = c.denied_ips {
+            sets.push(("denied_ips", Bind::Text(Some(ip_list_text(&v)))));
+        }
+        if let Some(v) = c.protocols {
+            sets.push(("protocols", Bind::Text(Some(v.join(",")))));
+        }
+        if let Some(v) = c.active {
+            sets.push(("active", Bind::Int(Some(b(v)))));
+        }
+        if let Some(v) = c.expires_at {
+            sets.push(("expires_at", Bind::Text(time_text(v))));
+        }
+        if let Some(v) = c.max_file_size {
+            sets.push(("max_file_size", Bind::Int(max_size_i64(v)?)));
+        }
+        if let Some(v) = c.admin {
+            sets.push(("admin", Bind::Int(Some(b(v)))));
+        }
+        if let Some(groups) = &c.groups {
+            set_memberships(&mut tx, &before.id, groups).await?;
+        }
+        let detail = sets.iter().map(|(k, _)| *k).chain(c.groups.as_ref().map(|_| "groups")).collect::<Vec<_>>().join(",");
+        update_columns(&mut tx, "users", &before.id, sets).await?;
+        audit(&mut tx, actor, "user.set", &before.name, &detail).await?;
+        let user = load_one(&mut tx, &before.id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Deletes a user (keys, rules, memberships and login state go with it). The uid is never
+    /// reused. Returns the deleted record so the caller can remove files if asked.
+    pub async fn delete_user(&self, actor: &str, name_or_id: &str) -> Result<User> {
+        let mut tx = self.begin_write().await?;
+        let user = load_one(&mut tx, name_or_id).await?;
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(&user.id).execute(&mut *tx).await?;
+        audit(&mut tx, actor, "user.del", &user.name, &format!("uid={}", user.uid)).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// One user by name or UUID.
+    pub async fn get_user(&self, name_or_id: &str) -> Result<User> {
+        let mut conn = self.pool.acquire().await?;
+        load_one(&mut conn, name_or_id).await
+    }
+
+    /// Users ordered by name, a page at a time.
+    pub async fn list_users(&self, after: Option<&str>, limit: Option<i64>) -> Result<Vec<User>> {
+        let mut conn = self.pool.acquire().await?;
+        let filter = match (after, limit) {
+            (None, None) => Filter::All,
+            (a, l) => Filter::Page { after: a.unwrap_or(""), limit: l.unwrap_or(i64::MAX) },
+        };
+        load_users(&mut conn, &filter).await
+    }
+
+    /// Users whose root is exactly `root` (to refuse removing a shared root).
+    pub async fn users_with_root(&self, root: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT name FROM users WHERE root = $1 ORDER BY name").bind(root).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| r.try_get::<String, _>(0).map_err(StoreError::from)).collect()
+    }
+
+    /// Sets (or clears) the password hash.
+    pub async fn set_password(&self, actor: &str, name_or_id: &str, hash: Option<String>, must_change: bool) -> Result<()> {
+        if let Some(h) = &hash {
+            gatehouse_policy::password::hash_kind(h)?;
+        }
+        let mut tx = self.begin_write().await?;
+        let user = load_one(&mut tx, name_or_id).await?;
+        update_columns(
+            &mut tx,
+            "users",
+            &user.id,
+            vec![("password_hash", Bind::Text(hash)), ("must_change_password", Bind::Int(Some(b(must_change))))],
+        )
+        .await?;
+        audit(&mut tx, actor, "user.passwd", &user.name, "").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a public key; a key already on this user is refused.
+    pub async fn add_key(&self, actor: &str, name_or_id: &str, key: &PublicKey) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let user = load_one(&mut tx, name_or_id).await?;
+        insert_key(&mut tx, &user.id, &user.name, key).await?;
+        touch(&mut tx, "users", &user.id).await?;
+        audit(&mut tx, actor, "key.add", &user.name, &key.fingerprint).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes keys matching a fingerprint (`SHA256:…`) or a comment. Returns how many.
+    pub async fn del_key(&self, actor: &str, name_or_id: &str, which: &str) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let user = load_one(&mut tx, name_or_id).await?;
+        let n = sqlx::query("DELETE FROM user_keys WHERE user_id = $1 AND (fingerprint = $2 OR comment = $2)")
+            .bind(&user.id)
+            .bind(which)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "key", name: format!("{which} (of user {})", user.name) });
+        }
+        touch(&mut tx, "users", &user.id).await?;
+        audit(&mut tx, actor, "key.del", &user.name, which).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Adds or replaces a user's rule for one path.
+    pub async fn add_rule(&self, actor: &str, name_or_id: &str, rule: &Rule) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let user = load_one(&mut tx, name_or_id).await?;
+        upsert_rule(&mut tx, &user.id, rule).await?;
+        touch(&mut tx, "users", &user.id).await?;
+        audit(&mut tx, actor, "rule.add", &user.name, &format!("{} {}", rule.path, rule.level)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a user's rule for one path.
+    pub async fn del_rule(&self, actor: &str, name_or_id: &str, path: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let user = load_one(&mut tx, name_or_id).await?;
+        let n = sqlx::query("DELETE FROM user_rules WHERE user_id = $1 AND path = $2")
+            .bind(&user.id)
+            .bind(path)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "rule", name: format!("{path} (of user {})", user.name) });
+        }
+        touch(&mut tx, "users", &user.id).await?;
+        audit(&mut tx, actor, "rule.del", &user.name, path).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates many users in one transaction: all or none.
+    pub async fn import_users(&self, actor: &str, source: &str, users: &[NewUser]) -> Result<usize> {
+        let mut tx = self.begin_write().await?;
+        for u in users {
+            self.insert_user(&mut tx, u).await.map_err(|e| match e {
+                StoreError::Db(_) => e,
+                other => StoreError::Refused(format!("user {:?}: {other}; nothing was imported", u.name)),
+            })?;
+        }
+        audit(&mut tx, actor, "import", source, &format!("{} users", users.len())).await?;
+        tx.commit().await?;
+        Ok(users.len())
+    }
+}
+
+/// Loads exactly one user by name or id inside a transaction or connection.
+pub(super) async fn load_one(conn: &mut sqlx::AnyConnection, name_or_id: &str) -> Result<User> {
+    load_users(conn, &Filter::NameOrId(name_or_id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::NotFound { kind: "user", name: name_or_id.to_string() })
+}
+
+async fn insert_key(tx: &mut sqlx::AnyConnection, user_id: &str, user: &str, k: &PublicKey) -> Result<()> {
+    let dup = sqlx::query("SELECT 1 FROM user_keys WHERE user_id = $1 AND fingerprint = $2")
+        .bind(user_id)
+        .bind(&k.fingerprint)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if dup.is_some() {
+        return Err(StoreError::Exists { kind: "key", name: format!("{} (on user {user})", k.fingerprint) });
+    }
+    sqlx::query("INSERT INTO user_keys (user_id, algorithm, base64, comment, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(user_id)
+        .bind(&k.algorithm)
+        .bind(&k.base64)
+        .bind(&k.comment)
+        .bind(&k.fingerprint)
+        .bind(format_time(now()))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Inserts or replaces one rule of a user (table `user_rules`) or group (`group_rules`).
+pub(super) async fn upsert_rule_in(tx: &mut sqlx::AnyConnection, table: &str, owner_col: &str, owner: &str, r: &Rule) -> Result<()> {
+    let sql = format!("INSERT INTO {table} ({owner_col}, path, level) VALUES ($1, $2, $3) ON CONFLICT ({owner_col}, path) DO UPDATE SET level = excluded.level");
+    sqlx::query(&sql).bind(owner).bind(&r.path).bind(r.level.to_string()).execute(&mut *tx).await?;
+    Ok(())
+}
+
+async fn upsert_rule(tx: &mut sqlx::AnyConnection, user_id: &str, r: &Rule) -> Result<()> {
+    upsert_rule_in(tx, "user_rules", "user_id", user_id, r).await
+}
+
+async fn set_memberships(tx: &mut sqlx::AnyConnection, user_id: &str, groups: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM memberships WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    for g in groups {
+        let row = sqlx::query("SELECT id FROM groups WHERE name = $1 OR id = $1").bind(g).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound { kind: "group", name: g.clone() });
+        };
+        let gid: String = row.try_get(0)?;
+        sqlx::query("INSERT INTO memberships (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(user_id)
+            .bind(gid)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A value for a dynamic UPDATE.
+pub(super) enum Bind {
+    /// TEXT or NULL.
+    Text(Option<String>),
+    /// INTEGER or NULL.
+    Int(Option<i64>),
+}
+
+/// `UPDATE table SET col = $n, …, updated_at = now WHERE id = $1`; column names come from code,
+/// never from input.
+pub(super) async fn update_columns(tx: &mut sqlx::AnyConnection, table: &str, id: &str, sets: Vec<(&str, Bind)>) -> Result<()> {
+    let mut sql = format!("UPDATE {table} SET updated_at = $2");
+    for (i, (col, _)) in sets.iter().enumerate() {
+        sql.push_str(&format!(", {col} = ${}", i + 3));
+    }
+    sql.push_str(" WHERE id = $1");
+    let mut q = sqlx::query(&sql).bind(id.to_string()).bind(format_time(now()));
+    for (_, v) in sets {
+        q = match v {
+            Bind::Text(t) => q.bind(t),
+            Bind::Int(n) => q.bind(n),
+        };
+    }
+    q.execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Bumps `updated_at` (a key or rule changed, the record did not).
+pub(super) async fn touch(tx: &mut sqlx::AnyConnection, table: &str, id: &str) -> Result<()> {
+    update_columns(tx, table, id, Vec::new()).await
+}
