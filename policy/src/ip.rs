@@ -182,10 +182,7 @@ pub fn decide_ip(addr: Option<IpAddr>, lists: &[IpLists<'_>]) -> IpDecision {
         }
         owners.push(l.owner);
     }
-    IpDecision {
-        allowed: false,
-        reason: format!("denied: {addr} is not in the allowed_ips of {}", owners.join(", ")),
-    }
+    IpDecision { allowed: false, reason: format!("denied: {addr} is not in the allowed_ips of {}", owners.join(", ")) }
 }
 
 #[cfg(test)]
@@ -266,10 +263,7 @@ mod tests {
     #[test]
     fn mapped_list_entry_built_by_hand_still_matches() {
         let net: IpNet = "::ffff:192.0.2.0/120".parse().unwrap();
-        let d = decide_ip(
-            parse_addr("192.0.2.9"),
-            &[IpLists { owner: "user", allow: &[net], deny: &[] }],
-        );
+        let d = decide_ip(parse_addr("192.0.2.9"), &[IpLists { owner: "user", allow: &[net], deny: &[] }]);
         assert!(d.allowed, "{}", d.reason);
     }
 }

@@ -28,11 +28,7 @@ pub fn canonicalize(cwd: &str, path: &str) -> Result<String, PolicyError> {
         return Err(PolicyError::invalid("path", path.replace('\0', "\\0"), "contains a NUL byte"));
     }
     if cwd.contains('\0') {
-        return Err(PolicyError::invalid(
-            "path",
-            cwd.replace('\0', "\\0"),
-            "working directory contains a NUL byte",
-        ));
+        return Err(PolicyError::invalid("path", cwd.replace('\0', "\\0"), "working directory contains a NUL byte"));
     }
     let mut out = String::with_capacity(cwd.len() + path.len() + 1);
     if !path.starts_with('/') {

@@ -22,12 +22,10 @@
 //!   user with `{"/": "none", "/uploads": "write"}` could not reach `/uploads` at all.
 //! - **A hidden parent hides.** An operation judged on `rule(parent(E))` whose parent is invisible
 //!   is answered as "no such file" ([`Decision::hidden`]), as a create in a missing folder would be.
-//! - **"The rule F would have" compares the deciding key, not only the set** (step 5). Two keys
-//!   that happen to grant the same set are still two rule regions: moving `/a/x` (under `/a →
-//!   write`) to `/b/x` (under `/b → write`) is refused, because a later edit to either key would
-//!   otherwise apply to data it was never meant to cover. Moving within one key's region (including
-//!   between two matches of the same pattern key) is allowed. To let users move files between two
-//!   folders, give both one covering rule.
+//! - **"The rule F would have" compares the effective set** (step 5): moving `/a/x` (under
+//!   `/a → write`) to `/b/x` (under `/b → write`) is allowed, since everything moved keeps the
+//!   same permissions; moving into a folder whose rule grants a different set is refused. A later
+//!   edit of `/b`'s rule applies to what was moved there, as it applies to what is uploaded there.
 //! - **Keys inside a subtree**: a rename is refused when any key, user's or group's, lies strictly
 //!   inside the source or the target subtree; a pattern key counts when the components it shares
 //!   with the subtree's path match (it could match something inside). `rmdir` is refused on the
@@ -55,9 +53,7 @@ pub const MAX_KEY_LEN: usize = 4096;
 ///
 /// The variants are ordered only for stable sorting; a level is a set ([`Level::perms`]), and
 /// `upload` is not "more" than `read`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// `{}`: the entry does not exist for the user.
@@ -414,7 +410,9 @@ fn parse_component(c: &str) -> Result<ParsedComp, String> {
                 let mut ranges = Vec::new();
                 loop {
                     let Some(&a) = cs.get(j) else {
-                        return Err(format!("unbalanced [ in component {c:?}: close it with ] (use [[] for a literal [)"));
+                        return Err(format!(
+                            "unbalanced [ in component {c:?}: close it with ] (use [[] for a literal [)"
+                        ));
                     };
                     if a == ']' && j > start {
                         break;
@@ -493,6 +491,23 @@ fn parse_key(key: &str) -> Result<ParsedKey, PolicyError> {
         comps.push(p.comp);
     }
     Ok(ParsedKey { depth: comps.len(), comps: pattern.then(|| comps.into_boxed_slice()), wild, lit })
+}
+
+/// The literal head and tail of a pattern key (see `KeyEntry::lit_head`); empty for exact keys.
+fn literal_ends(key: &str, comps: Option<&[Comp]>) -> (Box<str>, Box<str>) {
+    let Some(comps) = comps else {
+        return (Box::default(), Box::default());
+    };
+    let head = key.find(['*', '?', '[']).map_or(key, |i| &key[..i]);
+    let tail = match comps.last() {
+        Some(Comp::Lit(l)) => format!("/{l}"),
+        Some(Comp::Glob(toks)) => match toks.last() {
+            Some(Tok::Lit(l)) => l.to_string(),
+            _ => String::new(),
+        },
+        None => String::new(),
+    };
+    (head.into(), tail.into_boxed_str())
 }
 
 /// One rule key and its level, as stored.
@@ -707,6 +722,11 @@ struct KeyEntry {
     comps: Option<Box<[Comp]>>,
     wild: u32,
     lit: u32,
+    /// For patterns: the key's text before its first wildcard, which any match starts with.
+    lit_head: Box<str>,
+    /// For patterns: literal text every match ends with (the last component if it is literal, or
+    /// the last component's trailing literal run); may be empty.
+    lit_tail: Box<str>,
     origin: Origin,
     /// The key's set before caps.
     raw: PermSet,
@@ -720,6 +740,11 @@ impl KeyEntry {
         match &self.comps {
             None => self.path == prefix,
             Some(comps) => {
+                // Cheap necessary conditions first: the literal text before the first wildcard and
+                // after the last one must be there verbatim.
+                if !prefix.starts_with(&*self.lit_head) || !prefix.ends_with(&*self.lit_tail) {
+                    return false;
+                }
                 let mut parts = prefix.split('/').skip(1);
                 comps.iter().all(|c| parts.next().is_some_and(|p| c.matches(p))) && parts.next().is_none()
             }
@@ -912,7 +937,10 @@ impl Policy {
                 M::User(l) => (Origin::User(l), l.perms()),
                 M::Groups(names, set) => (Origin::Groups(names.into_iter().map(str::to_owned).collect()), set),
             };
+            let (lit_head, lit_tail) = literal_ends(k, parsed.comps.as_deref());
             keys.push(KeyEntry {
+                lit_head,
+                lit_tail,
                 path: k.to_owned(),
                 depth: parsed.depth,
                 comps: parsed.comps,
@@ -1091,7 +1119,9 @@ impl Policy {
                     self.need(op, PermSet::DELETE, rpf)?;
                     self.need(op, PermSet::DELETE, rf)?;
                 }
-                if re != rf {
+                // The *effective set* must not change; which key grants it may (moving a file
+                // between two `write` folders is an everyday operation).
+                if self.perms(re) != self.perms(rf) {
                     let own = match re {
                         RuleRef::Key(k) => self.key(k).is_some_and(|k| k.comps.is_none() && k.path == e),
                         RuleRef::Mode => false,
@@ -1171,6 +1201,9 @@ impl Policy {
     /// The rule governing the canonical `path` of depth `depth`: the first depth, walking up,
     /// with a matching key; else the mode.
     fn resolve_from(&self, mut path: &str, mut depth: usize) -> RuleRef {
+        if self.buckets.is_empty() {
+            return RuleRef::Mode;
+        }
         loop {
             if depth < self.buckets.len() {
                 if let Some(k) = self.lookup_at(path, depth) {
@@ -1204,10 +1237,7 @@ impl Policy {
     /// The first key (in path order) lying strictly inside the subtree at `dir`, if any.
     fn key_strictly_inside(&self, dir: &str) -> Option<u32> {
         let depth = path::depth(dir);
-        self.keys
-            .iter()
-            .position(|k| k.strictly_inside(dir, depth))
-            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+        self.keys.iter().position(|k| k.strictly_inside(dir, depth)).map(|i| u32::try_from(i).unwrap_or(u32::MAX))
     }
 
     /// `"/uploads → write (user rule)"` or `"no matching rule: mode rw"`.
@@ -1303,7 +1333,9 @@ impl Decision {
         let key = |k: u32| policy.key(k).map_or_else(|| "?".to_owned(), ToString::to_string);
         match self.why {
             Why::Granted { op, need, rule } => format!("allow: {}: {op} needs {}", rd(rule), bare(need)),
-            Why::RootListed => "allow: the root folder is always visible and listable (entries are filtered by their rules)".to_owned(),
+            Why::RootListed => {
+                "allow: the root folder is always visible and listable (entries are filtered by their rules)".to_owned()
+            }
             Why::Link(Op::Hardlink) => "deny: hardlinks are never allowed".to_owned(),
             Why::Link(_) => "deny: symlinks are never allowed".to_owned(),
             Why::RootEntry(op) => format!("deny: {op} of the root folder is never allowed"),
@@ -1329,7 +1361,8 @@ impl Decision {
                 }
             }
             Why::ReplacingRename => {
-                "deny: delete_allowed=false: a rename that replaces an existing file needs overwrite and delete".to_owned()
+                "deny: delete_allowed=false: a rename that replaces an existing file needs overwrite and delete"
+                    .to_owned()
             }
             Why::MoveChangesRule { from, to, own } => {
                 let what = match from.key_in(policy) {
@@ -1522,10 +1555,7 @@ mod tests {
     fn permset_display_and_ops() {
         assert_eq!(PermSet::EMPTY.to_string(), "{}");
         assert_eq!(Level::Read.perms().to_string(), "{list, download}");
-        assert_eq!(
-            PermSet::ALL.to_string(),
-            "{list, download, create, overwrite, mkdir, rename, delete}"
-        );
+        assert_eq!(PermSet::ALL.to_string(), "{list, download, create, overwrite, mkdir, rename, delete}");
         assert!(PermSet::ALL.contains(PermSet::DELETE));
         assert!(!Level::Upload.perms().contains(PermSet::DOWNLOAD));
         assert_eq!(PermSet::ALL.without(PermSet::ALL), PermSet::EMPTY);

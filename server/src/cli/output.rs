@@ -144,10 +144,10 @@ pub fn print_rules(rules: &[Rule], json: bool) -> Result<(), CliError> {
 
 /// `group show` as text.
 pub fn print_group(g: &Group) {
-    kv("name", g.name);
-    kv("id", g.id);
+    kv("name", &g.name);
+    kv("id", &g.id);
     kv("gid", g.gid);
-    kv("description", g.description);
+    kv("description", &g.description);
     kv("protocols", list_or(&g.protocols, "none (members keep their own)"));
     kv("allowed ips", nets(&g.allowed_ips, "none (does not widen members' lists)"));
     kv("denied ips", nets(&g.denied_ips, "none"));

@@ -1,5 +1,4 @@
 //! Groups: add, change, delete, look up, list; their rules and members.
-use super::ids;
 use super::rows::{ip_list_text, load_groups, Filter};
 use super::users::{load_one, touch, update_columns, upsert_rule_in, Bind};
 use super::{audit, now, Result, Store, StoreError};
@@ -44,7 +43,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         self.check_new_name(&mut tx, "group", &g.name).await?;
-        let gid = ids::allocate(&mut tx, &self.cfg.ids, self.local.as_ref()).await?;
+        let gid = self.allocate_one(&mut tx).await?;
         let t = format_time(now());
         sqlx::query(
             "INSERT INTO groups (id, name, gid, description, allowed_ips, denied_ips, protocols, created_at, updated_at) \

@@ -6,7 +6,7 @@
 //! name is refused if NSS already has it. Entries served by gatehouse's own NSS module (shared
 //! home and login shell) are ours, not another source's, and do not count.
 use super::{Result, StoreError};
-use gatehouse_policy::config::{IdRange, LOGIN_SHELL, SHARED_HOME};
+use gatehouse_policy::config::{LOGIN_SHELL, SHARED_HOME};
 use sqlx::Row;
 
 /// Who else on this host uses a name or id.
@@ -15,8 +15,13 @@ pub trait LocalIds: Send + Sync {
     fn name_taken(&self, name: &str) -> Option<String>;
     /// Describes the local user or group that already has id `id` (as uid or gid), if any.
     fn id_taken(&self, id: u32) -> Option<String>;
-    /// If `id` lies in a subordinate-id range, the last id of that range.
-    fn subid_range_end(&self, id: u32) -> Option<u32>;
+    /// The subordinate-id ranges (`first`, `last`, inclusive) of `/etc/subuid` and `/etc/subgid`.
+    fn subid_ranges(&self) -> Vec<(u32, u32)>;
+}
+
+/// If `id` lies in one of `ranges`, the last id of that range.
+pub fn range_end(ranges: &[(u32, u32)], id: u32) -> Option<u32> {
+    ranges.iter().find(|(a, b)| id >= *a && id <= *b).map(|&(_, b)| b)
 }
 
 /// The host's real view: NSS (`getpwnam`, `getgrgid`, ...) and `/etc/subuid`, `/etc/subgid`.
@@ -75,88 +80,34 @@ impl LocalIds for SystemIds {
         None
     }
 
-    fn subid_range_end(&self, id: u32) -> Option<u32> {
-        self.subid_files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).find_map(|text| subid_range_end(&text, id))
+    fn subid_ranges(&self) -> Vec<(u32, u32)> {
+        self.subid_files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).flat_map(|t| parse_subid(&t)).collect()
     }
 }
 
-/// Finds the range of a `name:start:count` file that contains `id`; returns its last id.
-pub fn subid_range_end(text: &str, id: u32) -> Option<u32> {
-    text.lines().find_map(|line| {
-        let mut f = line.trim().split(':');
-        let (_, start, count) = (f.next()?, f.next()?.parse::<u64>().ok()?, f.next()?.parse::<u64>().ok()?);
-        let end = start + count.checked_sub(1)?;
-        (u64::from(id) >= start && u64::from(id) <= end).then(|| u32::try_from(end).unwrap_or(u32::MAX))
-    })
+/// Parses the `name:start:count` lines of a subordinate-id file; malformed lines are skipped,
+/// as `newuidmap` skips them.
+pub fn parse_subid(text: &str) -> Vec<(u32, u32)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.trim().split(':');
+            let (_, start, count) = (f.next()?, f.next()?.parse::<u64>().ok()?, f.next()?.parse::<u64>().ok()?);
+            let end = start.checked_add(count.checked_sub(1)?)?;
+            Some((u32::try_from(start).ok()?, u32::try_from(end).unwrap_or(u32::MAX)))
+        })
+        .collect()
 }
 
-/// Checks an explicitly requested id: inside the range, unused in the database, not local.
-pub(super) async fn check_requested_id(tx: &mut sqlx::AnyConnection, range: &IdRange, local: &dyn LocalIds, id: u32) -> Result<()> {
-    if !range.allocatable(id) {
-        return Err(StoreError::Refused(format!(
-            "uid {id} is outside the configured range {}..={} (ids.first and ids.last; the first two are gatehouse's groups)",
-            range.first_allocatable(),
-            range.last
-        )));
-    }
-    if id_in_db(tx, id).await? {
-        return Err(StoreError::Exists { kind: "uid", name: id.to_string() });
-    }
-    if let Some(end) = local.subid_range_end(id) {
-        return Err(StoreError::TakenLocally(format!("uid {id} lies in a subordinate-id range (ending at {end}) in /etc/subuid or /etc/subgid")));
-    }
-    if let Some(who) = local.id_taken(id) {
-        return Err(StoreError::TakenLocally(who));
-    }
-    let next = next_id(tx).await?;
-    if id >= next {
-        set_next_id(tx, id + 1).await?;
-    }
-    Ok(())
-}
-
-async fn id_in_db(tx: &mut sqlx::AnyConnection, id: u32) -> Result<bool> {
-    let row = sqlx::query("SELECT 1 FROM users WHERE uid = $1 OR gid = $1 UNION ALL SELECT 1 FROM groups WHERE gid = $1")
-        .bind(i64::from(id))
-        .fetch_optional(&mut *tx)
-        .await?;
-    Ok(row.is_some())
-}
-
-async fn next_id(tx: &mut sqlx::AnyConnection) -> Result<u32> {
+/// The uid/gid high-water mark.
+pub(super) async fn next_id(tx: &mut sqlx::AnyConnection) -> Result<u32> {
     let v: String = sqlx::query("SELECT value FROM meta WHERE key = 'next_id'").fetch_one(&mut *tx).await?.try_get(0)?;
     v.parse().map_err(|_| StoreError::Corrupt(format!("meta.next_id is {v:?}, not a number")))
 }
 
-async fn set_next_id(tx: &mut sqlx::AnyConnection, v: u32) -> Result<()> {
+/// Raises the high-water mark.
+pub(super) async fn set_next_id(tx: &mut sqlx::AnyConnection, v: u32) -> Result<()> {
     sqlx::query("UPDATE meta SET value = $1 WHERE key = 'next_id'").bind(v.to_string()).execute(&mut *tx).await?;
     Ok(())
-}
-
-/// Allocates the next free id: at or above the high-water mark, skipping subordinate-id ranges,
-/// ids another NSS source has, and ids plain SQL may have put in the database.
-pub(super) async fn allocate(tx: &mut sqlx::AnyConnection, range: &IdRange, local: &dyn LocalIds) -> Result<u32> {
-    let mut id = next_id(tx).await?.max(range.first_allocatable());
-    loop {
-        if id > range.last || id < range.first_allocatable() {
-            return Err(StoreError::Refused(format!(
-                "the id range {}..={} is used up; widen [ids] in gatehouse.toml",
-                range.first_allocatable(),
-                range.last
-            )));
-        }
-        if let Some(end) = local.subid_range_end(id) {
-            id = end.saturating_add(1);
-            continue;
-        }
-        if local.id_taken(id).is_some() || id_in_db(tx, id).await? {
-            id = id.saturating_add(1);
-            continue;
-        }
-        break;
-    }
-    set_next_id(tx, id.saturating_add(1)).await?;
-    Ok(id)
 }
 
 #[cfg(test)]
@@ -164,10 +115,11 @@ mod tests {
     use super::*;
     #[test]
     fn subid_ranges() {
-        let t = "alice:100000:65536\nbob:165536:65536\nbad line\n";
-        assert_eq!(subid_range_end(t, 100000), Some(165535));
-        assert_eq!(subid_range_end(t, 165536), Some(231071));
-        assert_eq!(subid_range_end(t, 99999), None);
-        assert_eq!(subid_range_end(t, 231072), None);
+        let r = parse_subid("alice:100000:65536\nbob:165536:65536\nbad line\nzero:5:0\n");
+        assert_eq!(r, vec![(100000, 165535), (165536, 231071)]);
+        assert_eq!(range_end(&r, 100000), Some(165535));
+        assert_eq!(range_end(&r, 165536), Some(231071));
+        assert_eq!(range_end(&r, 99999), None);
+        assert_eq!(range_end(&r, 231072), None);
     }
 }

@@ -5,6 +5,7 @@
 //! Every write is one transaction that first takes the database's write lock (an update of the
 //! `meta` row), so concurrent writers serialise instead of failing half-way, and every admin
 //! change appends to `audit_log` inside the same transaction.
+mod bulk;
 mod groups;
 mod ids;
 mod rows;

@@ -2,7 +2,7 @@
 //!
 //! Each public function is one transaction. Validation happens before the first write, and the
 //! transaction is dropped (rolled back) on any error, so a failed command changes nothing.
-use super::ids;
+use super::bulk::RESERVED;
 use super::rows::{ip_list_text, load_users, time_text, Filter};
 use super::{audit, b, now, Result, Store, StoreError};
 use gatehouse_policy::keys::PublicKey;
@@ -110,24 +110,18 @@ fn max_size_i64(v: Option<u64>) -> Result<Option<i64>> {
         .transpose()
 }
 
-/// Reserved names: gatehouse's own virtual groups.
-const RESERVED: [&str; 2] = ["gatehouse-users", "gatehouse-totp"];
 
 impl Store {
-    /// Validates a name for a new user or group: syntax, not reserved, not local, not in use as
-    /// a user or group name here (a user's private group carries the user's name).
-    pub(super) async fn check_new_name(&self, tx: &mut sqlx::AnyConnection, field: &'static str, name: &str) -> Result<()> {
+    /// Validates a name for a new user or group: syntax, not reserved, not already a user or
+    /// group name here (a user's private group carries the user's name), not local.
+    /// `taken` says what already has the name in this database, if anything.
+    pub(super) fn check_name(&self, field: &'static str, name: &str, taken: Option<&'static str>) -> Result<()> {
         validate_name(field, name)?;
         if RESERVED.contains(&name) {
             return Err(StoreError::Refused(format!("{name:?} is reserved for gatehouse's own groups")));
         }
-        let row = sqlx::query("SELECT 'user' FROM users WHERE name = $1 UNION ALL SELECT 'group' FROM groups WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = row {
-            let kind: String = row.try_get(0)?;
-            return Err(StoreError::Exists { kind: if kind == "user" { "user" } else { "group" }, name: name.to_string() });
+        if let Some(kind) = taken {
+            return Err(StoreError::Exists { kind, name: name.to_string() });
         }
         if let Some(who) = self.local.name_taken(name) {
             return Err(StoreError::TakenLocally(who));
@@ -135,7 +129,21 @@ impl Store {
         Ok(())
     }
 
-    fn check_new_user_fields(&self, u: &NewUser) -> Result<String> {
+    /// [`Store::check_name`], asking the database what has the name.
+    pub(super) async fn check_new_name(&self, tx: &mut sqlx::AnyConnection, field: &'static str, name: &str) -> Result<()> {
+        let row = sqlx::query("SELECT 'user' FROM users WHERE name = $1 UNION ALL SELECT 'group' FROM groups WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let taken = match row {
+            Some(r) => Some(if r.try_get::<String, _>(0)? == "user" { "user" } else { "group" }),
+            None => None,
+        };
+        self.check_name(field, name, taken)
+    }
+
+    /// Checks a new user's fields other than the name and uid; returns the root to use.
+    pub(super) fn check_new_user_fields(&self, u: &NewUser) -> Result<String> {
         validate_display_name(&u.display_name)?;
         validate_email(&u.email)?;
         if let Some(h) = &u.password_hash {
@@ -152,66 +160,6 @@ impl Store {
             }
         }
         Ok(root)
-    }
-
-    /// Creates a user (and its keys, rules, memberships) in one transaction.
-    pub async fn add_user(&self, actor: &str, u: NewUser) -> Result<User> {
-        let mut tx = self.begin_write().await?;
-        self.insert_user(&mut tx, &u).await?;
-        audit(&mut tx, actor, "user.add", &u.name, "").await?;
-        let user = load_one(&mut tx, &u.name).await?;
-        tx.commit().await?;
-        Ok(user)
-    }
-
-    /// Inserts one user inside the caller's transaction (shared by `add_user` and imports).
-    pub(super) async fn insert_user(&self, tx: &mut sqlx::AnyConnection, u: &NewUser) -> Result<()> {
-        self.check_new_name(tx, "name", &u.name).await?;
-        let root = self.check_new_user_fields(u)?;
-        let uid = match u.uid {
-            Some(id) => {
-                ids::check_requested_id(tx, &self.cfg.ids, self.local.as_ref(), id).await?;
-                id
-            }
-            None => ids::allocate(tx, &self.cfg.ids, self.local.as_ref()).await?,
-        };
-        let id = uuid::Uuid::new_v4().to_string();
-        let t = format_time(now());
-        let protocols = u.protocols.clone().unwrap_or_else(|| self.cfg.default_protocols.clone());
-        sqlx::query(
-            "INSERT INTO users (id, name, uid, gid, display_name, email, password_hash, must_change_password, root, mode, \
-             delete_allowed, allowed_ips, denied_ips, protocols, active, expires_at, max_file_size, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
-        .bind(&id)
-        .bind(&u.name)
-        .bind(i64::from(uid))
-        .bind(i64::from(uid))
-        .bind(&u.display_name)
-        .bind(&u.email)
-        .bind(u.password_hash.clone())
-        .bind(b(u.must_change_password))
-        .bind(&root)
-        .bind(u.mode.unwrap_or(Mode::Rw).to_string())
-        .bind(b(u.delete_allowed.unwrap_or(true)))
-        .bind(ip_list_text(&u.allowed_ips))
-        .bind(ip_list_text(&u.denied_ips))
-        .bind(protocols.join(","))
-        .bind(b(u.active.unwrap_or(true)))
-        .bind(time_text(u.expires_at))
-        .bind(max_size_i64(u.max_file_size)?)
-        .bind(&t)
-        .bind(&t)
-        .execute(&mut *tx)
-        .await?;
-        for k in &u.keys {
-            insert_key(tx, &id, &u.name, k).await?;
-        }
-        for r in &u.rules {
-            upsert_rule(tx, &id, r).await?;
-        }
-        set_memberships(tx, &id, &u.groups).await?;
-        Ok(())
     }
 
     /// Applies changes to a user in one transaction.
@@ -397,20 +345,6 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Creates many users in one transaction: all or none.
-    pub async fn import_users(&self, actor: &str, source: &str, users: &[NewUser]) -> Result<usize> {
-        let mut tx = self.begin_write().await?;
-        for u in users {
-            self.insert_user(&mut tx, u).await.map_err(|e| match e {
-                StoreError::Db(_) => e,
-                other => StoreError::Refused(format!("user {:?}: {other}; nothing was imported", u.name)),
-            })?;
-        }
-        audit(&mut tx, actor, "import", source, &format!("{} users", users.len())).await?;
-        tx.commit().await?;
-        Ok(users.len())
-    }
 }
 
 /// Loads exactly one user by name or id inside a transaction or connection.
@@ -422,7 +356,7 @@ pub(super) async fn load_one(conn: &mut sqlx::AnyConnection, name_or_id: &str) -
         .ok_or_else(|| StoreError::NotFound { kind: "user", name: name_or_id.to_string() })
 }
 
-async fn insert_key(tx: &mut sqlx::AnyConnection, user_id: &str, user: &str, k: &PublicKey) -> Result<()> {
+pub(super) async fn insert_key(tx: &mut sqlx::AnyConnection, user_id: &str, user: &str, k: &PublicKey) -> Result<()> {
     let dup = sqlx::query("SELECT 1 FROM user_keys WHERE user_id = $1 AND fingerprint = $2")
         .bind(user_id)
         .bind(&k.fingerprint)

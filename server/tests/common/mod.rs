@@ -1,0 +1,139 @@
+//! Shared test harness: a real PostgreSQL started on a temp dir and a loopback port, and a
+//! store opened on a fresh database of either backend.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gatehouse_policy::config::Config;
+use gatehouse_server::store::{LocalIds, Store};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// Finds PostgreSQL's server binaries (Debian keeps them out of PATH).
+pub fn pg_bin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
+    dirs.sort();
+    dirs.into_iter().rev().find(|d| d.join("initdb").exists() && d.join("pg_ctl").exists())
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A PostgreSQL server owned by this test process, stopped (by its own pid file) on drop.
+pub struct PgServer {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+    counter: AtomicU32,
+}
+
+/// Runs a command as the `postgres` user when we are root (initdb refuses root).
+fn as_pg_user(bin: &Path, args: &[&str]) -> Command {
+    if nix::unistd::geteuid().is_root() {
+        let mut c = Command::new("runuser");
+        c.arg("-u").arg("postgres").arg("--").arg(bin).args(args);
+        c
+    } else {
+        let mut c = Command::new(bin);
+        c.args(args);
+        c
+    }
+}
+
+impl PgServer {
+    /// Starts a server; panics with a clear message if PostgreSQL is not installed.
+    pub fn start() -> PgServer {
+        let bin = pg_bin().expect("PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)");
+        let dir = tempfile::Builder::new().prefix("gatehouse-pg").tempdir().unwrap();
+        let data = dir.path().join("data");
+        if nix::unistd::geteuid().is_root() {
+            let pg = nix::unistd::User::from_name("postgres").unwrap().expect("user postgres");
+            nix::unistd::chown(dir.path(), Some(pg.uid), Some(pg.gid)).unwrap();
+        }
+        let d = data.to_str().unwrap();
+        let out = as_pg_user(&bin.join("initdb"), &["-D", d, "-A", "trust", "-U", "gatehouse", "--no-sync", "-E", "UTF8"]).output().unwrap();
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let port = free_port();
+        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", dir.path().display());
+        let log = dir.path().join("log");
+        let out = as_pg_user(&bin.join("pg_ctl"), &["-D", d, "-o", &opts, "-l", log.to_str().unwrap(), "-w", "-t", "60", "start"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        PgServer { dir, bin, port, counter: AtomicU32::new(0) }
+    }
+
+    /// URL of database `db`.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://gatehouse@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Creates a fresh, empty database and returns its URL.
+    pub async fn fresh_db(&self) -> String {
+        use sqlx::Connection;
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t{}_{n}", std::process::id());
+        let mut c = sqlx::PgConnection::connect(&self.url("postgres")).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+        self.url(&name)
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = as_pg_user(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap_or(""), "-m", "immediate", "-w", "stop"]).output();
+    }
+}
+
+/// A fake view of the host: these names and ids are "local", and one subordinate-id range.
+#[derive(Debug, Default)]
+pub struct FakeLocal {
+    pub names: Vec<&'static str>,
+    pub ids: Vec<u32>,
+    pub subid: Option<(u32, u32)>,
+}
+
+impl LocalIds for FakeLocal {
+    fn name_taken(&self, name: &str) -> Option<String> {
+        self.names.contains(&name).then(|| format!("name {name:?} is already a local user"))
+    }
+    fn id_taken(&self, id: u32) -> Option<String> {
+        self.ids.contains(&id).then(|| format!("id {id} is already used locally"))
+    }
+    fn subid_ranges(&self) -> Vec<(u32, u32)> {
+        self.subid.into_iter().collect()
+    }
+}
+
+/// Which backend a test runs on.
+pub enum Db<'a> {
+    Sqlite,
+    Postgres(&'a PgServer),
+}
+
+/// A config for tests: a small id range and a temp home_base.
+pub fn test_config(database: String, home: &Path) -> Config {
+    let mut cfg = Config::parse(&format!("home_base = \"{}\"\nroot_prefixes = [\"/data/shared\"]\n[ids]\nfirst = 5000000\nlast = 5001000\n", home.display())).unwrap();
+    cfg.database = database;
+    cfg
+}
+
+/// Opens a migrated store on a fresh database. The temp dir holds the SQLite file and roots.
+pub async fn fresh_store(db: &Db<'_>, local: FakeLocal) -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match db {
+        Db::Sqlite => format!("sqlite://{}/gatehouse.db", dir.path().display()),
+        Db::Postgres(pg) => pg.fresh_db().await,
+    };
+    let cfg = test_config(url, &dir.path().join("home"));
+    let store = Store::open_with(cfg, Arc::new(local)).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}

@@ -1,0 +1,270 @@
+//! The store suite: every scenario runs unchanged against SQLite and against a real PostgreSQL
+//! that this test starts itself (initdb + pg_ctl on a temp dir, loopback port) and stops.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{fresh_store, Db, FakeLocal, PgServer};
+use gatehouse_policy::keys::PublicKey;
+use gatehouse_policy::rules::{Level, Mode, Rule};
+use gatehouse_server::store::{NewGroup, NewUser, Store, StoreError, UserChanges};
+use sqlx::Row;
+
+const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
+
+fn local() -> FakeLocal {
+    FakeLocal { names: vec!["root", "localbob"], ids: vec![5000004], subid: Some((5000006, 5000009)) }
+}
+
+fn nu(name: &str) -> NewUser {
+    NewUser { name: name.into(), ..NewUser::default() }
+}
+
+async fn audit_count(store: &Store) -> i64 {
+    sqlx::query("SELECT COUNT(*) FROM audit_log").fetch_one(store.pool()).await.unwrap().try_get(0).unwrap()
+}
+
+/// Users: add, get by name and id, defaults, update, delete; ids allocated in order, skipping
+/// local ids and subordinate ranges, never reused.
+async fn users_and_ids(db: &Db<'_>) {
+    let (s, dir) = fresh_store(db, local()).await;
+    let a = s.add_user("root", nu("alice")).await.unwrap();
+    assert_eq!(a.uid, 5000002, "first allocatable id is first+2");
+    assert_eq!(a.gid, a.uid);
+    assert_eq!(a.root, format!("{}/home/alice", dir.path().display()));
+    assert_eq!(a.mode, Mode::Rw);
+    assert!(a.delete_allowed && a.active);
+    assert_eq!(a.protocols, vec!["ftp", "ssh"]);
+    assert_eq!(s.get_user(&a.id).await.unwrap().name, "alice");
+    let b = s.add_user("root", nu("bob")).await.unwrap();
+    assert_eq!(b.uid, 5000003);
+    let c = s.add_user("root", nu("carol")).await.unwrap();
+    assert_eq!(c.uid, 5000005, "5000004 is taken locally");
+    let d = s.add_user("root", nu("dave")).await.unwrap();
+    assert_eq!(d.uid, 5000010, "5000006..=5000009 is a subordinate-id range");
+    s.delete_user("root", "dave").await.unwrap();
+    let e = s.add_user("root", nu("erin")).await.unwrap();
+    assert_eq!(e.uid, 5000011, "a deleted uid is never reused");
+    assert!(matches!(s.get_user("dave").await, Err(StoreError::NotFound { .. })));
+
+    let changed = s
+        .update_user(
+            "root",
+            "alice",
+            UserChanges {
+                mode: Some(Mode::R),
+                delete_allowed: Some(false),
+                allowed_ips: Some(vec!["10.0.0.0/8".parse().unwrap()]),
+                expires_at: Some(Some(1_900_000_000)),
+                max_file_size: Some(Some(1 << 20)),
+                email: Some("alice@example.com".into()),
+                ..UserChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.mode, Mode::R);
+    assert!(!changed.delete_allowed);
+    assert_eq!(changed.allowed_ips.len(), 1);
+    assert_eq!(changed.expires_at, Some(1_900_000_000));
+    assert_eq!(changed.max_file_size, Some(1 << 20));
+    let cleared = s.update_user("root", "alice", UserChanges { expires_at: Some(None), ..Default::default() }).await.unwrap();
+    assert_eq!(cleared.expires_at, None);
+
+    let page1 = s.list_users(None, Some(2)).await.unwrap();
+    assert_eq!(page1.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "bob"]);
+    let page2 = s.list_users(Some("bob"), Some(2)).await.unwrap();
+    assert_eq!(page2.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["carol", "erin"]);
+    assert!(audit_count(&s).await >= 8);
+}
+
+/// Explicit uids: refused when outside the range, taken locally, in a subordinate range, or
+/// already in the database; accepted otherwise, and the allocator moves past them.
+async fn explicit_uids(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    let with = |id| NewUser { uid: Some(id), ..nu("x") };
+    assert!(matches!(s.add_user("root", with(42)).await, Err(StoreError::Refused(_))));
+    assert!(matches!(s.add_user("root", with(5000004)).await, Err(StoreError::TakenLocally(_))));
+    assert!(matches!(s.add_user("root", with(5000007)).await, Err(StoreError::TakenLocally(_))));
+    let u = s.add_user("root", with(5000500)).await.unwrap();
+    assert_eq!(u.uid, 5000500);
+    assert!(matches!(s.add_user("root", NewUser { uid: Some(5000500), ..nu("y") }).await, Err(StoreError::Exists { .. })));
+    assert_eq!(s.add_user("root", nu("z")).await.unwrap().uid, 5000501);
+}
+
+/// Names: syntax, duplicates across users and groups, reserved and local names.
+async fn names(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    s.add_user("root", nu("alice")).await.unwrap();
+    assert!(matches!(s.add_user("root", nu("alice")).await, Err(StoreError::Exists { kind: "user", .. })));
+    assert!(matches!(s.add_user("root", nu("Alice")).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(s.add_user("root", nu("root")).await, Err(StoreError::TakenLocally(_))));
+    assert!(matches!(s.add_user("root", nu("gatehouse-users")).await, Err(StoreError::Refused(_))));
+    let g = NewGroup { name: "alice".into(), ..NewGroup::default() };
+    assert!(matches!(s.add_group("root", g).await, Err(StoreError::Exists { kind: "user", .. })), "a user's private group has the user's name");
+    s.add_group("root", NewGroup { name: "acme".into(), ..NewGroup::default() }).await.unwrap();
+    assert!(matches!(s.add_user("root", nu("acme")).await, Err(StoreError::Exists { kind: "group", .. })));
+}
+
+/// Roots must lie under home_base or a root prefix.
+async fn roots(db: &Db<'_>) {
+    let (s, dir) = fresh_store(db, local()).await;
+    let home = dir.path().join("home");
+    let ok = NewUser { root: Some(format!("{}/x/alice", home.display())), ..nu("alice") };
+    s.add_user("root", ok).await.unwrap();
+    s.add_user("root", NewUser { root: Some("/data/shared/b".into()), ..nu("bob") }).await.unwrap();
+    for bad in ["/etc", "/data/sharedx/c", "/data/shared", "relative/path", "/data/shared/../../etc"] {
+        let r = s.add_user("root", NewUser { root: Some(bad.into()), ..nu("carol") }).await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{bad}: {r:?}");
+    }
+    let r = s.update_user("root", "alice", UserChanges { root: Some("/srv/elsewhere".into()), ..Default::default() }).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))));
+    assert_eq!(s.users_with_root("/data/shared/b").await.unwrap(), vec!["bob"]);
+}
+
+/// Keys and rules: add, duplicate, replace, delete; deleting a user removes them.
+async fn keys_and_rules(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    s.add_user("root", nu("alice")).await.unwrap();
+    let k = PublicKey::parse(ED25519).unwrap();
+    s.add_key("root", "alice", &k).await.unwrap();
+    assert!(matches!(s.add_key("root", "alice", &k).await, Err(StoreError::Exists { kind: "key", .. })));
+    let u = s.get_user("alice").await.unwrap();
+    assert_eq!(u.keys, vec![k.clone()]);
+    s.add_rule("root", "alice", &Rule::new("/uploads", Level::Write).unwrap()).await.unwrap();
+    s.add_rule("root", "alice", &Rule::new("/", Level::Read).unwrap()).await.unwrap();
+    s.add_rule("root", "alice", &Rule::new("/uploads", Level::Upload).unwrap()).await.unwrap();
+    let u = s.get_user("alice").await.unwrap();
+    assert_eq!(u.rules, vec![Rule::new("/", Level::Read).unwrap(), Rule::new("/uploads", Level::Upload).unwrap()]);
+    assert!(matches!(s.del_rule("root", "alice", "/nope").await, Err(StoreError::NotFound { .. })));
+    s.del_rule("root", "alice", "/").await.unwrap();
+    assert_eq!(s.del_key("root", "alice", "alice@laptop").await.unwrap(), 1);
+    assert!(matches!(s.del_key("root", "alice", &k.fingerprint).await, Err(StoreError::NotFound { .. })));
+    s.add_key("root", "alice", &k).await.unwrap();
+    s.delete_user("root", "alice").await.unwrap();
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM user_keys").fetch_one(s.pool()).await.unwrap().try_get(0).unwrap();
+    assert_eq!(n, 0, "keys go with the user");
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM user_rules").fetch_one(s.pool()).await.unwrap().try_get(0).unwrap();
+    assert_eq!(n, 0, "rules go with the user");
+}
+
+/// Groups, memberships and group rules.
+async fn groups(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    let g = s
+        .add_group(
+            "root",
+            NewGroup { name: "acme".into(), protocols: vec!["web".into()], allowed_ips: vec!["192.0.2.0/24".parse().unwrap()], ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(g.gid, 5000002);
+    s.add_user("root", NewUser { groups: vec!["acme".into()], ..nu("alice") }).await.unwrap();
+    s.add_user("root", nu("bob")).await.unwrap();
+    assert!(matches!(s.add_user("root", NewUser { groups: vec!["nope".into()], ..nu("carol") }).await, Err(StoreError::NotFound { kind: "group", .. })));
+    assert!(matches!(s.get_user("carol").await, Err(StoreError::NotFound { .. })), "a failed add leaves nothing behind");
+    s.add_members("root", "acme", &["bob".into()]).await.unwrap();
+    s.add_group_rule("root", "acme", &Rule::new("/clients/*/in", Level::Upload).unwrap()).await.unwrap();
+    let g = s.get_group("acme").await.unwrap();
+    assert_eq!(g.members, vec!["alice", "bob"]);
+    assert_eq!(g.rules.len(), 1);
+    let alice = s.get_user("alice").await.unwrap();
+    assert_eq!(alice.groups, vec!["acme"]);
+    assert_eq!(s.groups_of(&alice).await.unwrap()[0].allowed_ips.len(), 1);
+    s.remove_members("root", "acme", &["bob".into()]).await.unwrap();
+    assert!(matches!(s.remove_members("root", "acme", &["bob".into()]).await, Err(StoreError::NotFound { .. })));
+    s.del_group_rule("root", "acme", "/clients/*/in").await.unwrap();
+    s.delete_group("root", "acme").await.unwrap();
+    assert!(s.get_user("alice").await.unwrap().groups.is_empty());
+}
+
+/// An import is all or nothing.
+async fn import_atomic(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    let batch = vec![nu("u1"), nu("u2"), nu("root"), nu("u4")];
+    let r = s.import_users("root", "test", &batch).await;
+    assert!(matches!(r, Err(StoreError::Refused(ref m)) if m.contains("root") && m.contains("nothing was imported")), "{r:?}");
+    assert!(s.list_users(None, None).await.unwrap().is_empty());
+    let n = s.import_users("root", "test", &[nu("u1"), nu("u2")]).await.unwrap();
+    assert_eq!(n, 2);
+}
+
+/// Plain-SQL edits are read back, and a malformed value is reported, not silently defaulted.
+async fn plain_sql(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    s.add_user("root", nu("alice")).await.unwrap();
+    sqlx::query("UPDATE users SET active = 0, expires_at = '2030-01-01', allowed_ips = '10.1.0.0/16, 2001:db8::/32' WHERE name = 'alice'")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let u = s.get_user("alice").await.unwrap();
+    assert!(!u.active);
+    assert_eq!(u.expires_at, Some(1_893_456_000));
+    assert_eq!(u.allowed_ips.len(), 2);
+    sqlx::query("UPDATE users SET allowed_ips = '10.1.0.0/33' WHERE name = 'alice'").execute(s.pool()).await.unwrap();
+    let e = s.get_user("alice").await.unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(ref m) if m.contains("alice") && m.contains("allowed_ips")), "{e}");
+    let e = sqlx::query("UPDATE users SET mode = 'rwx' WHERE name = 'alice'").execute(s.pool()).await;
+    assert!(e.is_err(), "the schema's CHECK constraints refuse bad levels and modes");
+}
+
+/// Concurrent writers queue on the write lock instead of failing or sharing an id.
+async fn concurrent_writers(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { s.add_user("root", nu(&format!("user{i}"))).await.map(|u| u.uid) }));
+    }
+    let mut uids = Vec::new();
+    for t in tasks {
+        uids.push(t.await.unwrap().unwrap());
+    }
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 16);
+}
+
+/// Migrations: a fresh database is not current; migrate twice is harmless.
+async fn migrations(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    assert!(s.status().await.unwrap().pending.is_empty());
+    assert!(s.migrate().await.unwrap().is_empty());
+    s.ensure_current().await.unwrap();
+}
+
+async fn suite(db: Db<'_>) {
+    users_and_ids(&db).await;
+    explicit_uids(&db).await;
+    names(&db).await;
+    roots(&db).await;
+    keys_and_rules(&db).await;
+    groups(&db).await;
+    import_atomic(&db).await;
+    plain_sql(&db).await;
+    concurrent_writers(&db).await;
+    migrations(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_suite() {
+    suite(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_suite() {
+    let pg = PgServer::start();
+    suite(Db::Postgres(&pg)).await;
+}
+
+#[tokio::test]
+async fn fresh_database_is_not_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::test_config(format!("sqlite://{}/g.db", dir.path().display()), dir.path());
+    let s = Store::open_with(cfg, std::sync::Arc::new(FakeLocal::default())).await.unwrap();
+    let e = s.ensure_current().await.unwrap_err();
+    assert!(e.to_string().contains("gatehouse db migrate"), "{e}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("g.db")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the database is never world-readable");
+}
