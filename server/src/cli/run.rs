@@ -6,7 +6,7 @@ use crate::import;
 use crate::store::{GroupChanges, NewGroup, NewUser, Store, UserChanges};
 use gatehouse_policy::access::{login_checks, policy_for, LoginRequest};
 use gatehouse_policy::keys::PublicKey;
-use gatehouse_policy::model::{parse_protocols, parse_size, parse_time};
+use gatehouse_policy::model::{parse_protocols, parse_size, parse_time, root_under};
 use gatehouse_policy::password::{hash_password, PasswordPolicy};
 use gatehouse_policy::path::canonicalize;
 use gatehouse_policy::rules::{Level, Mode, Op, Request, Rule};
@@ -224,12 +224,19 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
         UserCmd::Del { name, remove_files } => {
             let u = store.get_user(&name).await?;
             if remove_files {
-                let sharers = store.users_with_root(&u.root).await?;
-                if sharers.len() > 1 {
+                // Shared: another user's root is the same folder, lies inside it, or contains it.
+                let sharers: Vec<String> = store
+                    .list_users(None, None)
+                    .await?
+                    .into_iter()
+                    .filter(|o| o.id != u.id && (root_under(&o.root, &u.root) || root_under(&u.root, &o.root)))
+                    .map(|o| o.name)
+                    .collect();
+                if !sharers.is_empty() {
                     return Err(CliError(format!(
                         "root {} is shared with {}; refusing --remove-files (nothing was changed)",
                         u.root,
-                        sharers.iter().filter(|n| **n != u.name).cloned().collect::<Vec<_>>().join(", ")
+                        sharers.join(", ")
                     )));
                 }
                 store.config().check_root(&u.root).map_err(|e| CliError(format!("{e}; refusing --remove-files (nothing was changed)")))?;
@@ -269,8 +276,23 @@ async fn key(store: &Store, who: &str, c: KeyCmd) -> R<i32> {
             if keys.is_empty() {
                 return Err(CliError("no key found".into()));
             }
+            // Each key is stored in its own transaction, so refuse everything the store would
+            // refuse half-way (a key given twice, or already on the user) before the first write.
+            let u = store.get_user(&user).await?;
+            let mut seen = std::collections::HashSet::new();
             for k in &keys {
-                store.add_key(who, &user, k).await?;
+                if !seen.insert(k.fingerprint.as_str()) {
+                    return Err(CliError(format!("key {} is given twice; nothing was added", k.fingerprint)));
+                }
+                if u.keys.iter().any(|x| x.fingerprint == k.fingerprint) {
+                    return Err(CliError(format!(
+                        "key {} is already on user {}; nothing was added",
+                        k.fingerprint, u.name
+                    )));
+                }
+            }
+            for k in &keys {
+                store.add_key(who, &u.id, k).await?;
                 out!("added {} {}", k.describe(), k.fingerprint);
             }
             Ok(0)

@@ -26,7 +26,7 @@
 //! Every row must have as many fields as the header. The whole file is validated before a plan
 //! is returned; the first bad cell gives `FILE:LINE: FIELD: reason`.
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::model::{
@@ -35,7 +35,7 @@ use gatehouse_policy::model::{
 use gatehouse_policy::password::hash_kind;
 use gatehouse_policy::rules::{Level, Mode, Rule};
 
-use super::{parse_decimal, reason_of, ImportError, ImportPlan, IsLocal, Skipped};
+use super::{parse_decimal, reason_of, referenced_groups, ImportError, ImportPlan, IsLocal, Skipped};
 use crate::store::NewUser;
 
 /// The columns a CSV import understands.
@@ -127,7 +127,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// Parses one cell into `user`. Errors are the reason only; the caller adds file, line and
 /// field.
-fn apply(user: &mut NewUser, col: Column, v: &str, groups: &mut BTreeSet<String>) -> Result<(), String> {
+fn apply(user: &mut NewUser, col: Column, v: &str) -> Result<(), String> {
     let e = |x: gatehouse_policy::PolicyError| x.to_string();
     match col {
         Column::Name => {
@@ -182,9 +182,6 @@ fn apply(user: &mut NewUser, col: Column, v: &str, groups: &mut BTreeSet<String>
                 if !user.groups.iter().any(|x| x == g) {
                     user.groups.push(g.to_owned());
                 }
-                if !groups.contains(g) {
-                    groups.insert(g.to_owned());
-                }
             }
         }
         Column::Keys => {
@@ -238,15 +235,24 @@ pub fn parse(text: &str, file: &str, is_local: IsLocal<'_>) -> Result<ImportPlan
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
     let mut rec = ::csv::StringRecord::new();
+    let mut lines = Lines { text: text.as_bytes(), at: 0, line: 1 };
     if !rdr.read_record(&mut rec).map_err(|e| csv_error(file, &e))? {
-        return Err(bad(file, 1, "the file is empty; the first row must be a header such as `name,email,password_hash`"));
+        return Err(bad(
+            file,
+            1,
+            "the file is empty; the first row must be a header such as `name,email,password_hash`",
+        ));
     }
-    let header_line = line_of(&rec);
+    let header_line = lines.of(&rec);
     let mut cols: Vec<Column> = Vec::with_capacity(rec.len());
     for h in rec.iter() {
         let Some(c) = Column::ALL.into_iter().find(|c| c.as_str() == h) else {
             let known: Vec<&str> = Column::ALL.iter().map(|c| c.as_str()).collect();
-            return Err(bad(file, header_line, format!("unknown column {h:?}; known columns are {}", known.join(", "))));
+            return Err(bad(
+                file,
+                header_line,
+                format!("unknown column {h:?}; known columns are {}", known.join(", ")),
+            ));
         };
         if cols.contains(&c) {
             return Err(bad(file, header_line, format!("column {h:?} is given twice")));
@@ -258,10 +264,9 @@ pub fn parse(text: &str, file: &str, is_local: IsLocal<'_>) -> Result<ImportPlan
     }
 
     let mut plan = ImportPlan::default();
-    let mut groups = BTreeSet::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     while rdr.read_record(&mut rec).map_err(|e| csv_error(file, &e))? {
-        let line = line_of(&rec);
+        let line = lines.of(&rec);
         if rec.len() != cols.len() {
             return Err(bad(
                 file,
@@ -274,7 +279,7 @@ pub fn parse(text: &str, file: &str, is_local: IsLocal<'_>) -> Result<ImportPlan
             if v.is_empty() {
                 continue;
             }
-            apply(&mut user, col, v, &mut groups).map_err(|r| bad(file, line, format!("{}: {r}", col.as_str())))?;
+            apply(&mut user, col, v).map_err(|r| bad(file, line, format!("{}: {r}", col.as_str())))?;
         }
         if user.name.is_empty() {
             return Err(bad(file, line, "name: required"));
@@ -289,22 +294,52 @@ pub fn parse(text: &str, file: &str, is_local: IsLocal<'_>) -> Result<ImportPlan
         }
         plan.users.push(user);
     }
-    plan.groups = groups.into_iter().collect();
+    plan.groups = referenced_groups(&plan.users);
     Ok(plan)
 }
 
-/// The 1-based line a record starts on.
-fn line_of(rec: &::csv::StringRecord) -> usize {
-    rec.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX))
+/// Finds the line a record starts on. The csv crate reports the position where it *began
+/// reading*, which is before any comment or blank lines it skipped; this skips them too and
+/// counts newlines incrementally (offsets only move forward, so a whole file costs one pass).
+struct Lines<'a> {
+    text: &'a [u8],
+    /// Byte offset up to which newlines have been counted.
+    at: usize,
+    /// 1-based line number at `at`.
+    line: usize,
+}
+
+impl Lines<'_> {
+    /// The 1-based line a record starts on (offsets only move forward).
+    fn of(&mut self, rec: &::csv::StringRecord) -> usize {
+        let mut end = rec.position().map_or(self.at, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        end = end.min(self.text.len());
+        // Skip what csv-core skips before a record: empty lines and `#` comment lines.
+        while let Some(rest) = self.text.get(end..) {
+            match rest.first() {
+                Some(b'\n' | b'\r') => end += 1,
+                Some(b'#') => end += rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1),
+                _ => break,
+            }
+        }
+        if end > self.at {
+            self.line += self.text.get(self.at..end).map_or(0, |s| s.iter().filter(|&&b| b == b'\n').count());
+            self.at = end;
+        }
+        self.line
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    // Tests report failures by panicking.
+    #![allow(clippy::panic)]
     use super::*;
     use std::fmt::Write as _;
 
     const CSV: &str = include_str!("../../tests/data/import/users.csv");
-    const ARGON: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0MTIzNA$uf/3+xHOceRKCIwLZtvlbkTqq37iXMFTXxIrlYs8EMA";
+    const ARGON: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0MTIzNA$uf/3+xHOceRKCIwLZtvlbkTqq37iXMFTXxIrlYs8EMA";
 
     fn none(_: &str) -> Option<String> {
         None
@@ -324,7 +359,7 @@ mod tests {
         let names: Vec<&str> = plan.users.iter().map(|u| u.name.as_str()).collect();
         assert_eq!(names, ["alice", "bob", "carol", "dave"]);
         assert_eq!(plan.skipped, [Skipped { name: "mallory".into(), reason: "local user mallory (uid 1000)".into() }]);
-        assert_eq!(plan.groups, ["acme", "staff"]);
+        assert_eq!(plan.groups, ["acme", "editors"]);
 
         let a = &plan.users[0];
         assert_eq!(a.password_hash.as_deref(), Some(ARGON));
@@ -341,7 +376,7 @@ mod tests {
         assert_eq!(a.expires_at, Some(1_798_761_600)); // 2027-01-01
         assert_eq!(a.max_file_size, Some(10 << 20));
         assert_eq!(a.active, Some(true));
-        assert_eq!(a.groups, ["staff", "acme"]);
+        assert_eq!(a.groups, ["editors", "acme"]);
         assert_eq!(a.keys.len(), 2);
         assert_eq!(a.keys[0].comment, "alice@laptop");
         let rules: Vec<(&str, Level)> = a.rules.iter().map(|r| (r.path.as_str(), r.level)).collect();
@@ -353,7 +388,7 @@ mod tests {
         assert_eq!(b.mode, Some(Mode::R));
         assert_eq!(b.protocols.as_deref(), Some(&["ssh".to_owned()][..]));
         assert_eq!(b.active, Some(false));
-        assert_eq!(b.uid, Some(2_000_001));
+        assert_eq!(b.uid, Some(1_900_000_100));
         assert!(b.must_change_password);
 
         // Empty cells leave defaults.
@@ -368,15 +403,20 @@ mod tests {
 
     #[test]
     fn any_column_order_and_subset() {
-        let plan = parse("\u{feff}email , name\nx@example.org,xavier\n", "u.csv", &none).unwrap_or_else(|e| panic!("{e}"));
+        let plan =
+            parse("\u{feff}email , name\nx@example.org,xavier\n", "u.csv", &none).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(plan.users[0].name, "xavier");
         assert_eq!(plan.users[0].email, "x@example.org");
     }
 
     #[test]
     fn rejects_bad_input() {
-        assert_eq!(err(""), "u.csv:1: the file is empty; the first row must be a header such as `name,email,password_hash`");
-        assert!(err("name,emial\n").starts_with("u.csv:1: unknown column \"emial\"; known columns are name, password_hash,"));
+        assert_eq!(
+            err(""),
+            "u.csv:1: the file is empty; the first row must be a header such as `name,email,password_hash`"
+        );
+        assert!(err("name,emial\n")
+            .starts_with("u.csv:1: unknown column \"emial\"; known columns are name, password_hash,"));
         assert_eq!(err("name,email,name\n"), "u.csv:1: column \"name\" is given twice");
         assert_eq!(err("email\na@b.cd\n"), "u.csv:1: the header has no `name` column");
         // Truncated row, and a row with too many fields.
@@ -385,14 +425,19 @@ mod tests {
         assert_eq!(err("name,email\n,a@b.cd\n"), "u.csv:2: name: required");
         assert!(err("name\nAnn\n").starts_with("u.csv:2: name: invalid name \"Ann\": "));
         assert_eq!(err("name\nann\nbob\nann\n"), "u.csv:4: name: \"ann\" already appears on line 2");
-        assert!(err("name,allowed_ips\nann,10.0.0.0/33\n").starts_with("u.csv:2: allowed_ips: invalid allowed_ips \"10.0.0.0/33\""));
-        assert!(err("name,denied_ips\nann,10.1.2.3/8\n").starts_with("u.csv:2: denied_ips: invalid denied_ips \"10.1.2.3/8\": host bits"));
+        assert!(err("name,allowed_ips\nann,10.0.0.0/33\n")
+            .starts_with("u.csv:2: allowed_ips: invalid allowed_ips \"10.0.0.0/33\""));
+        assert!(err("name,denied_ips\nann,10.1.2.3/8\n")
+            .starts_with("u.csv:2: denied_ips: invalid denied_ips \"10.1.2.3/8\": host bits"));
         assert!(err("name,rules\nann,/x=admin\n").starts_with("u.csv:2: rules: invalid level \"admin\""));
         assert_eq!(err("name,rules\nann,/x\n"), "u.csv:2: rules: expected /path=level, found \"/x\"");
         assert_eq!(err("name,rules\nann,/x=read;/x=write\n"), "u.csv:2: rules: path \"/x\" is given twice");
         assert!(err("name,rules\nann,x/../y=read\n").starts_with("u.csv:2: rules: invalid path"));
         assert!(err("name,mode\nann,rwx\n").starts_with("u.csv:2: mode: invalid mode \"rwx\""));
-        assert_eq!(err("name,active\nann,maybe\n"), "u.csv:2: active: expected true/false, yes/no or 1/0, found \"maybe\"");
+        assert_eq!(
+            err("name,active\nann,maybe\n"),
+            "u.csv:2: active: expected true/false, yes/no or 1/0, found \"maybe\""
+        );
         assert!(err("name,expires_at\nann,31/12/2026\n").starts_with("u.csv:2: expires_at: invalid expires_at"));
         assert!(err("name,max_file_size\nann,10Q\n").starts_with("u.csv:2: max_file_size: invalid max_file_size"));
         assert!(err("name,protocols\nann,SSH\n").starts_with("u.csv:2: protocols: invalid protocols \"SSH\""));
@@ -408,7 +453,11 @@ mod tests {
         assert!(e.starts_with("u.csv:2: password_hash: "), "{e}");
         assert!(!e.contains("Winter2024"), "{e}");
         // Line numbers count physical lines, including comments and quoted newlines.
-        assert_eq!(err("name,display_name\n# comment\nann,\"two\nlines\"\nbob,x,y\n"), "u.csv:5: expected 2 fields (as in the header), found 3");
+        assert_eq!(
+            err("name,rules\n# comment\nann,\"/a=read;\n/b=list\"\nbob,x,y\n"),
+            "u.csv:5: expected 2 fields (as in the header), found 3"
+        );
+        assert_eq!(err("name\n# one\n# two\n\nAnn\n").split(": name").next(), Some("u.csv:5"));
     }
 
     #[test]
@@ -427,7 +476,7 @@ mod tests {
         for i in 0..100_000 {
             let _ = writeln!(
                 text,
-                "user{i},\"{ARGON}\",user{i}@example.com,User Number {i},10.{}.0.0/16;192.0.2.7,staff;g{},/=read;/in=upload,ssh;ftp",
+                "user{i},\"{ARGON}\",user{i}@example.com,User Number {i},10.{}.0.0/16;192.0.2.7,editors;g{},/=read;/in=upload,ssh;ftp",
                 i % 256,
                 i % 50
             );

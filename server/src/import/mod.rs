@@ -154,6 +154,13 @@ fn reason_of(e: &PolicyError) -> String {
     }
 }
 
+/// The group names `users` reference, sorted and deduplicated (for [`ImportPlan::groups`]).
+fn referenced_groups(users: &[NewUser]) -> Vec<String> {
+    let set: std::collections::BTreeSet<&str> =
+        users.iter().flat_map(|u| u.groups.iter().map(String::as_str)).collect();
+    set.into_iter().map(str::to_owned).collect()
+}
+
 /// Parses a decimal number strictly: ASCII digits only (no sign, no spaces, no `+`).
 fn parse_decimal<T: std::str::FromStr>(s: &str) -> Option<T> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -169,6 +176,8 @@ fn sanitize_text(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    // Tests report failures by panicking.
+    #![allow(clippy::panic)]
     use super::*;
 
     #[test]
@@ -184,7 +193,10 @@ mod tests {
             HashVerdict::Usable
         );
         assert!(matches!(classify_hash("$6$short"), HashVerdict::Malformed(_)));
-        assert_eq!(classify_hash("$1$gcF19aH7$n6YsmFRHXvh9IeEL30JEM0"), HashVerdict::Unsupported("$1$ (MD5-crypt)".into()));
+        assert_eq!(
+            classify_hash("$1$gcF19aH7$n6YsmFRHXvh9IeEL30JEM0"),
+            HashVerdict::Unsupported("$1$ (MD5-crypt)".into())
+        );
         assert_eq!(classify_hash("{SHA256}abc"), HashVerdict::Unsupported("{SHA256} (unsalted SHA)".into()));
         // A plain password is never repeated in the label.
         let HashVerdict::Unsupported(label) = classify_hash("hunter2") else { panic!("expected unsupported") };

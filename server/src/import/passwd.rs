@@ -93,8 +93,8 @@ fn parse_shadow<'a>(text: &'a str, file: &str) -> Result<HashMap<&'a str, Shadow
         }
         let fields: Vec<&str> = line.split(':').collect();
         // Nine fields; the reserved ninth is sometimes left off entirely.
-        let (&[name, hash, lastchg, min, max, warn, inactive, expire, _] | &[name, hash, lastchg, min, max, warn, inactive, expire]) =
-            fields.as_slice()
+        let (&[name, hash, lastchg, min, max, warn, inactive, expire, _]
+        | &[name, hash, lastchg, min, max, warn, inactive, expire]) = fields.as_slice()
         else {
             return Err(bad(
                 file,
@@ -162,7 +162,10 @@ pub fn parse(
             return Err(bad(
                 file,
                 n,
-                format!("expected 7 fields separated by ':' (name:password:uid:gid:gecos:home:shell), found {}", fields.len()),
+                format!(
+                    "expected 7 fields separated by ':' (name:password:uid:gid:gecos:home:shell), found {}",
+                    fields.len()
+                ),
             ));
         };
         if name.is_empty() {
@@ -244,7 +247,8 @@ pub fn parse(
             }
         }
         if user.expires_at == Some(0) {
-            notes.push(format!("{name}: shadow expire is 0, which the source host treats as expired; imported expired"));
+            notes
+                .push(format!("{name}: shadow expire is 0, which the source host treats as expired; imported expired"));
         }
         if let Some(desc) = is_local(name) {
             plan.skipped.push(Skipped { name: name.to_owned(), reason: desc });
@@ -258,6 +262,8 @@ pub fn parse(
 
 #[cfg(test)]
 mod tests {
+    // Tests report failures by panicking.
+    #![allow(clippy::panic)]
     use super::*;
 
     const PASSWD: &str = include_str!("../../tests/data/import/passwd");
@@ -327,7 +333,10 @@ mod tests {
 
         // MD5-crypt: imported without a password.
         assert_eq!(user(&plan, "heidi").password_hash, None);
-        assert!(plan.notes.iter().any(|n| n.starts_with("heidi: password hash kind $1$ (MD5-crypt) cannot be verified")));
+        assert!(plan
+            .notes
+            .iter()
+            .any(|n| n.starts_with("heidi: password hash kind $1$ (MD5-crypt) cannot be verified")));
 
         // NIS line noted; the skipped local user has no notes; the shadow-only user is ignored.
         assert!(plan.notes.iter().any(|n| n.contains("NIS entry")));
@@ -373,17 +382,24 @@ mod tests {
     fn rejects_malformed_passwd() {
         let ok = "alice:x:1000:1000::/home/alice:/bin/bash\n";
         // Truncated line (6 fields).
-        assert_eq!(err(&format!("{ok}bob:x:1001:1001::/home/bob\n"), None), "passwd:2: expected 7 fields separated by ':' (name:password:uid:gid:gecos:home:shell), found 6");
+        assert_eq!(
+            err(&format!("{ok}bob:x:1001:1001::/home/bob\n"), None),
+            "passwd:2: expected 7 fields separated by ':' (name:password:uid:gid:gecos:home:shell), found 6"
+        );
         // Too many fields.
         assert!(err("bob:x:1001:1001::/home/bob:/bin/sh:extra\n", None).starts_with("passwd:1: expected 7 fields"));
         assert_eq!(err("bob:x:10x1:1001::/h:/bin/sh\n", None), "passwd:1: uid: expected a number, found \"10x1\"");
         assert_eq!(err("bob:x:-1:1001::/h:/bin/sh\n", None), "passwd:1: uid: expected a number, found \"-1\"");
-        assert_eq!(err("bob:x:99999999999:1::/h:/bin/sh\n", None), "passwd:1: uid: expected a number, found \"99999999999\"");
+        assert_eq!(
+            err("bob:x:99999999999:1::/h:/bin/sh\n", None),
+            "passwd:1: uid: expected a number, found \"99999999999\""
+        );
         assert_eq!(err("bob:x:1001:g::/h:/bin/sh\n", None), "passwd:1: gid: expected a number, found \"g\"");
         assert!(err("Bob:x:1001:1001::/h:/bin/sh\n", None).starts_with("passwd:1: name: invalid name \"Bob\""));
         assert_eq!(err(":x:1001:1001::/h:/bin/sh\n", None), "passwd:1: name: empty");
         assert_eq!(err(&format!("{ok}{ok}"), None), "passwd:2: name: \"alice\" already appears on line 1");
-        assert!(err("bob:x:1001:1001:B\u{7}ob:/h:/bin/sh\n", None).starts_with("passwd:1: gecos: contains a control character"));
+        assert!(err("bob:x:1001:1001:B\u{7}ob:/h:/bin/sh\n", None)
+            .starts_with("passwd:1: gecos: contains a control character"));
         // A broken hash of a supported scheme is an error naming the line; its value is not echoed.
         let e = err("bob:$6$abc:1001:1001::/h:/bin/sh\n", None);
         assert!(e.starts_with("passwd:1: password: "), "{e}");
@@ -399,9 +415,18 @@ mod tests {
         );
         // Eight fields (no reserved field) are accepted.
         assert!(run(pw, Some("alice:!:19000:0:99999:7::\n")).is_ok());
-        assert_eq!(err(pw, Some("alice:!:19000:0:99999:7::soon:\n")), "shadow:1: expire: expected a number of days or nothing, found \"soon\"");
-        assert_eq!(err(pw, Some("alice:!:x:0:99999:7:::\n")), "shadow:1: lastchg: expected a number of days or nothing, found \"x\"");
-        assert_eq!(err(pw, Some("alice:!:1:0:99999:7:::\nalice:!:1:0:99999:7:::\n")), "shadow:2: name: \"alice\" already appears on line 1");
+        assert_eq!(
+            err(pw, Some("alice:!:19000:0:99999:7::soon:\n")),
+            "shadow:1: expire: expected a number of days or nothing, found \"soon\""
+        );
+        assert_eq!(
+            err(pw, Some("alice:!:x:0:99999:7:::\n")),
+            "shadow:1: lastchg: expected a number of days or nothing, found \"x\""
+        );
+        assert_eq!(
+            err(pw, Some("alice:!:1:0:99999:7:::\nalice:!:1:0:99999:7:::\n")),
+            "shadow:2: name: \"alice\" already appears on line 1"
+        );
         let e = err(pw, Some("alice:$y$j9T$broken:19000:0:99999:7:::\n"));
         assert!(e.starts_with("shadow:1: password: "), "{e}");
         assert!(err(pw, Some("alice:!:1:0:99999:7::999999999999999999:\n")).starts_with("shadow:1: expire: "));
@@ -412,7 +437,8 @@ mod tests {
 
     #[test]
     fn hostile_input_does_not_panic() {
-        for s in ["::::::", ":::::::::::::", "\0:\0:\0:\0:\0:\0:\0", "a:b", "é:x:1000:1000:\u{202e}:/:/", "+", "-", "#"] {
+        for s in ["::::::", ":::::::::::::", "\0:\0:\0:\0:\0:\0:\0", "a:b", "é:x:1000:1000:\u{202e}:/:/", "+", "-", "#"]
+        {
             let _ = run(s, Some(s));
             let _ = run(s, None);
         }

@@ -37,7 +37,7 @@ use gatehouse_policy::rules::{Level, PermSet, Rule};
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 
-use super::{classify_hash, sanitize_text, HashVerdict, ImportError, ImportPlan, IsLocal, Skipped};
+use super::{classify_hash, referenced_groups, sanitize_text, HashVerdict, ImportError, ImportPlan, IsLocal, Skipped};
 use crate::store::NewUser;
 
 type Obj = Map<String, Value>;
@@ -70,10 +70,9 @@ fn get_str<'a>(o: &'a Obj, prefix: &str, key: &str) -> Result<Option<&'a str>, S
 fn get_int(o: &Obj, prefix: &str, key: &str) -> Result<Option<i64>, String> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| format!("{prefix}{key}: expected an integer, found {n}")),
+        Some(Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| format!("{prefix}{key}: expected an integer, found {n}"))
+        }
         Some(v) => Err(format!("{prefix}{key}: expected an integer, found {}", type_name(v))),
     }
 }
@@ -159,10 +158,7 @@ struct Settings<'a> {
 
 fn parse_nets(o: &Obj, prefix: &str, key: &str, field: &'static str) -> Result<Vec<IpNet>, String> {
     let list = get_str_list(o, prefix, key)?;
-    list.iter()
-        .enumerate()
-        .map(|(j, s)| parse_net(field, s).map_err(|e| format!("{prefix}{key}[{j}]: {e}")))
-        .collect()
+    list.iter().enumerate().map(|(j, s)| parse_net(field, s).map_err(|e| format!("{prefix}{key}[{j}]: {e}"))).collect()
 }
 
 fn parse_filters<'a>(o: &'a Obj, prefix: &str) -> Result<Filters<'a>, String> {
@@ -181,7 +177,11 @@ fn parse_filters<'a>(o: &'a Obj, prefix: &str) -> Result<Filters<'a>, String> {
             "FTP" => Proto::Ftp,
             "DAV" => Proto::Dav,
             "HTTP" => Proto::Http,
-            _ => return Err(format!("{prefix}denied_protocols[{j}]: unknown protocol {p:?} (SFTPGo knows SSH, FTP, DAV, HTTP)")),
+            _ => {
+                return Err(format!(
+                    "{prefix}denied_protocols[{j}]: unknown protocol {p:?} (SFTPGo knows SSH, FTP, DAV, HTTP)"
+                ))
+            }
         };
         f.denied_protocols.push(proto);
     }
@@ -342,8 +342,7 @@ fn map_permissions(
     // "everything but delete" become write.
     let no_delete = !mapped.iter().any(|(_, s, _)| s.contains(PermSet::DELETE));
     let relax = PermSet::DELETE.union(PermSet::OVERWRITE);
-    let relaxed = no_delete
-        && mapped.iter().any(|(_, s, _)| best_level(s.union(relax)) != best_level(*s));
+    let relaxed = no_delete && mapped.iter().any(|(_, s, _)| best_level(s.union(relax)) != best_level(*s));
     let mut rules = Vec::with_capacity(mapped.len() + 1);
     for (path, granted, partial) in &mapped {
         let level = if relaxed { best_level(granted.union(relax)) } else { best_level(*granted) };
@@ -364,7 +363,9 @@ fn map_permissions(
         }
         let rule = Rule::new(path, level).map_err(|e| format!("permissions.{path:?}: {e}"))?;
         if rule.is_pattern() {
-            notes.push(format!("{user}: permissions {path:?} has wildcard characters, which gatehouse reads as a pattern"));
+            notes.push(format!(
+                "{user}: permissions {path:?} has wildcard characters, which gatehouse reads as a pattern"
+            ));
         }
         rules.push(rule);
     }
@@ -416,7 +417,10 @@ fn parse_groups<'a>(top: &'a Obj, file: &str) -> Result<HashMap<&'a str, Setting
         rec.label = format!("groups[{i}] {name:?}");
         let settings = match get_obj(o, "", "user_settings").map_err(|r| rec.err(r))? {
             Some(us) => parse_settings(us, "user_settings.", o).map_err(|r| rec.err(r))?,
-            None => Settings { virtual_folders: get_arr(o, "", "virtual_folders").map_err(|r| rec.err(r))?.len(), ..Settings::default() },
+            None => Settings {
+                virtual_folders: get_arr(o, "", "virtual_folders").map_err(|r| rec.err(r))?.len(),
+                ..Settings::default()
+            },
         };
         if out.insert(name, settings).is_some() {
             return Err(rec.err(format!("name: group {name:?} is defined twice")));
@@ -453,7 +457,6 @@ pub fn parse(text: &str, file: &str, is_local: IsLocal<'_>) -> Result<ImportPlan
     let groups = parse_groups(top, file)?;
 
     let mut plan = ImportPlan::default();
-    let mut all_groups = BTreeSet::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, v) in users.iter().enumerate() {
         let mut rec = Rec { file, label: format!("users[{i}]") };
@@ -470,7 +473,7 @@ pub fn parse(text: &str, file: &str, is_local: IsLocal<'_>) -> Result<ImportPlan
             return Err(rec.err(format!("username: {name:?} already appears as users[{prev}]")));
         }
         let mut notes = Vec::new();
-        let user = convert_user(o, name, &groups, &mut all_groups, &mut notes).map_err(|r| rec.err(r))?;
+        let user = convert_user(o, name, &groups, &mut notes).map_err(|r| rec.err(r))?;
         if let Some(desc) = is_local(name) {
             plan.skipped.push(Skipped { name: name.to_owned(), reason: desc });
             continue;
@@ -486,9 +489,11 @@ pub fn parse(text: &str, file: &str, is_local: IsLocal<'_>) -> Result<ImportPlan
     }
     let admins = get_arr(top, "", "admins").map_or(0, <[Value]>::len);
     if admins > 0 {
-        plan.notes.push(format!("{admins} SFTPGo admin account(s) not imported; gatehouse admins are users with the admin flag"));
+        plan.notes.push(format!(
+            "{admins} SFTPGo admin account(s) not imported; gatehouse admins are users with the admin flag"
+        ));
     }
-    plan.groups = all_groups.into_iter().collect();
+    plan.groups = referenced_groups(&plan.users);
     Ok(plan)
 }
 
@@ -497,7 +502,6 @@ fn convert_user<'a>(
     o: &'a Obj,
     name: &str,
     groups: &HashMap<&str, Settings<'a>>,
-    all_groups: &mut BTreeSet<String>,
     notes: &mut Vec<String>,
 ) -> Result<NewUser, String> {
     let mut user = NewUser { name: name.to_owned(), ..NewUser::default() };
@@ -516,7 +520,9 @@ fn convert_user<'a>(
         validate_name("groups", gname).map_err(|e| format!("groups[{j}].name: {e}"))?;
         let kind = get_int(m, &prefix, "type")?.unwrap_or(0);
         if !(1..=3).contains(&kind) {
-            return Err(format!("groups[{j}].type: expected 1 (primary), 2 (secondary) or 3 (membership), found {kind}"));
+            return Err(format!(
+                "groups[{j}].type: expected 1 (primary), 2 (secondary) or 3 (membership), found {kind}"
+            ));
         }
         if kind == 1 && mappings.iter().any(|&(_, k)| k == 1) {
             return Err(format!("groups[{j}].type: a user has at most one primary group"));
@@ -524,7 +530,6 @@ fn convert_user<'a>(
         if !user.groups.iter().any(|x| x == gname) {
             user.groups.push(gname.to_owned());
         }
-        all_groups.insert(gname.to_owned());
         mappings.push((gname, kind));
     }
     let mut group_expires_in = 0;
@@ -538,6 +543,10 @@ fn convert_user<'a>(
                 if primary {
                     group_expires_in = g.expires_in;
                 }
+            } else {
+                notes.push(format!(
+                    "{name}: group {gname:?} is not defined in the dump; any settings SFTPGo applied from it are not imported"
+                ));
             }
         }
     }
@@ -585,7 +594,7 @@ fn convert_user<'a>(
 
     // Credentials.
     let denied_methods = &settings.filters.denied_login_methods;
-    let denies = |m: &str| denied_methods.iter().any(|x| *x == m);
+    let denies = |m: &str| denied_methods.contains(&m);
     let mut keys = Vec::new();
     for (j, k) in get_str_list(o, "", "public_keys")?.into_iter().enumerate() {
         keys.push(PublicKey::parse(k).map_err(|e| format!("public_keys[{j}]: {e}"))?);
@@ -613,8 +622,11 @@ fn convert_user<'a>(
         ));
         user.password_hash = None;
     }
-    let other_methods: Vec<&str> =
-        denied_methods.iter().copied().filter(|m| !matches!(*m, "password" | "password-over-SSH" | "publickey")).collect();
+    let other_methods: Vec<&str> = denied_methods
+        .iter()
+        .copied()
+        .filter(|m| !matches!(*m, "password" | "password-over-SSH" | "publickey"))
+        .collect();
     if !other_methods.is_empty() {
         notes.push(format!("{name}: denied login methods {} have no gatehouse counterpart", other_methods.join(", ")));
     }
@@ -652,7 +664,9 @@ fn convert_user<'a>(
         notes.push(format!("{name}: TOTP was enabled in SFTPGo; secrets cannot be moved, enrol again with `gatehouse totp enable {name}`"));
     }
     if f.file_patterns > 0 {
-        notes.push(format!("{name}: file name pattern filters are not imported (gatehouse has none); review this user's rules"));
+        notes.push(format!(
+            "{name}: file name pattern filters are not imported (gatehouse has none); review this user's rules"
+        ));
     }
     if f.access_time > 0 {
         notes.push(format!("{name}: time-of-day access restrictions are not imported"));
@@ -693,6 +707,8 @@ fn dedup(nets: &[IpNet]) -> Vec<IpNet> {
 
 #[cfg(test)]
 mod tests {
+    // Tests report failures by panicking.
+    #![allow(clippy::panic)]
     use super::*;
 
     const DUMP: &str = include_str!("../../tests/data/import/sftpgo-dump.json");
@@ -711,7 +727,9 @@ mod tests {
     /// A dump with one user whose fields are `extra` (a JSON object body, may be empty).
     fn one(extra: &str) -> String {
         let sep = if extra.is_empty() { "" } else { ", " };
-        format!(r#"{{"version": 16, "users": [{{"username": "ann", "status": 1, "permissions": {{"/": ["*"]}}{sep}{extra}}}]}}"#)
+        format!(
+            r#"{{"version": 16, "users": [{{"username": "ann", "status": 1, "permissions": {{"/": ["*"]}}{sep}{extra}}}]}}"#
+        )
     }
 
     fn rules(u: &NewUser) -> Vec<(&str, Level)> {
@@ -751,7 +769,9 @@ mod tests {
                 ("/secret", Level::None),
             ]
         );
-        assert!(note(r#"alice: permissions "/partial": SFTPGo grants {list, create, overwrite}; imported as upload, narrowed by {overwrite}"#));
+        assert!(note(
+            r#"alice: permissions "/partial": SFTPGo grants {list, create, overwrite}; imported as upload, narrowed by {overwrite}"#
+        ));
         assert_eq!(nets(&a.allowed_ips), ["192.0.2.0/24", "2001:db8::/32"]);
         assert_eq!(nets(&a.denied_ips), ["192.0.2.66/32"]);
         assert_eq!(a.protocols.as_deref(), Some(&["ftp".to_owned(), "ssh".to_owned()][..]));
@@ -795,10 +815,23 @@ mod tests {
         assert_eq!(map(&["*"]), Level::Write);
         assert_eq!(map(&["list", "download", "upload", "overwrite", "delete", "rename", "create_dirs"]), Level::Write);
         assert_eq!(
-            map(&["list", "download", "upload", "overwrite", "delete_files", "delete_dirs", "rename_files", "rename_dirs", "create_dirs"]),
+            map(&[
+                "list",
+                "download",
+                "upload",
+                "overwrite",
+                "delete_files",
+                "delete_dirs",
+                "rename_files",
+                "rename_dirs",
+                "create_dirs"
+            ]),
             Level::Write
         );
-        assert_eq!(map(&["list", "download", "upload", "overwrite", "delete_files", "rename", "create_dirs"]), Level::Read);
+        assert_eq!(
+            map(&["list", "download", "upload", "overwrite", "delete_files", "rename", "create_dirs"]),
+            Level::Read
+        );
         assert_eq!(map(&["list", "download"]), Level::Read);
         assert_eq!(map(&["list", "download", "upload"]), Level::Read);
         assert_eq!(map(&["list", "upload"]), Level::Upload);
@@ -842,22 +875,47 @@ mod tests {
     fn rejects_bad_input() {
         assert!(err("{\"users\": [").starts_with("dump.json:1: not valid JSON: "));
         assert!(err("{\n\"users\": [\n}").starts_with("dump.json:3: not valid JSON: "));
-        assert_eq!(err("[]"), "dump.json:1: expected a JSON object with a `users` array (the output of `sftpgo dumpdata`)");
+        assert_eq!(
+            err("[]"),
+            "dump.json:1: expected a JSON object with a `users` array (the output of `sftpgo dumpdata`)"
+        );
         assert_eq!(err("{\"admins\": []}"), "dump.json:1: no `users` key: is this an SFTPGo dump (`sftpgo dumpdata`)?");
         assert_eq!(err("{\"users\": {}}"), "dump.json:1: users: expected an array, found an object");
         assert_eq!(err("{\"users\": [42]}"), "dump.json: users[0]: expected an object, found a number");
         assert_eq!(err("{\"users\": [{}]}"), "dump.json: users[0]: username: required");
-        assert_eq!(err("{\"users\": [{\"username\": 7}]}"), "dump.json: users[0]: username: expected a string, found a number");
-        assert!(err("{\"users\": [{\"username\": \"Ann\"}]}").starts_with("dump.json: users[0] \"Ann\": username: invalid name \"Ann\""));
+        assert_eq!(
+            err("{\"users\": [{\"username\": 7}]}"),
+            "dump.json: users[0]: username: expected a string, found a number"
+        );
+        assert!(err("{\"users\": [{\"username\": \"Ann\"}]}")
+            .starts_with("dump.json: users[0] \"Ann\": username: invalid name \"Ann\""));
         let dup = r#"{"users": [{"username": "ann", "status": 1}, {"username": "bob", "status": 1}, {"username": "ann", "status": 1}]}"#;
         assert_eq!(err(dup), "dump.json: users[2] \"ann\": username: \"ann\" already appears as users[0]");
         // Wrong types.
-        assert_eq!(err(&one(r#""status": "1""#)), r#"dump.json: users[0] "ann": status: expected an integer, found a string"#);
-        assert_eq!(err(&one(r#""status": 2"#)), r#"dump.json: users[0] "ann": status: expected 1 (enabled) or 0 (disabled), found 2"#);
-        assert_eq!(err(&one(r#""expiration_date": 1.5"#)), r#"dump.json: users[0] "ann": expiration_date: expected an integer, found 1.5"#);
-        assert_eq!(err(&one(r#""expiration_date": -1"#)), r#"dump.json: users[0] "ann": expiration_date: must not be negative, found -1"#);
-        assert_eq!(err(&one(r#""public_keys": "ssh-ed25519 AAAA""#)), r#"dump.json: users[0] "ann": public_keys: expected an array, found a string"#);
-        assert_eq!(err(&one(r#""public_keys": [1]"#)), r#"dump.json: users[0] "ann": public_keys[0]: expected a string, found a number"#);
+        assert_eq!(
+            err(&one(r#""status": "1""#)),
+            r#"dump.json: users[0] "ann": status: expected an integer, found a string"#
+        );
+        assert_eq!(
+            err(&one(r#""status": 2"#)),
+            r#"dump.json: users[0] "ann": status: expected 1 (enabled) or 0 (disabled), found 2"#
+        );
+        assert_eq!(
+            err(&one(r#""expiration_date": 1.5"#)),
+            r#"dump.json: users[0] "ann": expiration_date: expected an integer, found 1.5"#
+        );
+        assert_eq!(
+            err(&one(r#""expiration_date": -1"#)),
+            r#"dump.json: users[0] "ann": expiration_date: must not be negative, found -1"#
+        );
+        assert_eq!(
+            err(&one(r#""public_keys": "ssh-ed25519 AAAA""#)),
+            r#"dump.json: users[0] "ann": public_keys: expected an array, found a string"#
+        );
+        assert_eq!(
+            err(&one(r#""public_keys": [1]"#)),
+            r#"dump.json: users[0] "ann": public_keys[0]: expected a string, found a number"#
+        );
         assert_eq!(
             err(r#"{"users": [{"username": "ann", "status": 1, "permissions": {"/": "*"}}]}"#),
             r#"dump.json: users[0] "ann": permissions."/": expected an array of permission names, found a string"#
@@ -866,7 +924,10 @@ mod tests {
             err(r#"{"users": [{"username": "ann", "status": 1, "permissions": ["/"]}]}"#),
             r#"dump.json: users[0] "ann": permissions: expected an object, found an array"#
         );
-        assert_eq!(err(&one(r#""filters": []"#)), r#"dump.json: users[0] "ann": filters: expected an object, found an array"#);
+        assert_eq!(
+            err(&one(r#""filters": []"#)),
+            r#"dump.json: users[0] "ann": filters: expected an object, found an array"#
+        );
         assert_eq!(
             err(&one(r#""filters": {"allowed_ip": "10.0.0.0/8"}"#)),
             r#"dump.json: users[0] "ann": filters.allowed_ip: expected an array, found a string"#
@@ -882,24 +943,35 @@ mod tests {
         // Bad values.
         assert!(err(&one(r#""filters": {"allowed_ip": ["10.0.0.0/8", "10.0.0.300/8"]}"#))
             .starts_with(r#"dump.json: users[0] "ann": filters.allowed_ip[1]: invalid allowed_ips "10.0.0.300/8""#));
-        assert!(err(&one(r#""filters": {"denied_ip": ["192.0.2.1/24"]}"#))
-            .starts_with(r#"dump.json: users[0] "ann": filters.denied_ip[0]: invalid denied_ips "192.0.2.1/24": host bits"#));
+        assert!(err(&one(r#""filters": {"denied_ip": ["192.0.2.1/24"]}"#)).starts_with(
+            r#"dump.json: users[0] "ann": filters.denied_ip[0]: invalid denied_ips "192.0.2.1/24": host bits"#
+        ));
         assert_eq!(
             err(&one(r#""filters": {"denied_protocols": ["SMB"]}"#)),
             r#"dump.json: users[0] "ann": filters.denied_protocols[0]: unknown protocol "SMB" (SFTPGo knows SSH, FTP, DAV, HTTP)"#
         );
         assert!(err(r#"{"users": [{"username": "ann", "status": 1, "permissions": {"/a/../b": ["list"]}}]}"#)
             .starts_with(r#"dump.json: users[0] "ann": permissions."/a/../b": invalid path"#));
-        assert!(err(&one(r#""home_dir": "data/ann""#)).starts_with(r#"dump.json: users[0] "ann": home_dir: invalid root"#));
+        assert!(
+            err(&one(r#""home_dir": "data/ann""#)).starts_with(r#"dump.json: users[0] "ann": home_dir: invalid root"#)
+        );
         assert!(err(&one(r#""email": "ann""#)).starts_with(r#"dump.json: users[0] "ann": email: invalid email"#));
-        assert!(err(&one(r#""public_keys": ["ssh-rsa AAAA"]"#)).starts_with(r#"dump.json: users[0] "ann": public_keys[0]: invalid key"#));
-        assert!(err(&one(r#""groups": [{"name": "Acme", "type": 2}]"#)).starts_with(r#"dump.json: users[0] "ann": groups[0].name: invalid groups"#));
+        assert!(err(&one(r#""public_keys": ["ssh-rsa AAAA"]"#))
+            .starts_with(r#"dump.json: users[0] "ann": public_keys[0]: invalid key"#));
+        assert!(err(&one(r#""groups": [{"name": "Acme", "type": 2}]"#))
+            .starts_with(r#"dump.json: users[0] "ann": groups[0].name: invalid groups"#));
         let e = err(&one(r#""password": "$2a$10$secretsecret""#));
         assert!(e.starts_with(r#"dump.json: users[0] "ann": password: "#), "{e}");
         assert!(!e.contains("secretsecret"), "{e}");
         // Group definitions are checked too.
-        assert_eq!(err(r#"{"users": [], "groups": [{"name": "g", "user_settings": {"home_dir": 5}}]}"#), r#"dump.json: groups[0] "g": user_settings.home_dir: expected a string, found a number"#);
-        assert_eq!(err(r#"{"users": [], "groups": [{"name": "g"}, {"name": "g"}]}"#), r#"dump.json: groups[1] "g": name: group "g" is defined twice"#);
+        assert_eq!(
+            err(r#"{"users": [], "groups": [{"name": "g", "user_settings": {"home_dir": 5}}]}"#),
+            r#"dump.json: groups[0] "g": user_settings.home_dir: expected a string, found a number"#
+        );
+        assert_eq!(
+            err(r#"{"users": [], "groups": [{"name": "g"}, {"name": "g"}]}"#),
+            r#"dump.json: groups[1] "g": name: group "g" is defined twice"#
+        );
     }
 
     #[test]
@@ -912,7 +984,14 @@ mod tests {
     #[test]
     fn hostile_input_does_not_panic() {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        for s in ["", "null", "{\"users\": null}", "{\"users\": [null]}", &deep, "{\"users\": [{\"username\": \"a\", \"permissions\": {\"\": null}}]}"] {
+        for s in [
+            "",
+            "null",
+            "{\"users\": null}",
+            "{\"users\": [null]}",
+            &deep,
+            "{\"users\": [{\"username\": \"a\", \"permissions\": {\"\": null}}]}",
+        ] {
             let _ = parse(s, "d.json", &none);
         }
         let plan = parse("{\"users\": null}", "d.json", &none).unwrap_or_else(|e| panic!("{e}"));

@@ -174,13 +174,13 @@ impl Store {
 
     /// Applies every pending migration. Returns the versions applied now.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
-        let before = self.status().await?.pending;
+        let (_, before) = self.migration_state().await?;
         self.migrator().run(&self.pool).await?;
         Ok(before)
     }
 
-    /// Applied and pending migrations, and counts when the schema is current.
-    pub async fn status(&self) -> Result<DbStatus> {
+    /// Applied and pending migration versions (no table scans: every command asks this).
+    async fn migration_state(&self) -> Result<(Vec<i64>, Vec<i64>)> {
         let has_table: bool = match self.backend {
             Backend::Sqlite => sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
                 .fetch_optional(&self.pool)
@@ -202,6 +202,12 @@ impl Store {
             Vec::new()
         };
         let pending: Vec<i64> = self.migrator().iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect();
+        Ok((applied, pending))
+    }
+
+    /// Applied and pending migrations, and counts when the schema is current.
+    pub async fn status(&self) -> Result<DbStatus> {
+        let (applied, pending) = self.migration_state().await?;
         let (users, groups) = if pending.is_empty() {
             let u: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?.try_get(0)?;
             let g: i64 = sqlx::query("SELECT COUNT(*) FROM groups").fetch_one(&self.pool).await?.try_get(0)?;
@@ -218,11 +224,11 @@ impl Store {
 
     /// Refuses to work on an outdated schema (nothing is changed), naming the fix.
     pub async fn ensure_current(&self) -> Result<()> {
-        let st = self.status().await?;
-        if st.pending.is_empty() {
+        let (_, pending) = self.migration_state().await?;
+        if pending.is_empty() {
             Ok(())
         } else {
-            let v: Vec<String> = st.pending.iter().map(i64::to_string).collect();
+            let v: Vec<String> = pending.iter().map(i64::to_string).collect();
             Err(StoreError::NotMigrated(format!("pending migrations: {}", v.join(", "))))
         }
     }
