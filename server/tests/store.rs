@@ -127,8 +127,8 @@ async fn keys_and_rules(db: &Db<'_>) {
     let (s, _dir) = fresh_store(db, local()).await;
     s.add_user("root", nu("alice")).await.unwrap();
     let k = PublicKey::parse(ED25519).unwrap();
-    s.add_key("root", "alice", &k).await.unwrap();
-    assert!(matches!(s.add_key("root", "alice", &k).await, Err(StoreError::Exists { kind: "key", .. })));
+    s.add_keys("root", "alice", std::slice::from_ref(&k)).await.unwrap();
+    assert!(matches!(s.add_keys("root", "alice", std::slice::from_ref(&k)).await, Err(StoreError::Exists { kind: "key", .. })));
     let u = s.get_user("alice").await.unwrap();
     assert_eq!(u.keys, vec![k.clone()]);
     s.add_rule("root", "alice", &Rule::new("/uploads", Level::Write).unwrap()).await.unwrap();
@@ -136,11 +136,19 @@ async fn keys_and_rules(db: &Db<'_>) {
     s.add_rule("root", "alice", &Rule::new("/uploads", Level::Upload).unwrap()).await.unwrap();
     let u = s.get_user("alice").await.unwrap();
     assert_eq!(u.rules, vec![Rule::new("/", Level::Read).unwrap(), Rule::new("/uploads", Level::Upload).unwrap()]);
-    assert!(matches!(s.del_rule("root", "alice", "/nope").await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(s.del_rule("root", "alice", "/nope").await, Err(StoreError::Missing(ref m)) if m.contains("no rule for \"/nope\"")));
     s.del_rule("root", "alice", "/").await.unwrap();
     assert_eq!(s.del_key("root", "alice", "alice@laptop").await.unwrap(), 1);
-    assert!(matches!(s.del_key("root", "alice", &k.fingerprint).await, Err(StoreError::NotFound { .. })));
-    s.add_key("root", "alice", &k).await.unwrap();
+    assert!(matches!(s.del_key("root", "alice", &k.fingerprint).await, Err(StoreError::Missing(_))));
+    let other = PublicKey::parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6gu+bllag9eq82b+8m3PAzJoAZ9oF7nFk52vbszccP other").unwrap();
+    let r = s.add_keys("root", "alice", &[other.clone(), other.clone()]).await;
+    assert!(matches!(r, Err(StoreError::Refused(ref m)) if m.contains("given twice")), "{r:?}");
+    s.add_keys("root", "alice", std::slice::from_ref(&k)).await.unwrap();
+    let r = s.add_keys("root", "alice", &[other, k.clone()]).await;
+    assert!(matches!(r, Err(StoreError::Exists { kind: "key", .. })), "{r:?}");
+    assert_eq!(s.get_user("alice").await.unwrap().keys, vec![k.clone()], "a refused batch adds nothing");
+    s.del_key("root", "alice", &k.fingerprint).await.unwrap();
+    s.add_keys("root", "alice", std::slice::from_ref(&k)).await.unwrap();
     s.delete_user("root", "alice").await.unwrap();
     let n: i64 = sqlx::query("SELECT COUNT(*) FROM user_keys").fetch_one(s.pool()).await.unwrap().try_get(0).unwrap();
     assert_eq!(n, 0, "keys go with the user");
@@ -172,7 +180,7 @@ async fn groups(db: &Db<'_>) {
     assert_eq!(alice.groups, vec!["acme"]);
     assert_eq!(s.groups_of(&alice).await.unwrap()[0].allowed_ips.len(), 1);
     s.remove_members("root", "acme", &["bob".into()]).await.unwrap();
-    assert!(matches!(s.remove_members("root", "acme", &["bob".into()]).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(s.remove_members("root", "acme", &["bob".into()]).await, Err(StoreError::Missing(_))));
     s.del_group_rule("root", "acme", "/clients/*/in").await.unwrap();
     s.delete_group("root", "acme").await.unwrap();
     assert!(s.get_user("alice").await.unwrap().groups.is_empty());
@@ -182,10 +190,13 @@ async fn groups(db: &Db<'_>) {
 async fn import_atomic(db: &Db<'_>) {
     let (s, _dir) = fresh_store(db, local()).await;
     let batch = vec![nu("u1"), nu("u2"), nu("root"), nu("u4")];
-    let r = s.import_users("root", "test", &batch).await;
+    let r = s.import_users("root", "test", &batch, s.import_checker().as_ref(), false).await;
     assert!(matches!(r, Err(StoreError::Refused(ref m)) if m.contains("root") && m.contains("nothing was imported")), "{r:?}");
     assert!(s.list_users(None, None).await.unwrap().is_empty());
-    let n = s.import_users("root", "test", &[nu("u1"), nu("u2")]).await.unwrap();
+    let n = s.import_users("root", "test", &[nu("u1"), nu("u2")], s.import_checker().as_ref(), true).await.unwrap();
+    assert_eq!(n, 2);
+    assert!(s.list_users(None, None).await.unwrap().is_empty(), "a dry run changes nothing");
+    let n = s.import_users("root", "test", &[nu("u1"), nu("u2")], s.import_checker().as_ref(), false).await.unwrap();
     assert_eq!(n, 2);
 }
 
@@ -258,10 +269,19 @@ async fn postgres_store_suite() {
 }
 
 #[tokio::test]
+async fn missing_database_is_not_created_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::test_config(format!("sqlite://{}/g.db", dir.path().display()), dir.path());
+    let e = Store::open_with(cfg, std::sync::Arc::new(FakeLocal::default()), false).await.err().unwrap();
+    assert!(e.to_string().contains("does not exist") && e.to_string().contains("gatehouse db migrate"), "{e}");
+    assert!(!dir.path().join("g.db").exists());
+}
+
+#[tokio::test]
 async fn fresh_database_is_not_current() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::test_config(format!("sqlite://{}/g.db", dir.path().display()), dir.path());
-    let s = Store::open_with(cfg, std::sync::Arc::new(FakeLocal::default())).await.unwrap();
+    let s = Store::open_with(cfg, std::sync::Arc::new(FakeLocal::default()), true).await.unwrap();
     let e = s.ensure_current().await.unwrap_err();
     assert!(e.to_string().contains("gatehouse db migrate"), "{e}");
     use std::os::unix::fs::PermissionsExt;

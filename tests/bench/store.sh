@@ -19,8 +19,8 @@ mkconf() { # $1 = name
     printf 'database = "sqlite://%s/%s.db"\nhome_base = "%s/home"\n' "$W" "$1" "$W" > "$W/$1.toml"
     GATEHOUSE_CONFIG=$W/$1.toml "$G" db migrate >/dev/null
 }
-ms() { python3 -c 'import sys,time; print(f"{(time.time()-float(sys.argv[1]))*1000:.1f}")' "$1"; }
-now() { python3 -c 'import time; print(time.time())'; }
+ms() { awk -v a="$1" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.1f\", (b - a) * 1000 }"; }
+now() { echo "$EPOCHREALTIME"; }
 
 # One real hash, reused.
 mkconf seed

@@ -17,8 +17,20 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// Reserved names: gatehouse's own virtual groups.
 pub(super) const RESERVED: [&str; 2] = ["gatehouse-users", "gatehouse-totp"];
 
-/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
-const CHUNK: usize = 200;
+/// Bind parameters per multi-row INSERT. SQLite looks a `$N` parameter's name up by a linear
+/// scan (`sqlite3_bind_parameter_name`), so binding costs grow with the square of the parameter
+/// count; a few hundred keeps that negligible while still saving most statement round trips.
+const PARAMS_PER_INSERT: usize = 256;
+
+/// Rows per INSERT for a table of `cols` columns.
+const fn rows_per_insert(cols: usize) -> usize {
+    let r = PARAMS_PER_INSERT / cols;
+    if r == 0 {
+        1
+    } else {
+        r
+    }
+}
 
 /// One user's row, decided and ready to write.
 struct Planned<'a> {
@@ -56,21 +68,39 @@ impl Store {
     /// Creates a user (and its keys, rules, memberships) in one transaction.
     pub async fn add_user(&self, actor: &str, u: NewUser) -> Result<gatehouse_policy::model::User> {
         let mut tx = self.begin_write().await?;
-        self.insert_users(&mut tx, std::slice::from_ref(&u)).await.map_err(|e| e.error)?;
+        self.insert_users(&mut tx, std::slice::from_ref(&u), self.local.as_ref()).await.map_err(|e| e.error)?;
         audit(&mut tx, actor, "user.add", &u.name, "").await?;
         let user = super::users::load_one(&mut tx, &u.name).await?;
         tx.commit().await?;
         Ok(user)
     }
 
+    /// The checker of local names and ids an import uses (see [`super::LocalIds::for_import`]);
+    /// pass the same one to the importer's "skip local names" check and to [`Store::import_users`].
+    pub fn import_checker(&self) -> Box<dyn super::LocalIds + '_> {
+        self.local.for_import().unwrap_or_else(|| Box::new(Borrowed(self.local.as_ref())))
+    }
+
     /// Creates many users in one transaction: all or none. An error names the user it is about.
-    pub async fn import_users(&self, actor: &str, source: &str, users: &[NewUser]) -> Result<usize> {
+    /// With `dry_run`, every check runs and the transaction is rolled back.
+    pub async fn import_users(
+        &self,
+        actor: &str,
+        source: &str,
+        users: &[NewUser],
+        local: &dyn super::LocalIds,
+        dry_run: bool,
+    ) -> Result<usize> {
         let mut tx = self.begin_write().await?;
-        if let Err(e) = self.insert_users(&mut tx, users).await {
+        if let Err(e) = self.insert_users(&mut tx, users, local).await {
             return Err(match e.error {
                 StoreError::Db(_) if e.name.is_empty() => e.error,
                 other => StoreError::Refused(format!("user {:?}: {other}; nothing was imported", e.name)),
             });
+        }
+        if dry_run {
+            tx.rollback().await?;
+            return Ok(users.len());
         }
         audit(&mut tx, actor, "import", source, &format!("{} users", users.len())).await?;
         tx.commit().await?;
@@ -79,7 +109,12 @@ impl Store {
 
     /// Decides every user of the batch, then writes them; the caller's transaction makes it
     /// all or nothing.
-    pub(super) async fn insert_users(&self, tx: &mut sqlx::AnyConnection, users: &[NewUser]) -> std::result::Result<(), BatchError> {
+    pub(super) async fn insert_users(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        users: &[NewUser],
+        local: &dyn super::LocalIds,
+    ) -> std::result::Result<(), BatchError> {
         // What is already taken, read once.
         let mut names: HashMap<String, &'static str> = HashMap::new();
         for row in sqlx::query("SELECT name, 'user' FROM users UNION ALL SELECT name, 'group' FROM groups").fetch_all(&mut *tx).await? {
@@ -94,13 +129,13 @@ impl Store {
         }
         let mut used = used_ids(tx).await?;
         let range = self.cfg.ids;
-        let subids = self.local.subid_ranges();
+        let subids = local.subid_ranges();
         let mut next = next_id(tx).await?.max(range.first_allocatable());
 
         let mut planned = Vec::with_capacity(users.len());
         for u in users {
             let name = u.name.as_str();
-            self.check_name("name", name, names.get(name).copied()).map_err(|e| fail(name, e))?;
+            self.check_name(local, "name", name, names.get(name).copied()).map_err(|e| fail(name, e))?;
             let root = self.check_new_user_fields(u).map_err(|e| fail(name, e))?;
             for g in &u.groups {
                 if !groups.contains_key(g) {
@@ -115,11 +150,11 @@ impl Store {
             }
             let uid = match u.uid {
                 Some(id) => {
-                    self.check_requested_id(&used, &subids, id).map_err(|e| fail(name, e))?;
+                    self.check_requested_id(local, &used, &subids, id).map_err(|e| fail(name, e))?;
                     id
                 }
                 None => {
-                    let id = self.allocate_id(&used, &subids, next).map_err(|e| fail(name, e))?;
+                    let id = self.allocate_id(local, &used, &subids, next).map_err(|e| fail(name, e))?;
                     next = id.saturating_add(1);
                     id
                 }
@@ -138,13 +173,13 @@ impl Store {
     pub(super) async fn allocate_one(&self, tx: &mut sqlx::AnyConnection) -> Result<u32> {
         let used = used_ids(tx).await?;
         let from = next_id(tx).await?;
-        let id = self.allocate_id(&used, &self.local.subid_ranges(), from)?;
+        let id = self.allocate_id(self.local.as_ref(), &used, &self.local.subid_ranges(), from)?;
         set_next_id(tx, id.saturating_add(1)).await?;
         Ok(id)
     }
 
     /// Checks an explicitly requested id: inside the range, unused here, not local.
-    fn check_requested_id(&self, used: &HashSet<u32>, subids: &[(u32, u32)], id: u32) -> Result<()> {
+    fn check_requested_id(&self, local: &dyn super::LocalIds, used: &HashSet<u32>, subids: &[(u32, u32)], id: u32) -> Result<()> {
         let range = &self.cfg.ids;
         if !range.allocatable(id) {
             return Err(StoreError::Refused(format!(
@@ -161,7 +196,7 @@ impl Store {
                 "uid {id} lies in a subordinate-id range (ending at {end}) in /etc/subuid or /etc/subgid"
             )));
         }
-        if let Some(who) = self.local.id_taken(id) {
+        if let Some(who) = local.id_taken(id) {
             return Err(StoreError::TakenLocally(who));
         }
         Ok(())
@@ -169,7 +204,7 @@ impl Store {
 
     /// The first free id at or above `from`: not used here, not in a subordinate range, not
     /// known to another NSS source.
-    fn allocate_id(&self, used: &HashSet<u32>, subids: &[(u32, u32)], from: u32) -> Result<u32> {
+    fn allocate_id(&self, local: &dyn super::LocalIds, used: &HashSet<u32>, subids: &[(u32, u32)], from: u32) -> Result<u32> {
         let range = &self.cfg.ids;
         let mut id = from.max(range.first_allocatable());
         loop {
@@ -182,7 +217,7 @@ impl Store {
             }
             if let Some(end) = range_end(subids, id) {
                 id = end.saturating_add(1);
-            } else if used.contains(&id) || self.local.id_taken(id).is_some() {
+            } else if used.contains(&id) || local.id_taken(id).is_some() {
                 id = id.saturating_add(1);
             } else {
                 return Ok(id);
@@ -201,6 +236,24 @@ async fn used_ids(tx: &mut sqlx::AnyConnection) -> Result<HashSet<u32>> {
         }
     }
     Ok(used)
+}
+
+/// A borrowed checker as a boxed one.
+struct Borrowed<'a>(&'a dyn super::LocalIds);
+
+impl super::LocalIds for Borrowed<'_> {
+    fn name_taken(&self, name: &str) -> Option<String> {
+        self.0.name_taken(name)
+    }
+    fn id_taken(&self, id: u32) -> Option<String> {
+        self.0.id_taken(id)
+    }
+    fn subid_ranges(&self) -> Vec<(u32, u32)> {
+        self.0.subid_ranges()
+    }
+    fn prefetch(&self, names: &[String]) {
+        self.0.prefetch(names);
+    }
 }
 
 /// Builds `INSERT INTO table (cols) VALUES ($1, …), ($n, …)` for `rows` rows.
@@ -253,7 +306,7 @@ async fn write_users(
     groups: &HashMap<String, String>,
 ) -> std::result::Result<(), BatchError> {
     let t = format_time(now());
-    for chunk in planned.chunks(CHUNK) {
+    for chunk in planned.chunks(rows_per_insert(USER_COLS.len())) {
         let sql = multi_insert("users", &USER_COLS, chunk.len());
         let mut q = sqlx::query(&sql);
         for p in chunk {
@@ -290,7 +343,7 @@ async fn write_users(
     }
 
     let keys: Vec<(&str, &gatehouse_policy::keys::PublicKey)> = planned.iter().flat_map(|p| p.u.keys.iter().map(move |k| (p.id.as_str(), k))).collect();
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in keys.chunks(rows_per_insert(6)) {
         let sql = multi_insert("user_keys", &["user_id", "algorithm", "base64", "comment", "fingerprint", "created_at"], chunk.len());
         let mut q = sqlx::query(&sql);
         for (id, k) in chunk {
@@ -307,7 +360,7 @@ async fn write_users(
             m.into_iter().map(move |(path, level)| (p.id.as_str(), path.to_string(), level))
         })
         .collect();
-    for chunk in rules.chunks(CHUNK) {
+    for chunk in rules.chunks(rows_per_insert(3)) {
         let sql = multi_insert("user_rules", &["user_id", "path", "level"], chunk.len());
         let mut q = sqlx::query(&sql);
         for (id, path, level) in chunk {
@@ -323,7 +376,7 @@ async fn write_users(
             set.into_iter().map(move |g| (p.id.as_str(), g))
         })
         .collect();
-    for chunk in members.chunks(CHUNK) {
+    for chunk in members.chunks(rows_per_insert(2)) {
         let sql = multi_insert("memberships", &["user_id", "group_id"], chunk.len());
         let mut q = sqlx::query(&sql);
         for (uid, gid) in chunk {

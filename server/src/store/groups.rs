@@ -156,7 +156,7 @@ impl Store {
                     .await?
                     .rows_affected();
                 if n == 0 {
-                    return Err(StoreError::NotFound { kind: "member", name: format!("{} (in group {})", u.name, g.name) });
+                    return Err(StoreError::Missing(format!("user {} is not a member of group {}", u.name, g.name)));
                 }
             }
             touch(&mut tx, "users", &u.id).await?;
@@ -189,7 +189,7 @@ impl Store {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound { kind: "rule", name: format!("{path} (of group {})", g.name) });
+            return Err(StoreError::Missing(format!("group {} has no rule for {path:?} (see gatehouse group rule list {})", g.name, g.name)));
         }
         touch(&mut tx, "groups", &g.id).await?;
         audit(&mut tx, actor, "group.rule.del", &g.name, path).await?;

@@ -45,6 +45,9 @@ pub enum StoreError {
         /// What was looked for.
         name: String,
     },
+    /// A key, rule or membership to remove is not there.
+    #[error("{0}")]
+    Missing(String),
     /// The name (or key, or rule) is already present.
     #[error("{kind} {name:?} already exists")]
     Exists {
@@ -116,17 +119,18 @@ pub fn now() -> i64 {
 
 impl Store {
     /// Opens the database named by the config, with the host's real NSS and subordinate-id files
-    /// deciding which names and ids are taken locally.
-    pub async fn open(cfg: Config) -> Result<Store> {
-        Self::open_with(cfg, Arc::new(SystemIds::default())).await
+    /// deciding which names and ids are taken locally. A missing SQLite file is created (0600)
+    /// only if `create` is true.
+    pub async fn open(cfg: Config, create: bool) -> Result<Store> {
+        Self::open_with(cfg, Arc::new(SystemIds::default()), create).await
     }
 
     /// Opens the database with an explicit source of local names and ids (tests).
-    pub async fn open_with(cfg: Config, local: Arc<dyn LocalIds>) -> Result<Store> {
+    pub async fn open_with(cfg: Config, local: Arc<dyn LocalIds>, create: bool) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if cfg.database.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let url = match backend {
-            Backend::Sqlite => sqlite_url(&cfg.database)?,
+            Backend::Sqlite => sqlite_url(&cfg.database, create)?,
             Backend::Postgres => cfg.database.clone(),
         };
         let opts = AnyPoolOptions::new()
@@ -261,9 +265,9 @@ async fn audit(tx: &mut sqlx::AnyConnection, actor: &str, action: &str, target: 
     Ok(())
 }
 
-/// Turns `sqlite:///abs/path` (or `sqlite:/abs/path`) into the sqlx URL, creating the file 0600
-/// first so the database is never world-readable, not even for an instant.
-fn sqlite_url(db: &str) -> Result<String> {
+/// Turns `sqlite:///abs/path` (or `sqlite:/abs/path`) into the sqlx URL. With `create`, a missing
+/// file is created 0600 first, so the database is never world-readable, not even for an instant.
+fn sqlite_url(db: &str, create: bool) -> Result<String> {
     let path = db.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = path.split('?').next().unwrap_or(path);
     if !path.starts_with('/') {
@@ -271,6 +275,9 @@ fn sqlite_url(db: &str) -> Result<String> {
     }
     let p = std::path::Path::new(path);
     if !p.exists() {
+        if !create {
+            return Err(StoreError::NotMigrated(format!("the database {path} does not exist yet")));
+        }
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
             .write(true)

@@ -115,7 +115,7 @@ impl Store {
     /// Validates a name for a new user or group: syntax, not reserved, not already a user or
     /// group name here (a user's private group carries the user's name), not local.
     /// `taken` says what already has the name in this database, if anything.
-    pub(super) fn check_name(&self, field: &'static str, name: &str, taken: Option<&'static str>) -> Result<()> {
+    pub(super) fn check_name(&self, local: &dyn super::LocalIds, field: &'static str, name: &str, taken: Option<&'static str>) -> Result<()> {
         validate_name(field, name)?;
         if RESERVED.contains(&name) {
             return Err(StoreError::Refused(format!("{name:?} is reserved for gatehouse's own groups")));
@@ -123,7 +123,7 @@ impl Store {
         if let Some(kind) = taken {
             return Err(StoreError::Exists { kind, name: name.to_string() });
         }
-        if let Some(who) = self.local.name_taken(name) {
+        if let Some(who) = local.name_taken(name) {
             return Err(StoreError::TakenLocally(who));
         }
         Ok(())
@@ -139,7 +139,7 @@ impl Store {
             Some(r) => Some(if r.try_get::<String, _>(0)? == "user" { "user" } else { "group" }),
             None => None,
         };
-        self.check_name(field, name, taken)
+        self.check_name(self.local.as_ref(), field, name, taken)
     }
 
     /// Checks a new user's fields other than the name and uid; returns the root to use.
@@ -286,15 +286,22 @@ impl Store {
         Ok(())
     }
 
-    /// Adds a public key; a key already on this user is refused.
-    pub async fn add_key(&self, actor: &str, name_or_id: &str, key: &PublicKey) -> Result<()> {
+    /// Adds public keys in one transaction; a key already on this user, or given twice, is
+    /// refused and nothing is added. Returns the keys added.
+    pub async fn add_keys(&self, actor: &str, name_or_id: &str, keys: &[PublicKey]) -> Result<Vec<PublicKey>> {
         let mut tx = self.begin_write().await?;
         let user = load_one(&mut tx, name_or_id).await?;
-        insert_key(&mut tx, &user.id, &user.name, key).await?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some(k) = keys.iter().find(|k| !seen.insert(k.fingerprint.as_str())) {
+            return Err(StoreError::Refused(format!("key {} is given twice; nothing was added", k.fingerprint)));
+        }
+        for k in keys {
+            insert_key(&mut tx, &user.id, &user.name, k).await?;
+            audit(&mut tx, actor, "key.add", &user.name, &k.fingerprint).await?;
+        }
         touch(&mut tx, "users", &user.id).await?;
-        audit(&mut tx, actor, "key.add", &user.name, &key.fingerprint).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(keys.to_vec())
     }
 
     /// Deletes keys matching a fingerprint (`SHA256:…`) or a comment. Returns how many.
@@ -308,7 +315,7 @@ impl Store {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound { kind: "key", name: format!("{which} (of user {})", user.name) });
+            return Err(StoreError::Missing(format!("user {} has no key with fingerprint or comment {which:?}", user.name)));
         }
         touch(&mut tx, "users", &user.id).await?;
         audit(&mut tx, actor, "key.del", &user.name, which).await?;
@@ -338,7 +345,7 @@ impl Store {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound { kind: "rule", name: format!("{path} (of user {})", user.name) });
+            return Err(StoreError::Missing(format!("user {} has no rule for {path:?} (see gatehouse rule list {})", user.name, user.name)));
         }
         touch(&mut tx, "users", &user.id).await?;
         audit(&mut tx, actor, "rule.del", &user.name, path).await?;

@@ -133,7 +133,7 @@ pub async fn fresh_store(db: &Db<'_>, local: FakeLocal) -> (Store, tempfile::Tem
         Db::Postgres(pg) => pg.fresh_db().await,
     };
     let cfg = test_config(url, &dir.path().join("home"));
-    let store = Store::open_with(cfg, Arc::new(local)).await.unwrap();
+    let store = Store::open_with(cfg, Arc::new(local), true).await.unwrap();
     store.migrate().await.unwrap();
     (store, dir)
 }
