@@ -30,7 +30,8 @@ pub struct Check {
 
 /// The protocols a user may use: their own set united with their groups' sets.
 pub fn effective_protocols(user: &User, groups: &[Group]) -> Vec<String> {
-    let mut v: Vec<String> = user.protocols.iter().chain(groups.iter().flat_map(|g| g.protocols.iter())).cloned().collect();
+    let mut v: Vec<String> =
+        user.protocols.iter().chain(groups.iter().flat_map(|g| g.protocols.iter())).cloned().collect();
     v.sort();
     v.dedup();
     v
@@ -52,7 +53,9 @@ pub fn login_checks(user: &User, groups: &[Group], req: &LoginRequest<'_>) -> Ve
         Check { what: "active", allowed: false, reason: "account is inactive (active=false)".into() }
     });
     out.push(match user.expires_at {
-        Some(t) if t <= req.now => Check { what: "expiry", allowed: false, reason: format!("account expired at {}", format_time(t)) },
+        Some(t) if t <= req.now => {
+            Check { what: "expiry", allowed: false, reason: format!("account expired at {}", format_time(t)) }
+        }
         Some(t) => Check { what: "expiry", allowed: true, reason: format!("account expires at {}", format_time(t)) },
         None => Check { what: "expiry", allowed: true, reason: "account does not expire".into() },
     });
@@ -60,13 +63,18 @@ pub fn login_checks(user: &User, groups: &[Group], req: &LoginRequest<'_>) -> Ve
         Some(t) if t > req.now => Check {
             what: "lock",
             allowed: false,
-            reason: format!("locked until {} after {} failed logins (gatehouse unlock)", format_time(t), user.failed_logins),
+            reason: format!(
+                "locked until {} after {} failed logins (gatehouse unlock)",
+                format_time(t),
+                user.failed_logins
+            ),
         },
         _ => Check { what: "lock", allowed: true, reason: "not locked".into() },
     });
     if let Some(p) = req.protocol {
         let own = user.protocols.iter().any(|x| x == p);
-        let via: Vec<&str> = groups.iter().filter(|g| g.protocols.iter().any(|x| x == p)).map(|g| g.name.as_str()).collect();
+        let via: Vec<&str> =
+            groups.iter().filter(|g| g.protocols.iter().any(|x| x == p)).map(|g| g.name.as_str()).collect();
         out.push(if own {
             Check { what: "protocol", allowed: true, reason: format!("{p} is in the user's protocols") }
         } else if !via.is_empty() {
@@ -74,7 +82,11 @@ pub fn login_checks(user: &User, groups: &[Group], req: &LoginRequest<'_>) -> Ve
         } else {
             let eff = effective_protocols(user, groups);
             let list = if eff.is_empty() { "none".to_string() } else { eff.join(",") };
-            Check { what: "protocol", allowed: false, reason: format!("{p} is not among the user's protocols ({list})") }
+            Check {
+                what: "protocol",
+                allowed: false,
+                reason: format!("{p} is not among the user's protocols ({list})"),
+            }
         });
     }
     if let Some(rhost) = req.rhost {

@@ -139,7 +139,8 @@ impl IdRange {
 pub fn parse_duration(field: &'static str, s: &str) -> Result<u64, PolicyError> {
     let t = s.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num.parse().map_err(|_| PolicyError::invalid(field, s, "expected a duration such as 90s, 5m, 2h or 1d"))?;
+    let n: u64 =
+        num.parse().map_err(|_| PolicyError::invalid(field, s, "expected a duration such as 90s, 5m, 2h or 1d"))?;
     let mult = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -160,12 +161,21 @@ impl Config {
 
     /// Checks every value, so a bad config is refused at start-up, not at the first login.
     pub fn validate(&self) -> Result<(), PolicyError> {
-        if !(self.database.starts_with("sqlite:") || self.database.starts_with("postgres:") || self.database.starts_with("postgresql:")) {
-            return Err(PolicyError::invalid("database", &self.database, "expected sqlite:///path or postgres://host/db"));
+        if !(self.database.starts_with("sqlite:")
+            || self.database.starts_with("postgres:")
+            || self.database.starts_with("postgresql:"))
+        {
+            return Err(PolicyError::invalid(
+                "database",
+                &self.database,
+                "expected sqlite:///path or postgres://host/db",
+            ));
         }
-        validate_root(&self.home_base).map_err(|_| PolicyError::invalid("home_base", &self.home_base, "must be an absolute canonical path"))?;
+        validate_root(&self.home_base)
+            .map_err(|_| PolicyError::invalid("home_base", &self.home_base, "must be an absolute canonical path"))?;
         for p in &self.root_prefixes {
-            validate_root(p).map_err(|_| PolicyError::invalid("root_prefixes", p, "must be an absolute canonical path"))?;
+            validate_root(p)
+                .map_err(|_| PolicyError::invalid("root_prefixes", p, "must be an absolute canonical path"))?;
         }
         for s in &self.ftp_servers {
             if s != "vsftpd" && s != "proftpd" {
@@ -179,10 +189,18 @@ impl Config {
             validate_protocol(p)?;
         }
         if self.ids.first >= self.ids.last || self.ids.last - self.ids.first < 2 {
-            return Err(PolicyError::invalid("ids", format!("{}..{}", self.ids.first, self.ids.last), "first must be below last, with room for at least one id"));
+            return Err(PolicyError::invalid(
+                "ids",
+                format!("{}..{}", self.ids.first, self.ids.last),
+                "first must be below last, with room for at least one id",
+            ));
         }
         if self.ids.first < 1000 {
-            return Err(PolicyError::invalid("ids.first", self.ids.first.to_string(), "must be at least 1000 (below are system accounts)"));
+            return Err(PolicyError::invalid(
+                "ids.first",
+                self.ids.first.to_string(),
+                "must be at least 1000 (below are system accounts)",
+            ));
         }
         if self.password.min_length == 0 {
             return Err(PolicyError::invalid("password.min_length", "0", "must be at least 1"));
@@ -204,7 +222,11 @@ impl Config {
             Ok(())
         } else {
             let allowed: Vec<&str> = self.prefixes().collect();
-            Err(PolicyError::invalid("root", root, format!("must lie under {} (home_base or root_prefixes)", allowed.join(", "))))
+            Err(PolicyError::invalid(
+                "root",
+                root,
+                format!("must lie under {} (home_base or root_prefixes)", allowed.join(", ")),
+            ))
         }
     }
 

@@ -98,9 +98,7 @@ fn refused_reason(algorithm: &str) -> Option<String> {
         return Some("certificates are not accepted; give the plain public key".to_owned());
     }
     if algorithm == "rsa-sha2-256" || algorithm == "rsa-sha2-512" {
-        return Some(format!(
-            "`{algorithm}` is a signature algorithm, not a key type; RSA keys start with `ssh-rsa`"
-        ));
+        return Some(format!("`{algorithm}` is a signature algorithm, not a key type; RSA keys start with `ssh-rsa`"));
     }
     None
 }
@@ -133,17 +131,13 @@ impl PublicKey {
     /// not decode completely, more than one line, NUL and other control characters.
     pub fn parse(line: &str) -> Result<PublicKey, PolicyError> {
         if line.len() > MAX_LINE {
-            return Err(bad(
-                line,
-                format!("longer than {MAX_LINE} bytes; give one public key"),
-            ));
+            return Err(bad(line, format!("longer than {MAX_LINE} bytes; give one public key")));
         }
         if line.contains('\0') {
             return Err(bad(line, "contains a NUL character"));
         }
-        let armoured = line.contains("-----BEGIN ")
-            || line.contains("---- BEGIN ")
-            || line.contains("PuTTY-User-Key-File");
+        let armoured =
+            line.contains("-----BEGIN ") || line.contains("---- BEGIN ") || line.contains("PuTTY-User-Key-File");
         if armoured && (line.contains("PRIVATE") || line.contains("PuTTY-User-Key-File")) {
             // Echo nothing of a private key, not even its first line.
             return Err(PolicyError::secret(
@@ -187,18 +181,9 @@ impl PublicKey {
                 ));
             }
             if declared.starts_with("AAAA") {
-                return Err(bad(
-                    line,
-                    "starts with key data; the line must begin with the key type",
-                ));
+                return Err(bad(line, "starts with key data; the line must begin with the key type"));
             }
-            return Err(bad(
-                line,
-                format!(
-                    "unsupported key type; accepted: {}",
-                    SUPPORTED_ALGORITHMS.join(", ")
-                ),
-            ));
+            return Err(bad(line, format!("unsupported key type; accepted: {}", SUPPORTED_ALGORITHMS.join(", "))));
         }
 
         // Split off the Base64 and the comment by position, so the comment keeps inner spaces.
@@ -208,8 +193,8 @@ impl PublicKey {
         if b64.is_empty() {
             return Err(bad(line, "no key data after the key type"));
         }
-        let blob = Base64::decode_vec(b64)
-            .map_err(|_| bad(line, "key data is not valid Base64 (it may be cut short)"))?;
+        let blob =
+            Base64::decode_vec(b64).map_err(|_| bad(line, "key data is not valid Base64 (it may be cut short)"))?;
         match embedded_name(&blob) {
             Some(name) if name == declared => {}
             Some(name) => {
@@ -223,8 +208,8 @@ impl PublicKey {
             }
             None => return Err(bad(line, "key data is malformed (no algorithm name)")),
         }
-        let key = ssh_key::PublicKey::from_bytes(&blob)
-            .map_err(|e| bad(line, format!("key data is malformed: {e}")))?;
+        let key =
+            ssh_key::PublicKey::from_bytes(&blob).map_err(|e| bad(line, format!("key data is malformed: {e}")))?;
         if key.algorithm().as_str() != declared {
             return Err(bad(line, "key data does not match the declared key type"));
         }
@@ -246,9 +231,7 @@ impl PublicKey {
                 None => return Err(bad(line, "RSA modulus is not a positive number")),
             }
         }
-        let canonical = key
-            .to_bytes()
-            .map_err(|e| bad(line, format!("key data cannot be re-encoded: {e}")))?;
+        let canonical = key.to_bytes().map_err(|e| bad(line, format!("key data cannot be re-encoded: {e}")))?;
         Ok(PublicKey {
             algorithm: declared.to_owned(),
             base64: Base64::encode_string(&canonical),

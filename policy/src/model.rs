@@ -195,7 +195,10 @@ pub fn validate_email(s: &str) -> Result<(), PolicyError> {
     if local.is_empty() || local.len() > 64 {
         return bad("the part before '@' must have 1 to 64 characters");
     }
-    if local.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | ':' | '<' | '>' | ',' | ';' | '"' | '\\')) {
+    if local
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | ':' | '<' | '>' | ',' | ';' | '"' | '\\'))
+    {
         return bad("the part before '@' has a character not allowed");
     }
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
@@ -267,7 +270,11 @@ pub fn validate_protocol(s: &str) -> Result<(), PolicyError> {
     if ok {
         Ok(())
     } else {
-        Err(PolicyError::invalid("protocols", s, "a protocol name is lowercase letters, digits and '-' (e.g. ssh, ftp, web)"))
+        Err(PolicyError::invalid(
+            "protocols",
+            s,
+            "a protocol name is lowercase letters, digits and '-' (e.g. ssh, ftp, web)",
+        ))
     }
 }
 

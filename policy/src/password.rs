@@ -69,24 +69,14 @@ const DUMMY_HASH: &str =
 
 /// The crypt(3) Base64 alphabet used by yescrypt, SHA-crypt and bcrypt salts and outputs.
 fn is_crypt_b64(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b == b'.' || b == b'/' || b.is_ascii_alphanumeric())
+    s.bytes().all(|b| b == b'.' || b == b'/' || b.is_ascii_alphanumeric())
 }
 
 /// The argon2id context used for every new hash.
 fn standard_argon2() -> Result<Argon2<'static>, PolicyError> {
-    let params = argon2::Params::new(
-        ARGON2_M_COST,
-        ARGON2_T_COST,
-        ARGON2_P_COST,
-        Some(ARGON2_OUTPUT_LEN),
-    )
-    .map_err(|e| PolicyError::secret(PASSWORD_FIELD, format!("argon2 parameters: {e}")))?;
-    Ok(Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        params,
-    ))
+    let params = argon2::Params::new(ARGON2_M_COST, ARGON2_T_COST, ARGON2_P_COST, Some(ARGON2_OUTPUT_LEN))
+        .map_err(|e| PolicyError::secret(PASSWORD_FIELD, format!("argon2 parameters: {e}")))?;
+    Ok(Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params))
 }
 
 /// Hashes a password with argon2id (m=19456 KiB, t=2, p=1), a random 16-byte salt, and returns the
@@ -94,9 +84,8 @@ fn standard_argon2() -> Result<Argon2<'static>, PolicyError> {
 ///
 /// Fails only if the operating system's random number generator fails.
 pub fn hash_password(pw: &Secret) -> Result<String, PolicyError> {
-    let salt = argon2::password_hash::try_generate_salt().map_err(|e| {
-        PolicyError::secret(PASSWORD_FIELD, format!("no random salt from the OS: {e}"))
-    })?;
+    let salt = argon2::password_hash::try_generate_salt()
+        .map_err(|e| PolicyError::secret(PASSWORD_FIELD, format!("no random salt from the OS: {e}")))?;
     let hash = standard_argon2()?
         .hash_password_with_salt(pw.expose().as_bytes(), &salt)
         .map_err(|e| PolicyError::secret(PASSWORD_FIELD, format!("argon2 hashing failed: {e}")))?;
@@ -123,11 +112,7 @@ pub enum HashKind {
 /// A stored hash after the complete parse that [`hash_kind`] and [`verify_password`] share.
 enum Parsed<'a> {
     /// An argon2 PHC string; `standard` when it is argon2id v=19 with exactly gatehouse's costs.
-    Argon2 {
-        hash: Box<PhcHash>,
-        kind: HashKind,
-        standard: bool,
-    },
+    Argon2 { hash: Box<PhcHash>, kind: HashKind, standard: bool },
     /// A `$y$` string.
     Yescrypt(&'a str),
     /// A `$6$` or `$5$` string.
@@ -187,25 +172,16 @@ pub fn hash_kind(stored: &str) -> Result<HashKind, PolicyError> {
 /// The complete parse of a stored hash.
 fn parse(stored: &str) -> Result<Parsed<'_>, PolicyError> {
     if stored.is_empty() {
-        return Err(bad_hash(
-            stored,
-            "empty: there is no password hash to import",
-        ));
+        return Err(bad_hash(stored, "empty: there is no password hash to import"));
     }
     if is_locked(stored) {
         return Err(bad_hash(stored, LOCKED_REASON));
     }
     if stored.len() > MAX_HASH_LEN {
-        return Err(bad_hash(
-            stored,
-            format!("longer than {MAX_HASH_LEN} bytes"),
-        ));
+        return Err(bad_hash(stored, format!("longer than {MAX_HASH_LEN} bytes")));
     }
     if !stored.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(bad_hash(
-            stored,
-            "contains whitespace, control or non-ASCII characters; no supported hash does",
-        ));
+        return Err(bad_hash(stored, "contains whitespace, control or non-ASCII characters; no supported hash does"));
     }
     if !stored.starts_with('$') {
         if stored.starts_with('*') || stored == "x" {
@@ -229,10 +205,7 @@ fn parse(stored: &str) -> Result<Parsed<'_>, PolicyError> {
             "$2x$ marks a hash made by the buggy pre-2011 crypt_blowfish and is not accepted; \
              set a new password for this user",
         )),
-        "" => Err(bad_hash(
-            stored,
-            "malformed: no scheme name between the `$` signs",
-        )),
+        "" => Err(bad_hash(stored, "malformed: no scheme name between the `$` signs")),
         _ => Err(bad_hash(
             stored,
             format!(
@@ -246,23 +219,18 @@ fn parse(stored: &str) -> Result<Parsed<'_>, PolicyError> {
 /// argon2: a PHC string whose variant, version, parameters, salt and output all parse, within the
 /// work bounds.
 fn parse_argon2(stored: &str) -> Result<Parsed<'_>, PolicyError> {
-    let hash = PhcHash::new(stored)
-        .map_err(|e| bad_hash(stored, format!("malformed argon2 PHC string: {e}")))?;
+    let hash = PhcHash::new(stored).map_err(|e| bad_hash(stored, format!("malformed argon2 PHC string: {e}")))?;
     let algorithm = argon2::Algorithm::try_from(hash.algorithm.as_str())
         .map_err(|e| bad_hash(stored, format!("argon2 variant: {e}")))?;
     let version = match hash.version {
-        Some(v) => argon2::Version::try_from(v)
-            .map_err(|e| bad_hash(stored, format!("argon2 version: {e}")))?,
+        Some(v) => argon2::Version::try_from(v).map_err(|e| bad_hash(stored, format!("argon2 version: {e}")))?,
         None => return Err(bad_hash(stored, "argon2 hash without a `v=` version field")),
     };
-    let params = argon2::Params::try_from(&hash)
-        .map_err(|e| bad_hash(stored, format!("argon2 parameters: {e}")))?;
+    let params = argon2::Params::try_from(&hash).map_err(|e| bad_hash(stored, format!("argon2 parameters: {e}")))?;
     if hash.salt.is_none() || hash.hash.is_none() {
         return Err(bad_hash(stored, "argon2 hash without a salt or an output"));
     }
-    if params.m_cost() > MAX_ARGON2_M_COST
-        || params.t_cost() > MAX_ARGON2_T_COST
-        || params.p_cost() > MAX_ARGON2_P_COST
+    if params.m_cost() > MAX_ARGON2_M_COST || params.t_cost() > MAX_ARGON2_T_COST || params.p_cost() > MAX_ARGON2_P_COST
     {
         return Err(bad_hash(
             stored,
@@ -272,11 +240,7 @@ fn parse_argon2(stored: &str) -> Result<Parsed<'_>, PolicyError> {
             ),
         ));
     }
-    let kind = if algorithm == argon2::Algorithm::Argon2id {
-        HashKind::Argon2id
-    } else {
-        HashKind::Argon2Other
-    };
+    let kind = if algorithm == argon2::Algorithm::Argon2id { HashKind::Argon2id } else { HashKind::Argon2Other };
     let standard = kind == HashKind::Argon2id
         && version == argon2::Version::V0x13
         && params.m_cost() == ARGON2_M_COST
@@ -285,24 +249,17 @@ fn parse_argon2(stored: &str) -> Result<Parsed<'_>, PolicyError> {
         && params.keyid().is_empty()
         && params.data().is_empty()
         && params.output_len() == Some(ARGON2_OUTPUT_LEN);
-    Ok(Parsed::Argon2 {
-        hash: Box::new(hash),
-        kind,
-        standard,
-    })
+    Ok(Parsed::Argon2 { hash: Box::new(hash), kind, standard })
 }
 
 /// yescrypt: `$y$<params>$<salt>$<hash>` as libxcrypt writes it.
 fn parse_yescrypt(stored: &str) -> Result<Parsed<'_>, PolicyError> {
     let fields: Vec<&str> = stored.split('$').collect();
     let [_, _, params_str, salt, output] = fields[..] else {
-        return Err(bad_hash(
-            stored,
-            "yescrypt hash must be $y$<params>$<salt>$<hash>",
-        ));
+        return Err(bad_hash(stored, "yescrypt hash must be $y$<params>$<salt>$<hash>"));
     };
-    let params = yescrypt::Params::from_str(params_str)
-        .map_err(|e| bad_hash(stored, format!("yescrypt parameters: {e}")))?;
+    let params =
+        yescrypt::Params::from_str(params_str).map_err(|e| bad_hash(stored, format!("yescrypt parameters: {e}")))?;
     let (n, r, p) = (params.n(), u64::from(params.r()), u64::from(params.p()));
     let bytes = 128u64.saturating_mul(n).saturating_mul(r).saturating_mul(p);
     if n < 2 || r == 0 || p == 0 || p > 16 || bytes > MAX_YESCRYPT_BYTES {
@@ -314,14 +271,10 @@ fn parse_yescrypt(stored: &str) -> Result<Parsed<'_>, PolicyError> {
     // libxcrypt never sets the optional t, g or NROM fields. Re-encoding the parameters without
     // them must give back the stored text; this also rejects non-canonical encodings. The bounds
     // above keep the re-encoding from failing (it needs N >= 2 and r * p < 2^30).
-    let canonical = [
-        yescrypt::Mode::Rw,
-        yescrypt::Mode::Worm,
-        yescrypt::Mode::Classic,
-    ]
-    .into_iter()
-    .filter_map(|mode| yescrypt::Params::new(mode, params.n(), params.r(), params.p()).ok())
-    .any(|candidate| candidate == params && candidate.to_string() == params_str);
+    let canonical = [yescrypt::Mode::Rw, yescrypt::Mode::Worm, yescrypt::Mode::Classic]
+        .into_iter()
+        .filter_map(|mode| yescrypt::Params::new(mode, params.n(), params.r(), params.p()).ok())
+        .any(|candidate| candidate == params && candidate.to_string() == params_str);
     if !canonical {
         return Err(bad_hash(
             stored,
@@ -329,16 +282,10 @@ fn parse_yescrypt(stored: &str) -> Result<Parsed<'_>, PolicyError> {
         ));
     }
     if salt.is_empty() || !is_crypt_b64(salt) || Base64ShaCrypt::decode_vec(salt).is_err() {
-        return Err(bad_hash(
-            stored,
-            "yescrypt salt is empty or not crypt Base64",
-        ));
+        return Err(bad_hash(stored, "yescrypt salt is empty or not crypt Base64"));
     }
     if output.len() != 43 || !is_crypt_b64(output) || Base64ShaCrypt::decode_vec(output).is_err() {
-        return Err(bad_hash(
-            stored,
-            "yescrypt output must be 43 characters of crypt Base64",
-        ));
+        return Err(bad_hash(stored, "yescrypt output must be 43 characters of crypt Base64"));
     }
     Ok(Parsed::Yescrypt(stored))
 }
@@ -349,12 +296,7 @@ fn parse_sha_crypt(stored: &str, kind: HashKind) -> Result<Parsed<'_>, PolicyErr
     let (rounds, salt, output) = match fields[..] {
         [_, _, salt, output] => (None, salt, output),
         [_, _, rounds, salt, output] => (Some(rounds), salt, output),
-        _ => {
-            return Err(bad_hash(
-                stored,
-                "SHA-crypt hash must be $6$[rounds=N$]<salt>$<hash> (or $5$...)",
-            ))
-        }
+        _ => return Err(bad_hash(stored, "SHA-crypt hash must be $6$[rounds=N$]<salt>$<hash> (or $5$...)")),
     };
     if let Some(rounds) = rounds {
         let digits = rounds.strip_prefix("rounds=").unwrap_or_default();
@@ -374,40 +316,27 @@ fn parse_sha_crypt(stored: &str, kind: HashKind) -> Result<Parsed<'_>, PolicyErr
         }
     }
     if salt.is_empty() || salt.len() > 16 || !is_crypt_b64(salt) {
-        return Err(bad_hash(
-            stored,
-            "SHA-crypt salt must be 1 to 16 characters of [./0-9A-Za-z]",
-        ));
+        return Err(bad_hash(stored, "SHA-crypt salt must be 1 to 16 characters of [./0-9A-Za-z]"));
     }
-    let (chars, bytes) = if kind == HashKind::ShaCrypt512 {
-        (86, 64)
-    } else {
-        (43, 32)
-    };
+    let (chars, bytes) = if kind == HashKind::ShaCrypt512 { (86, 64) } else { (43, 32) };
     let decoded_len = if output.len() == chars && is_crypt_b64(output) {
         Base64ShaCrypt::decode_vec(output).map(|v| v.len()).ok()
     } else {
         None
     };
     if decoded_len != Some(bytes) {
-        return Err(bad_hash(
-            stored,
-            format!("SHA-crypt output must be {chars} characters of crypt Base64"),
-        ));
+        return Err(bad_hash(stored, format!("SHA-crypt output must be {chars} characters of crypt Base64")));
     }
     Ok(Parsed::ShaCrypt(stored, kind))
 }
 
 /// bcrypt: `$2b$NN$<22 salt><31 hash>`, exactly 60 characters, canonical Base64.
 fn parse_bcrypt(stored: &str) -> Result<Parsed<'_>, PolicyError> {
-    let parts = bcrypt::HashParts::from_str(stored)
-        .map_err(|e| bad_hash(stored, format!("malformed bcrypt hash: {e}")))?;
+    let parts =
+        bcrypt::HashParts::from_str(stored).map_err(|e| bad_hash(stored, format!("malformed bcrypt hash: {e}")))?;
     let cost = parts.get_cost();
     if !(4..=MAX_BCRYPT_COST).contains(&cost) {
-        return Err(bad_hash(
-            stored,
-            format!("bcrypt cost must be 4 to {MAX_BCRYPT_COST}"),
-        ));
+        return Err(bad_hash(stored, format!("bcrypt cost must be 4 to {MAX_BCRYPT_COST}")));
     }
     let version = match stored.get(1..3) {
         Some("2a") => bcrypt::Version::TwoA,
@@ -416,10 +345,7 @@ fn parse_bcrypt(stored: &str) -> Result<Parsed<'_>, PolicyError> {
     };
     // Re-encoding must give the stored text back: no stray bits in the last Base64 characters.
     if parts.format_for_version(version) != stored {
-        return Err(bad_hash(
-            stored,
-            "bcrypt salt or hash is not canonical bcrypt Base64",
-        ));
+        return Err(bad_hash(stored, "bcrypt salt or hash is not canonical bcrypt Base64"));
     }
     Ok(Parsed::Bcrypt(stored))
 }
@@ -446,24 +372,12 @@ pub fn verify_password(pw: &Secret, stored: &str) -> Result<Verified, PolicyErro
     let password = pw.expose().as_bytes();
     let fail = |e: &dyn std::fmt::Display| bad_hash(stored, format!("cannot verify: {e}"));
     let (result, standard) = match &parsed {
-        Parsed::Argon2 { hash, standard, .. } => (
-            Argon2::default().verify_password(password, &**hash),
-            *standard,
-        ),
-        Parsed::Yescrypt(s) => (
-            yescrypt::Yescrypt::default().verify_password(password, *s),
-            false,
-        ),
-        Parsed::ShaCrypt(s, _) => (
-            sha_crypt::ShaCrypt::default().verify_password(password, *s),
-            false,
-        ),
+        Parsed::Argon2 { hash, standard, .. } => (Argon2::default().verify_password(password, &**hash), *standard),
+        Parsed::Yescrypt(s) => (yescrypt::Yescrypt::default().verify_password(password, *s), false),
+        Parsed::ShaCrypt(s, _) => (sha_crypt::ShaCrypt::default().verify_password(password, *s), false),
         Parsed::Bcrypt(s) => {
             let ok = bcrypt::verify(password, s).map_err(|e| fail(&e))?;
-            return Ok(Verified {
-                ok,
-                needs_rehash: ok,
-            });
+            return Ok(Verified { ok, needs_rehash: ok });
         }
     };
     let ok = match result {
@@ -471,10 +385,7 @@ pub fn verify_password(pw: &Secret, stored: &str) -> Result<Verified, PolicyErro
         Err(argon2::password_hash::Error::PasswordInvalid) => false,
         Err(e) => return Err(fail(&e)),
     };
-    Ok(Verified {
-        ok,
-        needs_rehash: ok && !standard,
-    })
+    Ok(Verified { ok, needs_rehash: ok && !standard })
 }
 
 /// Verifies `pw` against a fixed argon2id hash with the standard parameters and returns `false`,
@@ -483,8 +394,7 @@ pub fn verify_password(pw: &Secret, stored: &str) -> Result<Verified, PolicyErro
 pub fn dummy_verify(pw: &Secret) -> bool {
     if let Ok(hash) = PhcHash::new(DUMMY_HASH) {
         // The result is ignored on purpose: the work is the point, and the answer is always no.
-        let _ =
-            std::hint::black_box(Argon2::default().verify_password(pw.expose().as_bytes(), &hash));
+        let _ = std::hint::black_box(Argon2::default().verify_password(pw.expose().as_bytes(), &hash));
     }
     false
 }
@@ -502,10 +412,7 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy {
-            min_length: 14,
-            breached: None,
-        }
+        PasswordPolicy { min_length: 14, breached: None }
     }
 }
 
@@ -523,10 +430,7 @@ impl PasswordPolicy {
             ));
         }
         if text.len() > MAX_PASSWORD_BYTES {
-            return Err(PolicyError::secret(
-                PASSWORD_FIELD,
-                format!("too long: at most {MAX_PASSWORD_BYTES} bytes"),
-            ));
+            return Err(PolicyError::secret(PASSWORD_FIELD, format!("too long: at most {MAX_PASSWORD_BYTES} bytes")));
         }
         if pw.char_len() < self.min_length {
             return Err(PolicyError::secret(
@@ -535,10 +439,7 @@ impl PasswordPolicy {
             ));
         }
         if !username.is_empty() && text.to_lowercase() == username.to_lowercase() {
-            return Err(PolicyError::secret(
-                PASSWORD_FIELD,
-                "must not be the username",
-            ));
+            return Err(PolicyError::secret(PASSWORD_FIELD, "must not be the username"));
         }
         if let Some(list) = &self.breached {
             if list.contains(&sha1_hex(text)) || list.contains(text) {
@@ -589,9 +490,6 @@ mod tests {
 
     #[test]
     fn sha1_hex_matches_known_digest() {
-        assert_eq!(
-            sha1_hex("password"),
-            "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"
-        );
+        assert_eq!(sha1_hex("password"), "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8");
     }
 }

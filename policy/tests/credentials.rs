@@ -11,16 +11,13 @@ use std::time::{Duration, Instant};
 
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::password::{
-    dummy_verify, hash_kind, hash_password, is_locked, verify_password, HashKind, PasswordPolicy,
-    Verified,
+    dummy_verify, hash_kind, hash_password, is_locked, verify_password, HashKind, PasswordPolicy, Verified,
 };
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::PolicyError;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
 
 fn read(name: &str) -> String {
@@ -77,43 +74,23 @@ fn imported_hashes_from_real_implementations_verify() {
         HashKind::ShaCrypt256,
         HashKind::Bcrypt,
     ] {
-        assert!(
-            all.iter().filter(|f| f.0 == kind).count() >= 2,
-            "too few {kind:?} fixtures"
-        );
+        assert!(all.iter().filter(|f| f.0 == kind).count() >= 2, "too few {kind:?} fixtures");
     }
-    for prefix in [
-        "$2b$",
-        "$2y$",
-        "$2a$",
-        "$6$rounds=",
-        "$5$rounds=",
-        "$argon2i$",
-        "$argon2d$",
-    ] {
-        assert!(
-            all.iter().any(|f| f.2.starts_with(prefix)),
-            "no {prefix} fixture"
-        );
+    for prefix in ["$2b$", "$2y$", "$2a$", "$6$rounds=", "$5$rounds=", "$argon2i$", "$argon2d$"] {
+        assert!(all.iter().any(|f| f.2.starts_with(prefix)), "no {prefix} fixture");
     }
     for (kind, pw, hash) in &all {
         assert_eq!(hash_kind(hash), Ok(*kind), "{hash}");
         let rehash = expect_rehash(hash);
         assert_eq!(
             verify_password(&secret(pw), hash),
-            Ok(Verified {
-                ok: true,
-                needs_rehash: rehash
-            }),
+            Ok(Verified { ok: true, needs_rehash: rehash }),
             "right password for {hash}"
         );
         let wrong = format!("x{pw}");
         assert_eq!(
             verify_password(&secret(&wrong), hash),
-            Ok(Verified {
-                ok: false,
-                needs_rehash: false
-            }),
+            Ok(Verified { ok: false, needs_rehash: false }),
             "wrong password for {hash}"
         );
     }
@@ -129,14 +106,7 @@ fn empty_and_near_passwords_fail() {
         short.pop();
         for bad in ["", short.as_str()] {
             let v = verify_password(&secret(bad), hash);
-            assert_eq!(
-                v,
-                Ok(Verified {
-                    ok: false,
-                    needs_rehash: false
-                }),
-                "{kind:?} {bad:?}"
-            );
+            assert_eq!(v, Ok(Verified { ok: false, needs_rehash: false }), "{kind:?} {bad:?}");
         }
     }
 }
@@ -145,28 +115,16 @@ fn empty_and_near_passwords_fail() {
 fn hash_password_output_is_standard_argon2id() {
     let pw = secret("a long enough passphrase");
     let hash = hash_password(&pw).unwrap();
-    assert!(
-        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-        "{hash}"
-    );
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
     let fields: Vec<&str> = hash.split('$').collect();
     assert_eq!(fields.len(), 6);
     assert_eq!(fields[4].len(), 22, "16-byte salt in unpadded Base64");
     assert_eq!(fields[5].len(), 43, "32-byte output in unpadded Base64");
     assert_eq!(hash_kind(&hash), Ok(HashKind::Argon2id));
-    assert_eq!(
-        verify_password(&pw, &hash),
-        Ok(Verified {
-            ok: true,
-            needs_rehash: false
-        })
-    );
+    assert_eq!(verify_password(&pw, &hash), Ok(Verified { ok: true, needs_rehash: false }));
     assert_eq!(
         verify_password(&secret("a long enough passphrasE"), &hash),
-        Ok(Verified {
-            ok: false,
-            needs_rehash: false
-        })
+        Ok(Verified { ok: false, needs_rehash: false })
     );
     let again = hash_password(&pw).unwrap();
     assert_ne!(hash, again, "every hash gets a fresh salt");
@@ -174,11 +132,13 @@ fn hash_password_output_is_standard_argon2id() {
 }
 
 /// A valid hash of each shape, for mutating into invalid ones.
-const GOOD_512: &str = "$6$LiMU/0ZaX/q5EGyu$lQ0ShfRoayByGH1ZGuHp0MoF95vbjJyLV5ql3TEJgFOG1ZY5WHhhGwPU9lf1gP2bzQEPKgSyixEW5YeyKcydr/";
+const GOOD_512: &str =
+    "$6$LiMU/0ZaX/q5EGyu$lQ0ShfRoayByGH1ZGuHp0MoF95vbjJyLV5ql3TEJgFOG1ZY5WHhhGwPU9lf1gP2bzQEPKgSyixEW5YeyKcydr/";
 const GOOD_256: &str = "$5$VbRMERtnhXNgKm1f$OEsCXkd2cAD3B3.PklVF6fb3uxalksRalvN0mm4AT42";
 const GOOD_Y: &str = "$y$j9T$snvFX4Y3QBTW8C1FbwNfD0$vl.TnH9w1UVTjxP2KtpC1DcKUla3/YhFsIUi.TEfkg1";
 const GOOD_BCRYPT: &str = "$2b$05$ehEAFhSkAunqE.VrI.wxN.wRlMGTvDU4ytOHQ0woXQZSiRGITY2aa";
-const GOOD_ARGON: &str = "$argon2id$v=19$m=19456,t=2,p=1$TFZyNFEyc3N1bmdhT2Q3bQ$Bpk8tzrD6+Yd48kuW8H0a736xDDDSGqHAUHGZQ0nqM8";
+const GOOD_ARGON: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$TFZyNFEyc3N1bmdhT2Q3bQ$Bpk8tzrD6+Yd48kuW8H0a736xDDDSGqHAUHGZQ0nqM8";
 
 #[test]
 fn the_good_shapes_are_good() {
@@ -263,10 +223,7 @@ fn hash_kind_rejects_garbage() {
         GOOD_BCRYPT.replacen('.', "_", 1),
         GOOD_BCRYPT.replace("Y2aa", "Y2ab"),
         // argon2.
-        GOOD_ARGON
-            .rsplit_once('$')
-            .map(|(head, _)| head.to_owned())
-            .unwrap_or_default(),
+        GOOD_ARGON.rsplit_once('$').map(|(head, _)| head.to_owned()).unwrap_or_default(),
         GOOD_ARGON.replace("v=19$", ""),
         GOOD_ARGON.replace("v=19", "v=20"),
         GOOD_ARGON.replace("m=19456", "m=4194304"),
@@ -290,30 +247,19 @@ fn hash_kind_rejects_garbage() {
             }
             Ok(kind) => panic!("{case:?} accepted as {kind:?}"),
         }
-        assert!(
-            verify_password(&secret("x"), case).is_err(),
-            "{case:?} verified"
-        );
+        assert!(verify_password(&secret("x"), case).is_err(), "{case:?} verified");
     }
 }
 
 fn reason(e: &PolicyError) -> String {
     match e {
-        PolicyError::Invalid { reason, .. } | PolicyError::InvalidSecret { reason, .. } => {
-            reason.clone()
-        }
+        PolicyError::Invalid { reason, .. } | PolicyError::InvalidSecret { reason, .. } => reason.clone(),
     }
 }
 
 #[test]
 fn locked_entries_are_rejected_with_their_own_reason() {
-    let locked = [
-        "!",
-        "!!",
-        "!*",
-        &format!("!{GOOD_512}"),
-        &format!("!{GOOD_Y}"),
-    ];
+    let locked = ["!", "!!", "!*", &format!("!{GOOD_512}"), &format!("!{GOOD_Y}")];
     let garbage = reason(&hash_kind("garbage").unwrap_err());
     let placeholder = reason(&hash_kind("*").unwrap_err());
     assert_ne!(garbage, placeholder);
@@ -354,10 +300,7 @@ fn dummy_verify_is_false_and_costs_a_verify() {
         dummy.push(t.elapsed());
     }
     let ratio = median(dummy).as_secs_f64() / median(real).as_secs_f64();
-    assert!(
-        (0.3..3.0).contains(&ratio),
-        "dummy/real verify time ratio {ratio}"
-    );
+    assert!((0.3..3.0).contains(&ratio), "dummy/real verify time ratio {ratio}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,15 +309,9 @@ fn dummy_verify_is_false_and_costs_a_verify() {
 fn assert_rejected(policy: &PasswordPolicy, user: &str, pw: &str, why: &str) {
     let e = policy.check(user, &secret(pw)).expect_err(why);
     assert_eq!(e.field(), "password", "{why}");
-    assert!(
-        matches!(e, PolicyError::InvalidSecret { .. }),
-        "{why}: {e:?}"
-    );
+    assert!(matches!(e, PolicyError::InvalidSecret { .. }), "{why}: {e:?}");
     let shown = format!("{e} {e:?}");
-    assert!(
-        !shown.contains(pw),
-        "{why}: error echoes the password: {shown}"
-    );
+    assert!(!shown.contains(pw), "{why}: error echoes the password: {shown}");
     assert!(reason(&e).contains(why), "{why}: {shown}");
 }
 
@@ -388,10 +325,7 @@ fn policy_length() {
                                                                   // Characters, not bytes: 13 two-byte characters are still too short.
     assert_rejected(&p, "alice", &"é".repeat(13), "too short");
     assert!(p.check("alice", &secret(&"é".repeat(14))).is_ok());
-    let custom = PasswordPolicy {
-        min_length: 20,
-        breached: None,
-    };
+    let custom = PasswordPolicy { min_length: 20, breached: None };
     assert_rejected(&custom, "alice", "Xq7!vLm#2pRz9wXq7!v", "too short");
     assert_rejected(&p, "alice", &"a".repeat(1025), "too long");
     assert!(p.check("alice", &secret(&"b".repeat(1024))).is_ok());
@@ -400,10 +334,7 @@ fn policy_length() {
 
 #[test]
 fn policy_not_the_username() {
-    let p = PasswordPolicy {
-        min_length: 8,
-        breached: None,
-    };
+    let p = PasswordPolicy { min_length: 8, breached: None };
     assert_rejected(&p, "wonderland42", "wonderland42", "username");
     assert_rejected(&p, "wonderland42", "WonderLand42", "username");
     assert_rejected(&p, "WONDERLAND42", "wonderland42", "username");
@@ -419,24 +350,14 @@ fn policy_breached_list() {
                 correct horse battery staple\n\
                 \n\
                 d637e6edaf4193ffcd807b5f60282a26ff72989b\r\n";
-    let set: HashSet<String> = file
-        .lines()
-        .filter_map(PasswordPolicy::breached_entry)
-        .collect();
+    let set: HashSet<String> = file.lines().filter_map(PasswordPolicy::breached_entry).collect();
     assert_eq!(set.len(), 3, "{set:?}");
-    let p = PasswordPolicy {
-        min_length: 8,
-        breached: Some(Arc::new(set)),
-    };
+    let p = PasswordPolicy { min_length: 8, breached: Some(Arc::new(set)) };
     assert_rejected(&p, "alice", "P@ssw0rd!", "breached"); // by SHA-1 (uppercase in the file)
     assert_rejected(&p, "alice", "qwertyuiop123", "breached"); // by SHA-1
     assert_rejected(&p, "alice", "correct horse battery staple", "breached"); // plain
-    assert!(p
-        .check("alice", &secret("Correct horse battery staple"))
-        .is_ok());
-    assert!(p
-        .check("alice", &secret("a fine unbreached passphrase"))
-        .is_ok());
+    assert!(p.check("alice", &secret("Correct horse battery staple")).is_ok());
+    assert!(p.check("alice", &secret("a fine unbreached passphrase")).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,11 +415,7 @@ fn key_whitespace_and_comments() {
     let line = key_line("ed25519.pub");
     let base = PublicKey::parse(&line).unwrap();
     let openssh = base.openssh();
-    for variant in [
-        format!("  {openssh}  \r\n"),
-        format!("\t{openssh}\t"),
-        openssh.replace(' ', " \t "),
-    ] {
+    for variant in [format!("  {openssh}  \r\n"), format!("\t{openssh}\t"), openssh.replace(' ', " \t ")] {
         let k = PublicKey::parse(&variant).unwrap_or_else(|e| panic!("{variant:?}: {e}"));
         assert_eq!(k.openssh(), openssh);
         assert_eq!(k.comment, "");
@@ -512,10 +429,7 @@ fn assert_key_rejected(line: &str, why: &str) {
     match PublicKey::parse(line) {
         Err(e) => {
             assert_eq!(e.field(), "key", "{why}");
-            assert!(
-                reason(&e).contains(why),
-                "{line:?}: wanted {why:?}, got {e}"
-            );
+            assert!(reason(&e).contains(why), "{line:?}: wanted {why:?}, got {e}");
         }
         Ok(k) => panic!("{line:?} accepted as {k:?}"),
     }
@@ -534,12 +448,8 @@ fn b64(blob: &[u8]) -> String {
 
 #[test]
 fn key_rejections() {
-    let ed = PublicKey::parse(&key_line("ed25519.pub"))
-        .unwrap()
-        .openssh();
-    let rsa = PublicKey::parse(&key_line("rsa3072.pub"))
-        .unwrap()
-        .openssh();
+    let ed = PublicKey::parse(&key_line("ed25519.pub")).unwrap().openssh();
+    let rsa = PublicKey::parse(&key_line("rsa3072.pub")).unwrap().openssh();
     let ed_b64 = ed.split(' ').nth(1).unwrap().to_owned();
     let rsa_b64 = rsa.split(' ').nth(1).unwrap().to_owned();
 
@@ -555,19 +465,13 @@ fn key_rejections() {
     assert_key_rejected(&format!("ssh-foo {ed_b64}"), "unsupported key type");
     assert_key_rejected(&format!("ssh-ed448 {ed_b64}"), "unsupported key type");
     assert_key_rejected(&format!("rsa-sha2-256 {rsa_b64}"), "signature algorithm");
-    assert_key_rejected(
-        &format!("ssh-ed25519-cert-v01@openssh.com {ed_b64}"),
-        "certificate",
-    );
+    assert_key_rejected(&format!("ssh-ed25519-cert-v01@openssh.com {ed_b64}"), "certificate");
     assert_key_rejected(&ed_b64, "key type");
     // Bad Base64 and bad key data.
     assert_key_rejected("ssh-ed25519", "no key data");
     assert_key_rejected("ssh-ed25519 AAAA!!!!", "Base64");
     assert_key_rejected(&format!("ssh-ed25519 {}", &ed_b64[..ed_b64.len() - 4]), "");
-    assert_key_rejected(
-        &format!("ssh-ed25519 {}", &ed_b64[..ed_b64.len() - 1]),
-        "Base64",
-    );
+    assert_key_rejected(&format!("ssh-ed25519 {}", &ed_b64[..ed_b64.len() - 1]), "Base64");
     let mut long = blob_of("ed25519.pub");
     long.extend_from_slice(b"\0\0\0\x01x");
     assert_key_rejected(&format!("ssh-ed25519 {}", b64(&long)), "malformed");
@@ -575,20 +479,11 @@ fn key_rejections() {
     short_rsa.truncate(200);
     assert_key_rejected(&format!("ssh-rsa {}", b64(&short_rsa)), "malformed");
     // Declared algorithm differs from the one in the key data.
-    assert_key_rejected(
-        &format!("ssh-rsa {ed_b64}"),
-        "the key data is `ssh-ed25519`",
-    );
-    assert_key_rejected(
-        &format!("ssh-ed25519 {rsa_b64}"),
-        "the key data is `ssh-rsa`",
-    );
+    assert_key_rejected(&format!("ssh-rsa {ed_b64}"), "the key data is `ssh-ed25519`");
+    assert_key_rejected(&format!("ssh-ed25519 {rsa_b64}"), "the key data is `ssh-rsa`");
     let p256 = key_line("ecdsa256.pub");
     let p256_b64 = p256.split(' ').nth(1).unwrap();
-    assert_key_rejected(
-        &format!("ecdsa-sha2-nistp384 {p256_b64}"),
-        "the key data is",
-    );
+    assert_key_rejected(&format!("ecdsa-sha2-nistp384 {p256_b64}"), "the key data is");
     // A P-256 point inside a blob that claims P-384 in both names.
     let mut fake384 = blob_of("ecdsa256.pub");
     let name = b"ecdsa-sha2-nistp256";
@@ -596,10 +491,7 @@ fn key_rejections() {
     fake384[start..start + name.len()].copy_from_slice(b"ecdsa-sha2-nistp384");
     let curve_at = 4 + name.len() + 4;
     fake384[curve_at..curve_at + 8].copy_from_slice(b"nistp384");
-    assert_key_rejected(
-        &format!("ecdsa-sha2-nistp384 {}", b64(&fake384)),
-        "malformed",
-    );
+    assert_key_rejected(&format!("ecdsa-sha2-nistp384 {}", b64(&fake384)), "malformed");
     // Lines, NUL, control characters, emptiness.
     assert_key_rejected(&format!("{ed}\n{rsa}"), "more than one line");
     assert_key_rejected(&format!("{ed} one\r\ntwo"), "more than one line");

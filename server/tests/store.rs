@@ -7,7 +7,7 @@ mod common;
 use common::{fresh_store, Db, FakeLocal, PgServer};
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::rules::{Level, Mode, Rule};
-use gatehouse_server::store::{NewGroup, NewUser, Store, StoreError, UserChanges};
+use gatehouse_server::store::{NewGroup, NewUser, RuleOwner, Store, StoreError, UserChanges};
 use sqlx::Row;
 
 const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
@@ -68,7 +68,8 @@ async fn users_and_ids(db: &Db<'_>) {
     assert_eq!(changed.allowed_ips.len(), 1);
     assert_eq!(changed.expires_at, Some(1_900_000_000));
     assert_eq!(changed.max_file_size, Some(1 << 20));
-    let cleared = s.update_user("root", "alice", UserChanges { expires_at: Some(None), ..Default::default() }).await.unwrap();
+    let cleared =
+        s.update_user("root", "alice", UserChanges { expires_at: Some(None), ..Default::default() }).await.unwrap();
     assert_eq!(cleared.expires_at, None);
 
     let page1 = s.list_users(None, Some(2)).await.unwrap();
@@ -88,7 +89,10 @@ async fn explicit_uids(db: &Db<'_>) {
     assert!(matches!(s.add_user("root", with(5000007)).await, Err(StoreError::TakenLocally(_))));
     let u = s.add_user("root", with(5000500)).await.unwrap();
     assert_eq!(u.uid, 5000500);
-    assert!(matches!(s.add_user("root", NewUser { uid: Some(5000500), ..nu("y") }).await, Err(StoreError::Exists { .. })));
+    assert!(matches!(
+        s.add_user("root", NewUser { uid: Some(5000500), ..nu("y") }).await,
+        Err(StoreError::Exists { .. })
+    ));
     assert_eq!(s.add_user("root", nu("z")).await.unwrap().uid, 5000501);
 }
 
@@ -101,7 +105,10 @@ async fn names(db: &Db<'_>) {
     assert!(matches!(s.add_user("root", nu("root")).await, Err(StoreError::TakenLocally(_))));
     assert!(matches!(s.add_user("root", nu("gatehouse-users")).await, Err(StoreError::Refused(_))));
     let g = NewGroup { name: "alice".into(), ..NewGroup::default() };
-    assert!(matches!(s.add_group("root", g).await, Err(StoreError::Exists { kind: "user", .. })), "a user's private group has the user's name");
+    assert!(
+        matches!(s.add_group("root", g).await, Err(StoreError::Exists { kind: "user", .. })),
+        "a user's private group has the user's name"
+    );
     s.add_group("root", NewGroup { name: "acme".into(), ..NewGroup::default() }).await.unwrap();
     assert!(matches!(s.add_user("root", nu("acme")).await, Err(StoreError::Exists { kind: "group", .. })));
 }
@@ -117,7 +124,8 @@ async fn roots(db: &Db<'_>) {
         let r = s.add_user("root", NewUser { root: Some(bad.into()), ..nu("carol") }).await;
         assert!(matches!(r, Err(StoreError::Invalid(_))), "{bad}: {r:?}");
     }
-    let r = s.update_user("root", "alice", UserChanges { root: Some("/srv/elsewhere".into()), ..Default::default() }).await;
+    let r =
+        s.update_user("root", "alice", UserChanges { root: Some("/srv/elsewhere".into()), ..Default::default() }).await;
     assert!(matches!(r, Err(StoreError::Invalid(_))));
     assert_eq!(s.users_with_root("/data/shared/b").await.unwrap(), vec!["bob"]);
 }
@@ -128,19 +136,26 @@ async fn keys_and_rules(db: &Db<'_>) {
     s.add_user("root", nu("alice")).await.unwrap();
     let k = PublicKey::parse(ED25519).unwrap();
     s.add_keys("root", "alice", std::slice::from_ref(&k)).await.unwrap();
-    assert!(matches!(s.add_keys("root", "alice", std::slice::from_ref(&k)).await, Err(StoreError::Exists { kind: "key", .. })));
+    assert!(matches!(
+        s.add_keys("root", "alice", std::slice::from_ref(&k)).await,
+        Err(StoreError::Exists { kind: "key", .. })
+    ));
     let u = s.get_user("alice").await.unwrap();
     assert_eq!(u.keys, vec![k.clone()]);
-    s.add_rule("root", "alice", &Rule::new("/uploads", Level::Write).unwrap()).await.unwrap();
-    s.add_rule("root", "alice", &Rule::new("/", Level::Read).unwrap()).await.unwrap();
-    s.add_rule("root", "alice", &Rule::new("/uploads", Level::Upload).unwrap()).await.unwrap();
+    s.add_rule("root", RuleOwner::User, "alice", &Rule::new("/uploads", Level::Write).unwrap()).await.unwrap();
+    s.add_rule("root", RuleOwner::User, "alice", &Rule::new("/", Level::Read).unwrap()).await.unwrap();
+    s.add_rule("root", RuleOwner::User, "alice", &Rule::new("/uploads", Level::Upload).unwrap()).await.unwrap();
     let u = s.get_user("alice").await.unwrap();
     assert_eq!(u.rules, vec![Rule::new("/", Level::Read).unwrap(), Rule::new("/uploads", Level::Upload).unwrap()]);
-    assert!(matches!(s.del_rule("root", "alice", "/nope").await, Err(StoreError::Missing(ref m)) if m.contains("no rule for \"/nope\"")));
-    s.del_rule("root", "alice", "/").await.unwrap();
+    assert!(
+        matches!(s.del_rule("root", RuleOwner::User, "alice", "/nope").await, Err(StoreError::Missing(ref m)) if m.contains("no rule for \"/nope\""))
+    );
+    s.del_rule("root", RuleOwner::User, "alice", "/").await.unwrap();
     assert_eq!(s.del_key("root", "alice", "alice@laptop").await.unwrap(), 1);
     assert!(matches!(s.del_key("root", "alice", &k.fingerprint).await, Err(StoreError::Missing(_))));
-    let other = PublicKey::parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6gu+bllag9eq82b+8m3PAzJoAZ9oF7nFk52vbszccP other").unwrap();
+    let other =
+        PublicKey::parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6gu+bllag9eq82b+8m3PAzJoAZ9oF7nFk52vbszccP other")
+            .unwrap();
     let r = s.add_keys("root", "alice", &[other.clone(), other.clone()]).await;
     assert!(matches!(r, Err(StoreError::Refused(ref m)) if m.contains("given twice")), "{r:?}");
     s.add_keys("root", "alice", std::slice::from_ref(&k)).await.unwrap();
@@ -162,17 +177,28 @@ async fn groups(db: &Db<'_>) {
     let g = s
         .add_group(
             "root",
-            NewGroup { name: "acme".into(), protocols: vec!["web".into()], allowed_ips: vec!["192.0.2.0/24".parse().unwrap()], ..Default::default() },
+            NewGroup {
+                name: "acme".into(),
+                protocols: vec!["web".into()],
+                allowed_ips: vec!["192.0.2.0/24".parse().unwrap()],
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
     assert_eq!(g.gid, 5000002);
     s.add_user("root", NewUser { groups: vec!["acme".into()], ..nu("alice") }).await.unwrap();
     s.add_user("root", nu("bob")).await.unwrap();
-    assert!(matches!(s.add_user("root", NewUser { groups: vec!["nope".into()], ..nu("carol") }).await, Err(StoreError::NotFound { kind: "group", .. })));
-    assert!(matches!(s.get_user("carol").await, Err(StoreError::NotFound { .. })), "a failed add leaves nothing behind");
+    assert!(matches!(
+        s.add_user("root", NewUser { groups: vec!["nope".into()], ..nu("carol") }).await,
+        Err(StoreError::NotFound { kind: "group", .. })
+    ));
+    assert!(
+        matches!(s.get_user("carol").await, Err(StoreError::NotFound { .. })),
+        "a failed add leaves nothing behind"
+    );
     s.add_members("root", "acme", &["bob".into()]).await.unwrap();
-    s.add_group_rule("root", "acme", &Rule::new("/clients/*/in", Level::Upload).unwrap()).await.unwrap();
+    s.add_rule("root", RuleOwner::Group, "acme", &Rule::new("/clients/*/in", Level::Upload).unwrap()).await.unwrap();
     let g = s.get_group("acme").await.unwrap();
     assert_eq!(g.members, vec!["alice", "bob"]);
     assert_eq!(g.rules.len(), 1);
@@ -181,7 +207,7 @@ async fn groups(db: &Db<'_>) {
     assert_eq!(s.groups_of(&alice).await.unwrap()[0].allowed_ips.len(), 1);
     s.remove_members("root", "acme", &["bob".into()]).await.unwrap();
     assert!(matches!(s.remove_members("root", "acme", &["bob".into()]).await, Err(StoreError::Missing(_))));
-    s.del_group_rule("root", "acme", "/clients/*/in").await.unwrap();
+    s.del_rule("root", RuleOwner::Group, "acme", "/clients/*/in").await.unwrap();
     s.delete_group("root", "acme").await.unwrap();
     assert!(s.get_user("alice").await.unwrap().groups.is_empty());
 }
@@ -191,7 +217,10 @@ async fn import_atomic(db: &Db<'_>) {
     let (s, _dir) = fresh_store(db, local()).await;
     let batch = vec![nu("u1"), nu("u2"), nu("root"), nu("u4")];
     let r = s.import_users("root", "test", &batch, s.import_checker().as_ref(), false).await;
-    assert!(matches!(r, Err(StoreError::Refused(ref m)) if m.contains("root") && m.contains("nothing was imported")), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::Refused(ref m)) if m.contains("root") && m.contains("nothing was imported")),
+        "{r:?}"
+    );
     assert!(s.list_users(None, None).await.unwrap().is_empty());
     let n = s.import_users("root", "test", &[nu("u1"), nu("u2")], s.import_checker().as_ref(), true).await.unwrap();
     assert_eq!(n, 2);

@@ -29,7 +29,9 @@ pub enum Command {
     #[command(subcommand)]
     User(UserCmd),
     /// Set a user's password (prompts twice on a terminal, or reads one line with --stdin).
-    #[command(after_help = "Examples:\n  gatehouse passwd alice\n  printf '%s\\n' \"$NEWPW\" | gatehouse passwd alice --stdin")]
+    #[command(
+        after_help = "Examples:\n  gatehouse passwd alice\n  printf '%s\\n' \"$NEWPW\" | gatehouse passwd alice --stdin"
+    )]
     Passwd {
         /// User name or id.
         name: String,
@@ -206,7 +208,9 @@ pub enum UserCmd {
 #[derive(Debug, Subcommand)]
 pub enum KeyCmd {
     /// Add a public key (the OpenSSH one-line form, or --file).
-    #[command(after_help = "Examples:\n  gatehouse key add alice 'ssh-ed25519 AAAAC3Nz... alice@laptop'\n  gatehouse key add alice --file ~/.ssh/id_ed25519.pub")]
+    #[command(
+        after_help = "Examples:\n  gatehouse key add alice 'ssh-ed25519 AAAAC3Nz... alice@laptop'\n  gatehouse key add alice --file ~/.ssh/id_ed25519.pub"
+    )]
     Add {
         /// User name or id.
         user: String,
@@ -276,7 +280,9 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum GroupCmd {
     /// Create a group.
-    #[command(after_help = "Example:\n  gatehouse group add acme --description 'ACME Corp' --allow-ip 198.51.100.0/24 --protocols ssh")]
+    #[command(
+        after_help = "Example:\n  gatehouse group add acme --description 'ACME Corp' --allow-ip 198.51.100.0/24 --protocols ssh"
+    )]
     Add {
         /// Group name.
         name: String,
@@ -336,7 +342,9 @@ pub enum GroupCmd {
         name: String,
     },
     /// List, add or remove members.
-    #[command(after_help = "Examples:\n  gatehouse group members acme\n  gatehouse group members acme --add alice --add bob\n  gatehouse group members acme --remove bob")]
+    #[command(
+        after_help = "Examples:\n  gatehouse group members acme\n  gatehouse group members acme --add alice --add bob\n  gatehouse group members acme --remove bob"
+    )]
     Members {
         /// Group name or id.
         name: String,

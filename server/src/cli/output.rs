@@ -93,11 +93,14 @@ pub fn print_user(u: &User) {
         ("password source", u.password_source.to_string()),
         ("created", format_time(u.created_at)),
         ("updated", format_time(u.updated_at)),
-        ("last login", match (&u.last_login_at, &u.last_login_ip) {
-            (Some(t), Some(ip)) => format!("{} from {ip}", format_time(*t)),
-            (Some(t), None) => format_time(*t),
-            _ => "never".to_string(),
-        }),
+        (
+            "last login",
+            match (&u.last_login_at, &u.last_login_ip) {
+                (Some(t), Some(ip)) => format!("{} from {ip}", format_time(*t)),
+                (Some(t), None) => format_time(*t),
+                _ => "never".to_string(),
+            },
+        ),
         ("failed logins", u.failed_logins.to_string()),
         ("locked until", when(u.locked_until, "not locked")),
     ];
@@ -173,7 +176,10 @@ pub fn print_db_status(st: &DbStatus) {
     if st.pending.is_empty() {
         out!("pending: none (schema is current)");
     } else {
-        out!("pending: {} (run gatehouse db migrate)", st.pending.iter().map(i64::to_string).collect::<Vec<_>>().join(", "));
+        out!(
+            "pending: {} (run gatehouse db migrate)",
+            st.pending.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        );
     }
     if let (Some(u), Some(g)) = (st.users, st.groups) {
         out!("users: {u}");

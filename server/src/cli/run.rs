@@ -3,7 +3,7 @@ use super::args::*;
 use super::output;
 use super::{load_config, CliError};
 use crate::import;
-use crate::store::{GroupChanges, NewGroup, NewUser, Store, UserChanges};
+use crate::store::{GroupChanges, NewGroup, NewUser, RuleOwner, Store, UserChanges};
 use gatehouse_policy::access::{login_checks, policy_for, LoginRequest};
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::model::{parse_protocols, parse_size, parse_time, root_under};
@@ -51,9 +51,11 @@ fn read_stdin_secret() -> R<Secret> {
 /// Prompts twice on the terminal, without echo.
 fn prompt_secret(name: &str) -> R<Secret> {
     let a = Secret::new(
-        rpassword::prompt_password(format!("New password for {name}: ")).map_err(|e| CliError(format!("cannot prompt (no terminal? use --stdin): {e}")))?,
+        rpassword::prompt_password(format!("New password for {name}: "))
+            .map_err(|e| CliError(format!("cannot prompt (no terminal? use --stdin): {e}")))?,
     );
-    let b = Secret::new(rpassword::prompt_password("Retype it: ").map_err(|e| CliError(format!("cannot prompt: {e}")))?);
+    let b =
+        Secret::new(rpassword::prompt_password("Retype it: ").map_err(|e| CliError(format!("cannot prompt: {e}")))?);
     if a != b {
         return Err(CliError("the passwords do not match; nothing was changed".into()));
     }
@@ -64,7 +66,8 @@ fn password_policy(store: &Store) -> R<PasswordPolicy> {
     let cfg = &store.config().password;
     let mut p = PasswordPolicy { min_length: cfg.min_length, ..PasswordPolicy::default() };
     if let Some(path) = &cfg.breached_list {
-        let text = std::fs::read_to_string(path).map_err(|e| CliError(format!("cannot read password.breached_list {path}: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError(format!("cannot read password.breached_list {path}: {e}")))?;
         let set = text.lines().filter_map(PasswordPolicy::breached_entry).collect();
         p.breached = Some(std::sync::Arc::new(set));
     }
@@ -119,7 +122,9 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
         Command::Export { json: _ } => {
             let users = store.list_users(None, None).await?;
             let groups = store.list_groups().await?;
-            output::print_json(&serde_json::json!({ "format": "gatehouse-export", "version": 1, "users": users, "groups": groups }))?;
+            output::print_json(
+                &serde_json::json!({ "format": "gatehouse-export", "version": 1, "users": users, "groups": groups }),
+            )?;
             Ok(0)
         }
         Command::Db(DbCmd::Migrate) => {
@@ -145,7 +150,14 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
 }
 
 /// Builds a [`NewUser`] from `user add` arguments.
-fn new_user(store: &Store, name: String, password_stdin: bool, inactive: bool, uid: Option<u32>, f: UserFields) -> R<NewUser> {
+fn new_user(
+    store: &Store,
+    name: String,
+    password_stdin: bool,
+    inactive: bool,
+    uid: Option<u32>,
+    f: UserFields,
+) -> R<NewUser> {
     gatehouse_policy::model::validate_name("name", &name)?;
     let password_hash = if password_stdin {
         let pw = read_stdin_secret()?;
@@ -188,18 +200,54 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                 locale: None,
                 root: f.root,
                 mode: mode_of(&f.mode)?,
-                delete_allowed: if f.no_delete { Some(false) } else if f.delete { Some(true) } else { None },
-                allowed_ips: if clear_allow_ip { Some(Vec::new()) } else if f.allow_ip.is_empty() { None } else { Some(ip_list("allowed_ips", &f.allow_ip)?) },
-                denied_ips: if clear_deny_ip { Some(Vec::new()) } else if f.deny_ip.is_empty() { None } else { Some(ip_list("denied_ips", &f.deny_ip)?) },
+                delete_allowed: if f.no_delete {
+                    Some(false)
+                } else if f.delete {
+                    Some(true)
+                } else {
+                    None
+                },
+                allowed_ips: if clear_allow_ip {
+                    Some(Vec::new())
+                } else if f.allow_ip.is_empty() {
+                    None
+                } else {
+                    Some(ip_list("allowed_ips", &f.allow_ip)?)
+                },
+                denied_ips: if clear_deny_ip {
+                    Some(Vec::new())
+                } else if f.deny_ip.is_empty() {
+                    None
+                } else {
+                    Some(ip_list("denied_ips", &f.deny_ip)?)
+                },
                 protocols: f.protocols.as_deref().map(parse_protocols).transpose()?,
-                groups: if no_groups { Some(Vec::new()) } else if f.group.is_empty() { None } else { Some(f.group) },
-                active: if active { Some(true) } else if inactive { Some(false) } else { None },
-                expires_at: if no_expires { Some(None) } else { f.expires.as_deref().map(|e| parse_time("expires", e).map(Some)).transpose()? },
+                groups: if no_groups {
+                    Some(Vec::new())
+                } else if f.group.is_empty() {
+                    None
+                } else {
+                    Some(f.group)
+                },
+                active: if active {
+                    Some(true)
+                } else if inactive {
+                    Some(false)
+                } else {
+                    None
+                },
+                expires_at: if no_expires {
+                    Some(None)
+                } else {
+                    f.expires.as_deref().map(|e| parse_time("expires", e).map(Some)).transpose()?
+                },
                 max_file_size: size_of(&f.max_file_size)?.map(|s| if s == 0 { None } else { Some(s) }),
                 admin: None,
             };
             if ch.is_empty() {
-                return Err(CliError("nothing to change: give at least one option (see gatehouse user set --help)".into()));
+                return Err(CliError(
+                    "nothing to change: give at least one option (see gatehouse user set --help)".into(),
+                ));
             }
             let u = store.update_user(who, &name, ch).await?;
             out!("updated user {}", u.name);
@@ -242,14 +290,21 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                         sharers.join(", ")
                     )));
                 }
-                store.config().check_root(&u.root).map_err(|e| CliError(format!("{e}; refusing --remove-files (nothing was changed)")))?;
+                store
+                    .config()
+                    .check_root(&u.root)
+                    .map_err(|e| CliError(format!("{e}; refusing --remove-files (nothing was changed)")))?;
             }
             let u = store.delete_user(who, &u.id).await?;
             if remove_files {
                 match std::fs::remove_dir_all(&u.root) {
                     Ok(()) => out!("deleted user {} and removed {}", u.name, u.root),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => out!("deleted user {} ({} did not exist)", u.name, u.root),
-                    Err(e) => return Err(CliError(format!("deleted user {}, but removing {} failed: {e}", u.name, u.root))),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        out!("deleted user {} ({} did not exist)", u.name, u.root)
+                    }
+                    Err(e) => {
+                        return Err(CliError(format!("deleted user {}, but removing {} failed: {e}", u.name, u.root)))
+                    }
                 }
             } else {
                 out!("deleted user {} (files in {} kept)", u.name, u.root);
@@ -266,11 +321,16 @@ async fn key(store: &Store, who: &str, c: KeyCmd) -> R<i32> {
                 (Some(k), _) => vec![k],
                 (None, Some(f)) => {
                     let text = if f == "-" {
-                        std::io::read_to_string(std::io::stdin()).map_err(|e| CliError(format!("cannot read standard input: {e}")))?
+                        std::io::read_to_string(std::io::stdin())
+                            .map_err(|e| CliError(format!("cannot read standard input: {e}")))?
                     } else {
                         std::fs::read_to_string(&f).map_err(|e| CliError(format!("cannot read {f}: {e}")))?
                     };
-                    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect()
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(String::from)
+                        .collect()
                 }
                 (None, None) => return Err(CliError("give a key or --file".into())),
             };
@@ -307,7 +367,7 @@ async fn rule(store: &Store, who: &str, c: RuleCmd) -> R<i32> {
     match c {
         RuleCmd::Add { user, path, level } => {
             let r = Rule::new(&path, parse_level(&level)?)?;
-            store.add_rule(who, &user, &r).await?;
+            store.add_rule(who, RuleOwner::User, &user, &r).await?;
             out!("rule {} → {} set for {user}", r.path, r.level);
             Ok(0)
         }
@@ -317,7 +377,7 @@ async fn rule(store: &Store, who: &str, c: RuleCmd) -> R<i32> {
             Ok(0)
         }
         RuleCmd::Del { user, path } => {
-            store.del_rule(who, &user, &path).await?;
+            store.del_rule(who, RuleOwner::User, &user, &path).await?;
             out!("rule {path} deleted for {user}");
             Ok(0)
         }
@@ -341,12 +401,27 @@ async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
         GroupCmd::Set { name, description, allow_ip, clear_allow_ip, deny_ip, clear_deny_ip, protocols } => {
             let ch = GroupChanges {
                 description,
-                allowed_ips: if clear_allow_ip { Some(Vec::new()) } else if allow_ip.is_empty() { None } else { Some(ip_list("allowed_ips", &allow_ip)?) },
-                denied_ips: if clear_deny_ip { Some(Vec::new()) } else if deny_ip.is_empty() { None } else { Some(ip_list("denied_ips", &deny_ip)?) },
+                allowed_ips: if clear_allow_ip {
+                    Some(Vec::new())
+                } else if allow_ip.is_empty() {
+                    None
+                } else {
+                    Some(ip_list("allowed_ips", &allow_ip)?)
+                },
+                denied_ips: if clear_deny_ip {
+                    Some(Vec::new())
+                } else if deny_ip.is_empty() {
+                    None
+                } else {
+                    Some(ip_list("denied_ips", &deny_ip)?)
+                },
                 protocols: protocols.as_deref().map(parse_protocols).transpose()?,
             };
-            if ch.description.is_none() && ch.allowed_ips.is_none() && ch.denied_ips.is_none() && ch.protocols.is_none() {
-                return Err(CliError("nothing to change: give at least one option (see gatehouse group set --help)".into()));
+            if ch.description.is_none() && ch.allowed_ips.is_none() && ch.denied_ips.is_none() && ch.protocols.is_none()
+            {
+                return Err(CliError(
+                    "nothing to change: give at least one option (see gatehouse group set --help)".into(),
+                ));
             }
             let g = store.update_group(who, &name, ch).await?;
             out!("updated group {}", g.name);
@@ -396,7 +471,7 @@ async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
         }
         GroupCmd::Rule(GroupRuleCmd::Add { group, path, level }) => {
             let r = Rule::new(&path, parse_level(&level)?)?;
-            store.add_group_rule(who, &group, &r).await?;
+            store.add_rule(who, RuleOwner::Group, &group, &r).await?;
             out!("rule {} → {} set for group {group}", r.path, r.level);
             Ok(0)
         }
@@ -406,7 +481,7 @@ async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
             Ok(0)
         }
         GroupCmd::Rule(GroupRuleCmd::Del { group, path }) => {
-            store.del_group_rule(who, &group, &path).await?;
+            store.del_rule(who, RuleOwner::Group, &group, &path).await?;
             out!("rule {path} deleted for group {group}");
             Ok(0)
         }
@@ -426,8 +501,10 @@ async fn check(store: &Store, a: CheckArgs) -> R<i32> {
         }
     }
     let req = LoginRequest { now: crate::store::now(), protocol: a.protocol.as_deref(), rhost: a.ip.as_deref() };
-    let mut answers: Vec<output::Answer> =
-        login_checks(&user, &groups, &req).into_iter().map(|c| output::Answer { what: c.what.to_string(), allowed: c.allowed, reason: c.reason }).collect();
+    let mut answers: Vec<output::Answer> = login_checks(&user, &groups, &req)
+        .into_iter()
+        .map(|c| output::Answer { what: c.what.to_string(), allowed: c.allowed, reason: c.reason })
+        .collect();
     if let (Some(path), Some(op)) = (&a.path, &a.op) {
         let op: Op = op.parse()?;
         let path = canonicalize("/", path)?;

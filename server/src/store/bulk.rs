@@ -117,7 +117,10 @@ impl Store {
     ) -> std::result::Result<(), BatchError> {
         // What is already taken, read once.
         let mut names: HashMap<String, &'static str> = HashMap::new();
-        for row in sqlx::query("SELECT name, 'user' FROM users UNION ALL SELECT name, 'group' FROM groups").fetch_all(&mut *tx).await? {
+        for row in sqlx::query("SELECT name, 'user' FROM users UNION ALL SELECT name, 'group' FROM groups")
+            .fetch_all(&mut *tx)
+            .await?
+        {
             let kind: String = row.try_get(1)?;
             names.insert(row.try_get(0)?, if kind == "user" { "user" } else { "group" });
         }
@@ -145,7 +148,10 @@ impl Store {
             let mut fingerprints = HashSet::new();
             for k in &u.keys {
                 if !fingerprints.insert(k.fingerprint.as_str()) {
-                    return Err(fail(name, StoreError::Exists { kind: "key", name: format!("{} (on user {name})", k.fingerprint) }));
+                    return Err(fail(
+                        name,
+                        StoreError::Exists { kind: "key", name: format!("{} (on user {name})", k.fingerprint) },
+                    ));
                 }
             }
             let uid = match u.uid {
@@ -179,7 +185,13 @@ impl Store {
     }
 
     /// Checks an explicitly requested id: inside the range, unused here, not local.
-    fn check_requested_id(&self, local: &dyn super::LocalIds, used: &HashSet<u32>, subids: &[(u32, u32)], id: u32) -> Result<()> {
+    fn check_requested_id(
+        &self,
+        local: &dyn super::LocalIds,
+        used: &HashSet<u32>,
+        subids: &[(u32, u32)],
+        id: u32,
+    ) -> Result<()> {
         let range = &self.cfg.ids;
         if !range.allocatable(id) {
             return Err(StoreError::Refused(format!(
@@ -204,7 +216,13 @@ impl Store {
 
     /// The first free id at or above `from`: not used here, not in a subordinate range, not
     /// known to another NSS source.
-    fn allocate_id(&self, local: &dyn super::LocalIds, used: &HashSet<u32>, subids: &[(u32, u32)], from: u32) -> Result<u32> {
+    fn allocate_id(
+        &self,
+        local: &dyn super::LocalIds,
+        used: &HashSet<u32>,
+        subids: &[(u32, u32)],
+        from: u32,
+    ) -> Result<u32> {
         let range = &self.cfg.ids;
         let mut id = from.max(range.first_allocatable());
         loop {
@@ -229,7 +247,10 @@ impl Store {
 /// Every uid and gid the database holds (ids plain SQL may have set included).
 async fn used_ids(tx: &mut sqlx::AnyConnection) -> Result<HashSet<u32>> {
     let mut used = HashSet::new();
-    for row in sqlx::query("SELECT uid FROM users UNION SELECT gid FROM users UNION SELECT gid FROM groups").fetch_all(&mut *tx).await? {
+    for row in sqlx::query("SELECT uid FROM users UNION SELECT gid FROM users UNION SELECT gid FROM groups")
+        .fetch_all(&mut *tx)
+        .await?
+    {
         let v: i64 = row.try_get(0)?;
         if let Ok(v) = u32::try_from(v) {
             used.insert(v);
@@ -313,7 +334,14 @@ async fn write_users(
             let u = p.u;
             let max_size = match u.max_file_size.filter(|&s| s > 0) {
                 Some(s) => Some(i64::try_from(s).map_err(|_| {
-                    fail(&u.name, StoreError::Invalid(gatehouse_policy::PolicyError::invalid("max_file_size", s.to_string(), "too large")))
+                    fail(
+                        &u.name,
+                        StoreError::Invalid(gatehouse_policy::PolicyError::invalid(
+                            "max_file_size",
+                            s.to_string(),
+                            "too large",
+                        )),
+                    )
                 })?),
                 None => None,
             };
@@ -342,12 +370,23 @@ async fn write_users(
         q.execute(&mut *tx).await?;
     }
 
-    let keys: Vec<(&str, &gatehouse_policy::keys::PublicKey)> = planned.iter().flat_map(|p| p.u.keys.iter().map(move |k| (p.id.as_str(), k))).collect();
+    let keys: Vec<(&str, &gatehouse_policy::keys::PublicKey)> =
+        planned.iter().flat_map(|p| p.u.keys.iter().map(move |k| (p.id.as_str(), k))).collect();
     for chunk in keys.chunks(rows_per_insert(6)) {
-        let sql = multi_insert("user_keys", &["user_id", "algorithm", "base64", "comment", "fingerprint", "created_at"], chunk.len());
+        let sql = multi_insert(
+            "user_keys",
+            &["user_id", "algorithm", "base64", "comment", "fingerprint", "created_at"],
+            chunk.len(),
+        );
         let mut q = sqlx::query(&sql);
         for (id, k) in chunk {
-            q = q.bind(id.to_string()).bind(k.algorithm.clone()).bind(k.base64.clone()).bind(k.comment.clone()).bind(k.fingerprint.clone()).bind(t.clone());
+            q = q
+                .bind(id.to_string())
+                .bind(k.algorithm.clone())
+                .bind(k.base64.clone())
+                .bind(k.comment.clone())
+                .bind(k.fingerprint.clone())
+                .bind(t.clone());
         }
         q.execute(&mut *tx).await?;
     }
@@ -372,7 +411,8 @@ async fn write_users(
     let members: Vec<(&str, &str)> = planned
         .iter()
         .flat_map(|p| {
-            let set: std::collections::BTreeSet<&str> = p.u.groups.iter().filter_map(|g| groups.get(g).map(String::as_str)).collect();
+            let set: std::collections::BTreeSet<&str> =
+                p.u.groups.iter().filter_map(|g| groups.get(g).map(String::as_str)).collect();
             set.into_iter().map(move |g| (p.id.as_str(), g))
         })
         .collect();

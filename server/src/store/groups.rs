@@ -1,9 +1,8 @@
 //! Groups: add, change, delete, look up, list; their rules and members.
 use super::rows::{ip_list_text, load_groups, Filter};
-use super::users::{load_one, touch, update_columns, upsert_rule_in, Bind};
+use super::users::{load_one, touch, update_columns, Bind};
 use super::{audit, now, Result, Store, StoreError};
 use gatehouse_policy::model::{format_time, Group};
-use gatehouse_policy::rules::Rule;
 
 /// A group to create.
 #[derive(Debug, Clone, Default)]
@@ -36,8 +35,13 @@ pub struct GroupChanges {
 impl Store {
     /// Creates a group.
     pub async fn add_group(&self, actor: &str, g: NewGroup) -> Result<Group> {
-        gatehouse_policy::model::validate_display_name(&g.description)
-            .map_err(|_| StoreError::Invalid(gatehouse_policy::PolicyError::invalid("description", &g.description, "no ':' or control characters")))?;
+        gatehouse_policy::model::validate_display_name(&g.description).map_err(|_| {
+            StoreError::Invalid(gatehouse_policy::PolicyError::invalid(
+                "description",
+                &g.description,
+                "no ':' or control characters",
+            ))
+        })?;
         for p in &g.protocols {
             gatehouse_policy::model::validate_protocol(p)?;
         }
@@ -166,39 +170,9 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Adds or replaces a group rule.
-    pub async fn add_group_rule(&self, actor: &str, group: &str, rule: &Rule) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let g = load_one_group(&mut tx, group).await?;
-        upsert_rule_in(&mut tx, "group_rules", "group_id", &g.id, rule).await?;
-        touch(&mut tx, "groups", &g.id).await?;
-        audit(&mut tx, actor, "group.rule.add", &g.name, &format!("{} {}", rule.path, rule.level)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Deletes a group rule.
-    pub async fn del_group_rule(&self, actor: &str, group: &str, path: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let g = load_one_group(&mut tx, group).await?;
-        let n = sqlx::query("DELETE FROM group_rules WHERE group_id = $1 AND path = $2")
-            .bind(&g.id)
-            .bind(path)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::Missing(format!("group {} has no rule for {path:?} (see gatehouse group rule list {})", g.name, g.name)));
-        }
-        touch(&mut tx, "groups", &g.id).await?;
-        audit(&mut tx, actor, "group.rule.del", &g.name, path).await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }
 
-async fn load_one_group(conn: &mut sqlx::AnyConnection, name_or_id: &str) -> Result<Group> {
+pub(super) async fn load_one_group(conn: &mut sqlx::AnyConnection, name_or_id: &str) -> Result<Group> {
     load_groups(conn, &Filter::NameOrId(name_or_id))
         .await?
         .into_iter()

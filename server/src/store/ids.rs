@@ -143,7 +143,9 @@ impl<'a> BatchIds<'a> {
 /// One NSS user-name lookup; `Some` describes a local user that is not gatehouse's own.
 fn user_lookup(name: &str) -> Option<String> {
     match nix::unistd::User::from_name(name) {
-        Ok(Some(u)) if !is_ours(&u.dir, &u.shell) => Some(format!("name {name:?} is already a local user (uid {})", u.uid)),
+        Ok(Some(u)) if !is_ours(&u.dir, &u.shell) => {
+            Some(format!("name {name:?} is already a local user (uid {})", u.uid))
+        }
         _ => None,
     }
 }
@@ -202,7 +204,8 @@ pub fn parse_subid(text: &str) -> Vec<(u32, u32)> {
 
 /// The uid/gid high-water mark.
 pub(super) async fn next_id(tx: &mut sqlx::AnyConnection) -> Result<u32> {
-    let v: String = sqlx::query("SELECT value FROM meta WHERE key = 'next_id'").fetch_one(&mut *tx).await?.try_get(0)?;
+    let v: String =
+        sqlx::query("SELECT value FROM meta WHERE key = 'next_id'").fetch_one(&mut *tx).await?.try_get(0)?;
     v.parse().map_err(|_| StoreError::Corrupt(format!("meta.next_id is {v:?}, not a number")))
 }
 

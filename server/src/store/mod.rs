@@ -9,10 +9,12 @@ mod bulk;
 mod groups;
 mod ids;
 mod rows;
+mod rules;
 mod users;
 
-pub use ids::{LocalIds, SystemIds};
 pub use groups::{GroupChanges, NewGroup};
+pub use ids::{LocalIds, SystemIds};
+pub use rules::RuleOwner;
 pub use users::{NewUser, UserChanges};
 
 use gatehouse_policy::config::Config;
@@ -111,10 +113,7 @@ pub struct DbStatus {
 
 /// The current time in Unix seconds.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 impl Store {
@@ -140,7 +139,8 @@ impl Store {
             opts.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     use sqlx::Executor;
-                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;").await?;
+                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                        .await?;
                     Ok(())
                 })
             })

@@ -138,7 +138,8 @@ fn rule_from_row(row: &AnyRow, what: &str, name: &str) -> Result<Rule> {
 
 /// Loads users with their keys, rules, groups and login state, in three bulk queries.
 pub async fn load_users(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> Result<Vec<User>> {
-    let sql = format!("SELECT {USER_COLS} FROM users t LEFT JOIN login_state ls ON ls.user_id = t.id {}", filter.clause());
+    let sql =
+        format!("SELECT {USER_COLS} FROM users t LEFT JOIN login_state ls ON ls.user_id = t.id {}", filter.clause());
     let rows = filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mut users = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
     if users.is_empty() {
@@ -152,7 +153,12 @@ pub async fn load_users(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> 
     for row in filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
         let uid: String = row.try_get("user_id")?;
         if let Some(&i) = index.get(&uid) {
-            let line = format!("{} {} {}", row.try_get::<String, _>("algorithm")?, row.try_get::<String, _>("base64")?, row.try_get::<String, _>("comment")?);
+            let line = format!(
+                "{} {} {}",
+                row.try_get::<String, _>("algorithm")?,
+                row.try_get::<String, _>("base64")?,
+                row.try_get::<String, _>("comment")?
+            );
             let key = PublicKey::parse(&line).map_err(|e| corrupt("user", &users[i].name, "user_keys", e))?;
             users[i].keys.push(key);
         }
@@ -177,7 +183,10 @@ pub async fn load_users(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> 
 
 /// Loads groups with their rules and members.
 pub async fn load_groups(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> Result<Vec<Group>> {
-    let sql = format!("SELECT t.id, t.name, t.gid, t.description, t.allowed_ips, t.denied_ips, t.protocols FROM groups t {}", filter.clause());
+    let sql = format!(
+        "SELECT t.id, t.name, t.gid, t.description, t.allowed_ips, t.denied_ips, t.protocols FROM groups t {}",
+        filter.clause()
+    );
     let rows = filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mut groups = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -199,7 +208,8 @@ pub async fn load_groups(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) ->
     }
     let index: HashMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
     let sub = format!("SELECT t.id FROM groups t {}", filter.clause());
-    let sql = format!("SELECT r.group_id, r.path, r.level FROM group_rules r WHERE r.group_id IN ({sub}) ORDER BY r.path");
+    let sql =
+        format!("SELECT r.group_id, r.path, r.level FROM group_rules r WHERE r.group_id IN ({sub}) ORDER BY r.path");
     for row in filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
         let gid: String = row.try_get("group_id")?;
         if let Some(&i) = index.get(&gid) {

@@ -6,7 +6,9 @@ use super::bulk::RESERVED;
 use super::rows::{ip_list_text, load_users, time_text, Filter};
 use super::{audit, b, now, Result, Store, StoreError};
 use gatehouse_policy::keys::PublicKey;
-use gatehouse_policy::model::{format_time, validate_display_name, validate_email, validate_locale, validate_name, User};
+use gatehouse_policy::model::{
+    format_time, validate_display_name, validate_email, validate_locale, validate_name, User,
+};
 use gatehouse_policy::rules::{Mode, Rule};
 use sqlx::Row;
 
@@ -106,16 +108,25 @@ impl UserChanges {
 
 fn max_size_i64(v: Option<u64>) -> Result<Option<i64>> {
     v.filter(|&s| s > 0)
-        .map(|s| i64::try_from(s).map_err(|_| StoreError::Invalid(gatehouse_policy::PolicyError::invalid("max_file_size", s.to_string(), "too large"))))
+        .map(|s| {
+            i64::try_from(s).map_err(|_| {
+                StoreError::Invalid(gatehouse_policy::PolicyError::invalid("max_file_size", s.to_string(), "too large"))
+            })
+        })
         .transpose()
 }
-
 
 impl Store {
     /// Validates a name for a new user or group: syntax, not reserved, not already a user or
     /// group name here (a user's private group carries the user's name), not local.
     /// `taken` says what already has the name in this database, if anything.
-    pub(super) fn check_name(&self, local: &dyn super::LocalIds, field: &'static str, name: &str, taken: Option<&'static str>) -> Result<()> {
+    pub(super) fn check_name(
+        &self,
+        local: &dyn super::LocalIds,
+        field: &'static str,
+        name: &str,
+        taken: Option<&'static str>,
+    ) -> Result<()> {
         validate_name(field, name)?;
         if RESERVED.contains(&name) {
             return Err(StoreError::Refused(format!("{name:?} is reserved for gatehouse's own groups")));
@@ -130,11 +141,18 @@ impl Store {
     }
 
     /// [`Store::check_name`], asking the database what has the name.
-    pub(super) async fn check_new_name(&self, tx: &mut sqlx::AnyConnection, field: &'static str, name: &str) -> Result<()> {
-        let row = sqlx::query("SELECT 'user' FROM users WHERE name = $1 UNION ALL SELECT 'group' FROM groups WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
+    pub(super) async fn check_new_name(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        field: &'static str,
+        name: &str,
+    ) -> Result<()> {
+        let row = sqlx::query(
+            "SELECT 'user' FROM users WHERE name = $1 UNION ALL SELECT 'group' FROM groups WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
         let taken = match row {
             Some(r) => Some(if r.try_get::<String, _>(0)? == "user" { "user" } else { "group" }),
             None => None,
@@ -226,7 +244,8 @@ impl Store {
         if let Some(groups) = &c.groups {
             set_memberships(&mut tx, &before.id, groups).await?;
         }
-        let detail = sets.iter().map(|(k, _)| *k).chain(c.groups.as_ref().map(|_| "groups")).collect::<Vec<_>>().join(",");
+        let detail =
+            sets.iter().map(|(k, _)| *k).chain(c.groups.as_ref().map(|_| "groups")).collect::<Vec<_>>().join(",");
         update_columns(&mut tx, "users", &before.id, sets).await?;
         audit(&mut tx, actor, "user.set", &before.name, &detail).await?;
         let user = load_one(&mut tx, &before.id).await?;
@@ -263,12 +282,21 @@ impl Store {
 
     /// Users whose root is exactly `root` (to refuse removing a shared root).
     pub async fn users_with_root(&self, root: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT name FROM users WHERE root = $1 ORDER BY name").bind(root).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT name FROM users WHERE root = $1 ORDER BY name")
+            .bind(root)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| r.try_get::<String, _>(0).map_err(StoreError::from)).collect()
     }
 
     /// Sets (or clears) the password hash.
-    pub async fn set_password(&self, actor: &str, name_or_id: &str, hash: Option<String>, must_change: bool) -> Result<()> {
+    pub async fn set_password(
+        &self,
+        actor: &str,
+        name_or_id: &str,
+        hash: Option<String>,
+        must_change: bool,
+    ) -> Result<()> {
         if let Some(h) = &hash {
             gatehouse_policy::password::hash_kind(h)?;
         }
@@ -315,42 +343,15 @@ impl Store {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(StoreError::Missing(format!("user {} has no key with fingerprint or comment {which:?}", user.name)));
+            return Err(StoreError::Missing(format!(
+                "user {} has no key with fingerprint or comment {which:?}",
+                user.name
+            )));
         }
         touch(&mut tx, "users", &user.id).await?;
         audit(&mut tx, actor, "key.del", &user.name, which).await?;
         tx.commit().await?;
         Ok(n)
-    }
-
-    /// Adds or replaces a user's rule for one path.
-    pub async fn add_rule(&self, actor: &str, name_or_id: &str, rule: &Rule) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let user = load_one(&mut tx, name_or_id).await?;
-        upsert_rule(&mut tx, &user.id, rule).await?;
-        touch(&mut tx, "users", &user.id).await?;
-        audit(&mut tx, actor, "rule.add", &user.name, &format!("{} {}", rule.path, rule.level)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Deletes a user's rule for one path.
-    pub async fn del_rule(&self, actor: &str, name_or_id: &str, path: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let user = load_one(&mut tx, name_or_id).await?;
-        let n = sqlx::query("DELETE FROM user_rules WHERE user_id = $1 AND path = $2")
-            .bind(&user.id)
-            .bind(path)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::Missing(format!("user {} has no rule for {path:?} (see gatehouse rule list {})", user.name, user.name)));
-        }
-        touch(&mut tx, "users", &user.id).await?;
-        audit(&mut tx, actor, "rule.del", &user.name, path).await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 
@@ -384,21 +385,11 @@ pub(super) async fn insert_key(tx: &mut sqlx::AnyConnection, user_id: &str, user
     Ok(())
 }
 
-/// Inserts or replaces one rule of a user (table `user_rules`) or group (`group_rules`).
-pub(super) async fn upsert_rule_in(tx: &mut sqlx::AnyConnection, table: &str, owner_col: &str, owner: &str, r: &Rule) -> Result<()> {
-    let sql = format!("INSERT INTO {table} ({owner_col}, path, level) VALUES ($1, $2, $3) ON CONFLICT ({owner_col}, path) DO UPDATE SET level = excluded.level");
-    sqlx::query(&sql).bind(owner).bind(&r.path).bind(r.level.to_string()).execute(&mut *tx).await?;
-    Ok(())
-}
-
-async fn upsert_rule(tx: &mut sqlx::AnyConnection, user_id: &str, r: &Rule) -> Result<()> {
-    upsert_rule_in(tx, "user_rules", "user_id", user_id, r).await
-}
-
 async fn set_memberships(tx: &mut sqlx::AnyConnection, user_id: &str, groups: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM memberships WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     for g in groups {
-        let row = sqlx::query("SELECT id FROM groups WHERE name = $1 OR id = $1").bind(g).fetch_optional(&mut *tx).await?;
+        let row =
+            sqlx::query("SELECT id FROM groups WHERE name = $1 OR id = $1").bind(g).fetch_optional(&mut *tx).await?;
         let Some(row) = row else {
             return Err(StoreError::NotFound { kind: "group", name: g.clone() });
         };
@@ -422,7 +413,12 @@ pub(super) enum Bind {
 
 /// `UPDATE table SET col = $n, …, updated_at = now WHERE id = $1`; column names come from code,
 /// never from input.
-pub(super) async fn update_columns(tx: &mut sqlx::AnyConnection, table: &str, id: &str, sets: Vec<(&str, Bind)>) -> Result<()> {
+pub(super) async fn update_columns(
+    tx: &mut sqlx::AnyConnection,
+    table: &str,
+    id: &str,
+    sets: Vec<(&str, Bind)>,
+) -> Result<()> {
     let mut sql = format!("UPDATE {table} SET updated_at = $2");
     for (i, (col, _)) in sets.iter().enumerate() {
         sql.push_str(&format!(", {col} = ${}", i + 3));

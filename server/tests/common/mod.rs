@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 /// Finds PostgreSQL's server binaries (Debian keeps them out of PATH).
 pub fn pg_bin() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
     dirs.sort();
     dirs.into_iter().rev().find(|d| d.join("initdb").exists() && d.join("pg_ctl").exists())
 }
@@ -45,7 +46,8 @@ fn as_pg_user(bin: &Path, args: &[&str]) -> Command {
 impl PgServer {
     /// Starts a server; panics with a clear message if PostgreSQL is not installed.
     pub fn start() -> PgServer {
-        let bin = pg_bin().expect("PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)");
+        let bin = pg_bin()
+            .expect("PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)");
         let dir = tempfile::Builder::new().prefix("gatehouse-pg").tempdir().unwrap();
         let data = dir.path().join("data");
         if nix::unistd::geteuid().is_root() {
@@ -53,12 +55,23 @@ impl PgServer {
             nix::unistd::chown(dir.path(), Some(pg.uid), Some(pg.gid)).unwrap();
         }
         let d = data.to_str().unwrap();
-        let out = as_pg_user(&bin.join("initdb"), &["-D", d, "-A", "trust", "-U", "gatehouse", "--no-sync", "-E", "UTF8"]).output().unwrap();
+        let out =
+            as_pg_user(&bin.join("initdb"), &["-D", d, "-A", "trust", "-U", "gatehouse", "--no-sync", "-E", "UTF8"])
+                .output()
+                .unwrap();
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         let port = free_port();
-        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", dir.path().display());
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            dir.path().display()
+        );
         let log = dir.path().join("log");
-        let out = as_pg_user(&bin.join("pg_ctl"), &["-D", d, "-o", &opts, "-l", log.to_str().unwrap(), "-w", "-t", "60", "start"]).output().unwrap();
+        let out = as_pg_user(
+            &bin.join("pg_ctl"),
+            &["-D", d, "-o", &opts, "-l", log.to_str().unwrap(), "-w", "-t", "60", "start"],
+        )
+        .output()
+        .unwrap();
         assert!(
             out.status.success(),
             "pg_ctl start failed: {}{}",
@@ -88,7 +101,9 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let _ = as_pg_user(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap_or(""), "-m", "immediate", "-w", "stop"]).output();
+        let _ =
+            as_pg_user(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap_or(""), "-m", "immediate", "-w", "stop"])
+                .output();
     }
 }
 
@@ -120,7 +135,11 @@ pub enum Db<'a> {
 
 /// A config for tests: a small id range and a temp home_base.
 pub fn test_config(database: String, home: &Path) -> Config {
-    let mut cfg = Config::parse(&format!("home_base = \"{}\"\nroot_prefixes = [\"/data/shared\"]\n[ids]\nfirst = 5000000\nlast = 5001000\n", home.display())).unwrap();
+    let mut cfg = Config::parse(&format!(
+        "home_base = \"{}\"\nroot_prefixes = [\"/data/shared\"]\n[ids]\nfirst = 5000000\nlast = 5001000\n",
+        home.display()
+    ))
+    .unwrap();
     cfg.database = database;
     cfg
 }
