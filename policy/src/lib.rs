@@ -15,6 +15,8 @@
 //! - [`password`]: hashing, verification of native and imported hashes, password policy.
 //! - [`keys`]: OpenSSH public key parsing, normalisation and fingerprints.
 //! - [`secret::Secret`]: a string that never prints and is wiped on drop.
+//! - [`snapshot`]: the NSS snapshot file format (writer and validating reader).
+//! - [`wire`]: the daemon socket protocol (frames and messages).
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -27,5 +29,7 @@ pub mod password;
 pub mod path;
 pub mod rules;
 pub mod secret;
+pub mod snapshot;
+pub mod wire;
 
 pub use error::PolicyError;

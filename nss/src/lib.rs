@@ -1,0 +1,1 @@
+//! libnss_gatehouse.so.2 (being written).

@@ -1,0 +1,1 @@
+//! The NSS snapshot format (being written).

@@ -1,0 +1,1 @@
+//! The daemon wire protocol (being written).
