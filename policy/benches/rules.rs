@@ -291,7 +291,10 @@ fn main() {
     }
     // `cargo test --all-targets` runs this binary without `--bench`: check agreement, skip timing.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("rules bench: engine and naive matcher agree on {} requests (timing runs under cargo bench)", reqs.len());
+        println!(
+            "rules bench: engine and naive matcher agree on {} requests (timing runs under cargo bench)",
+            reqs.len()
+        );
         return;
     }
 

@@ -4,5 +4,6 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod daemon;
 pub mod import;
 pub mod store;

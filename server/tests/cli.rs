@@ -1279,3 +1279,27 @@ fn export_into_a_closed_pipe_is_quiet() {
         .unwrap();
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `gatehouse unlock` clears a lock the daemon set (here set with plain SQL, as ops may), and
+/// `check` reports the lock before and not after.
+#[test]
+fn unlock_clears_a_lock() {
+    let env = Env::new();
+    env.ok(&["user", "add", "alice"]);
+    let db = format!("sqlite://{}/gatehouse.db", env.dir.path().display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        sqlx::query("INSERT INTO login_state (user_id, failed_logins, locked_until) SELECT id, 5, '2999-01-01T00:00:00Z' FROM users WHERE name = 'alice'")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let out = env.run(&["check", "alice"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("locked until 2999-01-01T00:00:00Z after 5 failed logins"), "{out:?}");
+    assert_eq!(env.ok(&["unlock", "alice"]), "unlocked alice\n");
+    assert_eq!(env.run(&["check", "alice"]).code, 0);
+    assert_refused(&env.run(&["unlock", "nobodyhere"]), "no user named \"nobodyhere\"");
+}

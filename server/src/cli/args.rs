@@ -70,6 +70,12 @@ Examples:
         #[arg(long)]
         json: bool,
     },
+    /// Clear a user's failed-login count and lock.
+    #[command(after_help = "Example:\n  gatehouse unlock alice")]
+    Unlock {
+        /// User name or id.
+        name: String,
+    },
     /// Database schema: apply migrations or show their state.
     #[command(subcommand)]
     Db(DbCmd),

@@ -115,6 +115,11 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
             Ok(0)
         }
         Command::Key(c) => key(store, &who, c).await,
+        Command::Unlock { name } => {
+            store.unlock(&who, &name).await?;
+            out!("unlocked {name}");
+            Ok(0)
+        }
         Command::Rule(c) => rule(store, &who, c).await,
         Command::Group(c) => group(store, &who, c).await,
         Command::Check(a) => check(store, a).await,

@@ -14,8 +14,8 @@ use gatehouse_policy::rules::Mode;
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Reserved names: gatehouse's own virtual groups.
-pub(super) const RESERVED: [&str; 2] = ["gatehouse-users", "gatehouse-totp"];
+/// Reserved names: the system users of the daemon and of the keys helper, and the virtual groups.
+pub(super) const RESERVED: [&str; 4] = ["gatehouse", "gatehouse-keys", "gatehouse-users", "gatehouse-totp"];
 
 /// Bind parameters per multi-row INSERT. SQLite looks a `$N` parameter's name up by a linear
 /// scan (`sqlite3_bind_parameter_name`), so binding costs grow with the square of the parameter

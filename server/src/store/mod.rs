@@ -8,6 +8,7 @@
 mod bulk;
 mod groups;
 mod ids;
+pub mod login;
 mod rows;
 mod rules;
 mod users;

@@ -129,7 +129,9 @@ impl Store {
     ) -> Result<()> {
         validate_name(field, name)?;
         if RESERVED.contains(&name) {
-            return Err(StoreError::Refused(format!("{name:?} is reserved for gatehouse's own groups")));
+            return Err(StoreError::Refused(format!(
+                "{name:?} is reserved for gatehouse's own system users and groups"
+            )));
         }
         if let Some(kind) = taken {
             return Err(StoreError::Exists { kind, name: name.to_string() });

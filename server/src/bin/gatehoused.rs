@@ -1,0 +1,114 @@
+//! gatehoused: the daemon behind pam_gatehouse.so and gatehouse-keys.
+//!
+//! Reads `GATEHOUSE_CONFIG` or `/etc/gatehouse/gatehouse.toml`, opens the database (refusing a
+//! schema that is not current), binds the fixed socket `/run/gatehouse/socket` (directory 0755,
+//! socket 0666: who may ask what is decided per request by `SO_PEERCRED`, not by file modes),
+//! tells systemd it is ready (`Type=notify`), and serves until SIGTERM or SIGINT. SIGHUP
+//! re-reads and checks the config and logs the result; settings take effect at the next start.
+//! Logs go to stderr, which systemd sends to the journal.
+#![forbid(unsafe_code)]
+
+use gatehouse_policy::config::{Config, CONFIG_PATH, SOCKET_PATH};
+use gatehouse_server::daemon::{serve, DaemonConfig};
+use gatehouse_server::store::{Store, StoreError};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::path::Path;
+use tokio::signal::unix::{signal, SignalKind};
+
+fn config_path() -> String {
+    std::env::var("GATEHOUSE_CONFIG").unwrap_or_else(|_| CONFIG_PATH.to_string())
+}
+
+/// The config file; a missing file means the defaults (every key has one).
+fn load_config(path: &str) -> Result<Config, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Config::parse(&text).map_err(|e| format!("{path}: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(format!("cannot read {path}: {e}")),
+    }
+}
+
+/// Binds the fixed socket path: creates its directory (0755) if needed, replaces a stale socket
+/// (never another kind of file), and makes the socket 0666.
+fn bind_socket(path: &str) -> Result<tokio::net::UnixListener, String> {
+    let p = Path::new(path);
+    if let Some(dir) = p.parent() {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_socket() => {
+            std::fs::remove_file(p).map_err(|e| format!("cannot remove the stale socket {path}: {e}"))?;
+        }
+        Ok(_) => return Err(format!("{path} exists and is not a socket; remove it")),
+        Err(_) => {}
+    }
+    let listener = tokio::net::UnixListener::bind(p).map_err(|e| format!("cannot listen on {path}: {e}"))?;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666))
+        .map_err(|e| format!("cannot chmod {path}: {e}"))?;
+    Ok(listener)
+}
+
+async fn run() -> Result<(), String> {
+    let path = config_path();
+    let cfg = load_config(&path)?;
+    let (dcfg, warnings) = DaemonConfig::from_config(&cfg)?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let store = match Store::open(cfg, false).await {
+        Ok(s) => s,
+        Err(StoreError::NotMigrated(why)) => {
+            return Err(format!("the database is not ready ({why}); run `gatehouse db migrate` first"))
+        }
+        Err(e) => return Err(format!("cannot open the database: {e}")),
+    };
+    store.ensure_current().await.map_err(|e| format!("refusing to start: {e}"))?;
+    let listener = bind_socket(SOCKET_PATH)?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+    let shutdown = async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => match load_config(&path).and_then(|c| DaemonConfig::from_config(&c).map(|_| ())) {
+                    Ok(()) => tracing::info!(config = %path, "SIGHUP: the config is valid; restart gatehoused to apply changes"),
+                    Err(e) => tracing::error!(config = %path, error = %e, "SIGHUP: the config is invalid"),
+                },
+            }
+        }
+        tracing::info!("stopping");
+    };
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        if let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]) {
+            tracing::warn!(error = %e, "cannot notify systemd");
+        }
+    }
+    tracing::info!(socket = SOCKET_PATH, "ready");
+    serve(store.clone(), dcfg, listener, shutdown).await;
+    let _ = std::fs::remove_file(SOCKET_PATH);
+    store.close().await;
+    Ok(())
+}
+
+fn main() {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).with_target(false).init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gatehoused: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(run()) {
+        tracing::error!("{e}");
+        std::process::exit(1);
+    }
+}

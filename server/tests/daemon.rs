@@ -1,0 +1,487 @@
+//! gatehoused end to end over a real Unix socket: a real SQLite store, the daemon's `serve` on a
+//! temp socket path, and a small synchronous client built on `gatehouse_policy::wire` (the same
+//! codec the PAM module uses). Tests run as root, so `SO_PEERCRED` always says uid 0 here; the
+//! per-uid rule is unit-tested in `daemon::authz`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{fresh_store, Db, FakeLocal};
+use gatehouse_policy::keys::PublicKey;
+use gatehouse_policy::password::hash_password;
+use gatehouse_policy::secret::Secret;
+use gatehouse_policy::wire::{self, Request, Response};
+use gatehouse_server::daemon::{serve, DaemonConfig};
+use gatehouse_server::store::{NewUser, Store};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const PW: &str = "correct horse battery staple";
+const SHA512: &str =
+    "$6$NmrYu2ruVtCWkCju$uEXqqfpNecOkZasA.iumoTelA3bn9wcZ1pYjI0ViwS95IfGvKGACZ.GtV6ME2z9ZzZGre5zdtq3cArT9LshhM/";
+
+/// One argon2id hash of [`PW`], computed once for every user of every test.
+fn pw_hash() -> String {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| hash_password(&Secret::new(PW.into())).unwrap()).clone()
+}
+
+struct Daemon {
+    socket: PathBuf,
+    store: Store,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    async fn start(tweak: impl FnOnce(&mut DaemonConfig)) -> Daemon {
+        let (store, dir) = fresh_store(&Db::Sqlite, FakeLocal::default()).await;
+        let (mut cfg, _) = DaemonConfig::from_config(store.config()).unwrap();
+        // Generous defaults so tests that share a source address are not throttled.
+        cfg.throttle.burst = 10_000;
+        cfg.throttle.lock_failures = 0;
+        cfg.lockout.failures = 0;
+        tweak(&mut cfg);
+        let socket = dir.path().join("socket");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let s = store.clone();
+        let task = tokio::spawn(async move {
+            serve(s, cfg, listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Daemon { socket, store, stop: Some(tx), task: Some(task), _dir: dir }
+    }
+
+    fn connect(&self) -> UnixStream {
+        let s = UnixStream::connect(&self.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s
+    }
+
+    /// One request on a fresh connection, as the PAM module does it.
+    fn call(&self, req: &Request) -> Response {
+        let mut s = self.connect();
+        wire::write_request(&mut s, req).unwrap();
+        wire::read_response(&mut s, wire::MAX_FRAME).unwrap()
+    }
+
+    fn auth(&self, user: &str, pw: &str, rhost: Option<&str>) -> Response {
+        self.call(&Request::Authenticate {
+            user: user.into(),
+            service: "sshd".into(),
+            rhost: rhost.map(Into::into),
+            tty: Some("ssh".into()),
+            password: Secret::new(pw.into()),
+        })
+    }
+
+    fn account(&self, user: &str, service: &str, rhost: Option<&str>) -> Response {
+        self.call(&Request::Account {
+            user: user.into(),
+            service: service.into(),
+            rhost: rhost.map(Into::into),
+            tty: None,
+        })
+    }
+
+    fn keys(&self, user: &str) -> Response {
+        self.call(&Request::Keys { user: user.into() })
+    }
+
+    async fn add(&self, mut u: NewUser) {
+        if u.password_hash.is_none() {
+            u.password_hash = Some(pw_hash());
+        }
+        if u.protocols.is_none() {
+            u.protocols = Some(vec!["ssh".into()]);
+        }
+        self.store.add_user("test", u).await.unwrap();
+    }
+
+    async fn sql(&self, q: &str) {
+        sqlx::query(q).execute(self.store.pool()).await.unwrap();
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), t).await.unwrap().unwrap();
+        }
+    }
+}
+
+fn nu(name: &str) -> NewUser {
+    NewUser { name: name.into(), ..NewUser::default() }
+}
+
+fn denied(r: &Response) -> &str {
+    match r {
+        Response::Denied { reason } => reason,
+        other => panic!("expected Denied, got {other:?}"),
+    }
+}
+
+/// Runs a blocking client call off the runtime's threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_success_wrong_and_unknown_cost_the_same() {
+    let d = Daemon::start(|_| {}).await;
+    d.add(nu("alice")).await;
+    assert_eq!(d.auth("alice", PW, Some("192.0.2.1")), Response::Ok);
+    assert!(denied(&d.auth("alice", "wrong", Some("192.0.2.1"))).starts_with("wrong password"));
+    assert_eq!(d.auth("nobody", PW, Some("192.0.2.1")), Response::UnknownUser);
+    // An impossible name, and a user's UUID instead of a name, are unknown too.
+    assert_eq!(d.auth("NOT A NAME", PW, None), Response::UnknownUser);
+    let id = d.store.get_user("alice").await.unwrap().id;
+    assert_eq!(d.auth(&id, PW, None), Response::UnknownUser);
+
+    // Timing: unknown users cost one dummy verify, like a wrong password. Calls alternate and
+    // the fastest of each kind is compared, so other tests running in parallel add no bias.
+    let once = |user: &str| {
+        let t = Instant::now();
+        d.auth(user, "not the password", Some("192.0.2.1"));
+        t.elapsed().as_secs_f64()
+    };
+    let (mut wrong, mut unknown) = (f64::MAX, f64::MAX);
+    for _ in 0..8 {
+        wrong = wrong.min(once("alice"));
+        unknown = unknown.min(once("nobody"));
+    }
+    let ratio = unknown / wrong;
+    assert!((0.5..2.0).contains(&ratio), "unknown {unknown:.4}s vs wrong {wrong:.4}s");
+    // Both really hash (argon2id m=19 MiB takes milliseconds, not microseconds).
+    assert!(unknown > 0.002 && wrong > 0.002, "unknown {unknown:.4}s, wrong {wrong:.4}s");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_checks() {
+    let d = Daemon::start(|_| {}).await;
+    d.add(nu("alice")).await;
+    d.add(NewUser { active: Some(false), ..nu("inact") }).await;
+    d.add(nu("expired")).await;
+    d.sql("UPDATE users SET expires_at = '2001-01-01T00:00:00Z' WHERE name = 'expired'").await;
+    d.add(NewUser { allowed_ips: vec!["10.0.0.0/8".parse().unwrap()], ..nu("office") }).await;
+    d.add(NewUser { protocols: Some(vec!["ftp".into()]), ..nu("ftponly") }).await;
+
+    assert_eq!(d.account("alice", "sshd", Some("192.0.2.1")), Response::Ok);
+    let u = d.store.get_user("alice").await.unwrap();
+    assert_eq!(u.last_login_ip.as_deref(), Some("192.0.2.1"));
+    assert!(u.last_login_at.is_some());
+
+    assert!(denied(&d.account("inact", "sshd", None)).starts_with("active:"));
+    assert!(denied(&d.account("expired", "sshd", None)).starts_with("expiry: account expired at 2001-01-01"));
+    assert!(denied(&d.account("office", "sshd", Some("192.0.2.1"))).starts_with("ip: denied"));
+    assert_eq!(d.account("office", "sshd", Some("10.1.2.3")), Response::Ok);
+    assert_eq!(d.account("office", "sshd", Some("::ffff:10.1.2.3")), Response::Ok);
+    let r = d.account("office", "sshd", Some("host.example.com"));
+    assert!(denied(&r).contains("host name"), "{r:?}");
+    // No PAM_RHOST at all fails closed for an IP-restricted user, and is fine for others.
+    assert!(denied(&d.account("office", "sshd", None)).starts_with("ip:"));
+    assert_eq!(d.account("alice", "sshd", None), Response::Ok);
+    // Protocols: ftponly over sshd is refused, over vsftpd allowed.
+    assert!(denied(&d.account("ftponly", "sshd", None)).starts_with("protocol: ssh is not among"));
+    assert_eq!(d.account("ftponly", "vsftpd", None), Response::Ok);
+    // A service with no protocol mapping is refused before anything else (so `su` fails).
+    let r = d.account("alice", "su", None);
+    assert!(denied(&r).contains("no protocol mapping"), "{r:?}");
+    let r = d.auth("alice", PW, None);
+    assert_eq!(r, Response::Ok);
+    let r = d.call(&Request::Authenticate {
+        user: "alice".into(),
+        service: "su".into(),
+        rhost: None,
+        tty: None,
+        password: Secret::new(PW.into()),
+    });
+    assert!(denied(&r).contains("no protocol mapping"), "{r:?}");
+    assert_eq!(d.account("nobody", "sshd", None), Response::UnknownUser);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockout_after_failures_then_unlock() {
+    let d = Daemon::start(|c| c.lockout.failures = 3).await;
+    d.add(nu("alice")).await;
+    let r1 = d.auth("alice", "bad1", Some("192.0.2.1"));
+    assert!(denied(&r1).contains("failure 1 of 3"), "{r1:?}");
+    d.auth("alice", "bad2", Some("192.0.2.1"));
+    let r3 = d.auth("alice", "bad3", Some("192.0.2.1"));
+    assert!(denied(&r3).contains("account locked until"), "{r3:?}");
+    // Now even the right password is refused, without a hash, and the account check says why.
+    let r = d.auth("alice", PW, Some("192.0.2.1"));
+    assert!(denied(&r).starts_with("account locked until"), "{r:?}");
+    let r = d.account("alice", "sshd", None);
+    assert!(denied(&r).starts_with("lock: locked until"), "{r:?}");
+    d.store.unlock("root", "alice").await.unwrap();
+    assert_eq!(d.auth("alice", PW, Some("192.0.2.1")), Response::Ok);
+    let u = d.store.get_user("alice").await.unwrap();
+    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+    // A success resets the count: two more failures do not lock.
+    d.auth("alice", "bad", None);
+    d.auth("alice", "bad", None);
+    assert_eq!(d.auth("alice", PW, None), Response::Ok);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_address_throttled_and_locked() {
+    let d = Daemon::start(|c| {
+        c.throttle.burst = 3;
+        c.throttle.per = Duration::from_secs(600);
+    })
+    .await;
+    d.add(nu("alice")).await;
+    for _ in 0..3 {
+        assert_eq!(d.auth("alice", PW, Some("198.51.100.7")), Response::Ok);
+    }
+    let t = Instant::now();
+    assert_eq!(denied(&d.auth("alice", PW, Some("198.51.100.7"))), "throttled");
+    assert!(t.elapsed() < Duration::from_secs(1), "throttled answers come before hashing");
+    // Another source is not affected.
+    assert_eq!(d.auth("alice", PW, Some("198.51.100.8")), Response::Ok);
+    d.stop().await;
+
+    let d = Daemon::start(|c| c.throttle.lock_failures = 2).await;
+    d.add(nu("alice")).await;
+    d.auth("nobody", "x", Some("198.51.100.9"));
+    d.auth("alice", "x", Some("198.51.100.9"));
+    let r = d.auth("alice", PW, Some("198.51.100.9"));
+    assert!(denied(&r).starts_with("source 198.51.100.9 is locked"), "{r:?}");
+    assert_eq!(d.auth("alice", PW, Some("198.51.100.10")), Response::Ok);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_sha_crypt_is_rehashed_after_login() {
+    let d = Daemon::start(|_| {}).await;
+    d.add(NewUser { password_hash: Some(SHA512.into()), ..nu("imported") }).await;
+    assert!(denied(&d.auth("imported", "wrong", None)).starts_with("wrong password"));
+    assert_eq!(d.store.get_user("imported").await.unwrap().password_hash.as_deref(), Some(SHA512));
+    assert_eq!(d.auth("imported", PW, None), Response::Ok);
+    let h = d.store.get_user("imported").await.unwrap().password_hash.unwrap();
+    assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+    assert_eq!(d.auth("imported", PW, None), Response::Ok);
+    // must_change_password survives a re-hash.
+    d.add(NewUser { password_hash: Some(SHA512.into()), must_change_password: true, ..nu("imported2") }).await;
+    assert_eq!(d.auth("imported2", PW, None), Response::NewPasswordRequired);
+    let u = d.store.get_user("imported2").await.unwrap();
+    assert!(u.password_hash.unwrap().starts_with("$argon2id$"));
+    assert!(u.must_change_password);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_password_required_and_change_password() {
+    let d = Daemon::start(|_| {}).await;
+    d.add(NewUser { must_change_password: true, ..nu("invited") }).await;
+    assert_eq!(d.auth("invited", PW, None), Response::NewPasswordRequired);
+    assert_eq!(d.account("invited", "sshd", None), Response::NewPasswordRequired);
+    // Keys are withheld until the password is changed.
+    assert_eq!(d.keys("invited"), Response::Keys { lines: vec![] });
+
+    let change = |old: Option<&str>, new: &str| Request::ChangePassword {
+        user: "invited".into(),
+        service: "sshd".into(),
+        old: old.map(|o| Secret::new(o.into())),
+        new: Secret::new(new.into()),
+    };
+    let r = d.call(&change(Some(PW), "short"));
+    assert!(denied(&r).contains("too short: use at least 14 characters"), "{r:?}");
+    let r = d.call(&change(Some(PW), "INVITED"));
+    assert!(denied(&r).contains("too short"), "{r:?}");
+    let r = d.call(&change(Some("not it"), "a brand new long passphrase"));
+    assert!(denied(&r).starts_with("the current password is wrong"), "{r:?}");
+    assert_eq!(d.call(&change(Some(PW), "a brand new long passphrase")), Response::Ok);
+    let u = d.store.get_user("invited").await.unwrap();
+    assert!(!u.must_change_password);
+    assert_eq!(d.auth("invited", "a brand new long passphrase", None), Response::Ok);
+    assert!(denied(&d.auth("invited", PW, None)).starts_with("wrong password"));
+    assert_eq!(d.account("invited", "sshd", None), Response::Ok);
+    // Root (this test's uid) may set a password without the old one, as passwd(1) run by root.
+    assert_eq!(d.call(&change(None, "another long passphrase!")), Response::Ok);
+    assert_eq!(d.auth("invited", "another long passphrase!", None), Response::Ok);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_lines_and_the_cases_that_print_nothing() {
+    let d = Daemon::start(|_| {}).await;
+    let key_line = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policy/tests/data/keys/ed25519.pub"),
+    )
+    .unwrap();
+    let key = PublicKey::parse(key_line.trim()).unwrap();
+    let plain = format!("{} ed25519@gatehouse.test", key.openssh());
+    let with_key = |name: &str| NewUser { keys: vec![key.clone()], ..nu(name) };
+
+    d.add(with_key("alice")).await;
+    assert_eq!(d.keys("alice"), Response::Keys { lines: vec![format!("restrict {plain}")] });
+
+    d.add(NewUser {
+        allowed_ips: vec!["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()],
+        ..with_key("office")
+    })
+    .await;
+    d.sql("UPDATE users SET expires_at = '2099-01-31T12:34:56Z' WHERE name = 'office'").await;
+    assert_eq!(
+        d.keys("office"),
+        Response::Keys {
+            lines: vec![format!("restrict,from=\"10.0.0.0/8,2001:db8::/32\",expiry-time=\"209901311234\" {plain}")]
+        }
+    );
+
+    d.add(NewUser { active: Some(false), ..with_key("inact") }).await;
+    d.add(with_key("expired")).await;
+    d.sql("UPDATE users SET expires_at = '2001-01-01T00:00:00Z' WHERE name = 'expired'").await;
+    d.add(NewUser { protocols: Some(vec!["ftp".into()]), ..with_key("ftponly") }).await;
+    d.add(NewUser { must_change_password: true, ..with_key("mustchange") }).await;
+    d.add(nu("nokeys")).await;
+    for name in ["inact", "expired", "ftponly", "mustchange", "nokeys"] {
+        assert_eq!(d.keys(name), Response::Keys { lines: vec![] }, "{name}");
+    }
+    assert_eq!(d.keys("nobody"), Response::UnknownUser);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_requests_on_one_connection_and_bad_requests() {
+    let d = Daemon::start(|_| {}).await;
+    d.add(nu("alice")).await;
+    let mut s = d.connect();
+    for _ in 0..3 {
+        wire::write_request(&mut s, &Request::Ping).unwrap();
+        assert_eq!(wire::read_response(&mut s, wire::MAX_FRAME).unwrap(), Response::Ok);
+        wire::write_request(
+            &mut s,
+            &Request::Account { user: "alice".into(), service: "sshd".into(), rhost: None, tty: None },
+        )
+        .unwrap();
+        assert_eq!(wire::read_response(&mut s, wire::MAX_FRAME).unwrap(), Response::Ok);
+    }
+    // Malformed JSON and a wrong version get BadRequest; the connection stays usable.
+    for body in [&b"{not json"[..], br#"{"v":7,"request":"ping"}"#, br#"{"v":1,"request":{"keys":{"user":""}}}"#] {
+        wire::write_frame(&mut s, body, wire::MAX_FRAME).unwrap();
+        match wire::read_response(&mut s, wire::MAX_FRAME).unwrap() {
+            Response::BadRequest { .. } => {}
+            other => panic!("expected BadRequest for {}, got {other:?}", String::from_utf8_lossy(body)),
+        }
+    }
+    wire::write_request(&mut s, &Request::Ping).unwrap();
+    assert_eq!(wire::read_response(&mut s, wire::MAX_FRAME).unwrap(), Response::Ok);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_frame_closes_the_connection() {
+    let d = Daemon::start(|_| {}).await;
+    let mut s = d.connect();
+    // A 4 GiB header and no body: the daemon must refuse at once, not wait for or allocate it.
+    s.write_all(&[0xff, 0xff, 0xff, 0xff]).unwrap();
+    let t = Instant::now();
+    let r = wire::read_response(&mut s, wire::MAX_FRAME).unwrap();
+    assert!(matches!(r, Response::BadRequest { ref reason } if reason.contains("exceeds the maximum")), "{r:?}");
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    assert!(t.elapsed() < Duration::from_secs(2));
+    // One byte over the limit is refused the same way; the daemon keeps serving others.
+    let mut s = d.connect();
+    s.write_all(&((wire::MAX_FRAME + 1) as u32).to_be_bytes()).unwrap();
+    assert!(matches!(wire::read_response(&mut s, wire::MAX_FRAME).unwrap(), Response::BadRequest { .. }));
+    assert_eq!(d.call(&Request::Ping), Response::Ok);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_stalled_clients_are_dropped() {
+    let d = Daemon::start(|c| c.idle_timeout = Duration::from_millis(300)).await;
+    let socket = d.socket.clone();
+    let (silent, partial) = blocking(move || {
+        let t = Instant::now();
+        let mut s = UnixStream::connect(&socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).unwrap();
+        assert!(buf.is_empty());
+        let silent = t.elapsed();
+        // Half a frame, then nothing: dropped too.
+        let t = Instant::now();
+        let mut s = UnixStream::connect(&socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(&[0, 0, 0, 40, b'{']).unwrap();
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        (silent, t.elapsed())
+    })
+    .await;
+    for e in [silent, partial] {
+        assert!(e >= Duration::from_millis(250) && e < Duration::from_secs(5), "{e:?}");
+    }
+    assert_eq!(d.call(&Request::Ping), Response::Ok);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_caller_is_authorised_for_everything() {
+    // The socket path as root: SO_PEERCRED says uid 0, which may ask anything. Other uids are
+    // covered by the unit tests of `authorize`.
+    let d = Daemon::start(|c| c.callers = Default::default()).await;
+    d.add(NewUser { protocols: Some(vec!["ftp".into(), "ssh".into()]), ..nu("alice") }).await;
+    assert_eq!(nix::unistd::geteuid().as_raw(), 0, "these tests run as root");
+    assert_eq!(d.keys("alice"), Response::Keys { lines: vec![] });
+    assert_eq!(d.auth("alice", PW, None), Response::Ok);
+    assert_eq!(d.account("alice", "vsftpd", None), Response::Ok);
+    d.stop().await;
+}
+
+/// The login bookkeeping the daemon writes, on both backends (the same SQL runs on each).
+async fn login_state_scenario(db: &Db<'_>) {
+    let (store, _dir) = fresh_store(db, FakeLocal::default()).await;
+    store.add_user("test", NewUser { password_hash: Some(pw_hash()), ..nu("alice") }).await.unwrap();
+    let id = store.get_user("alice").await.unwrap().id;
+    let t0 = 2_000_000_000;
+    let o = store.record_failure(&id, t0, 300, 3, 900).await.unwrap();
+    assert_eq!((o.failures, o.locked_until), (1, None));
+    let o = store.record_failure(&id, t0 + 10, 300, 3, 900).await.unwrap();
+    assert_eq!((o.failures, o.locked_until), (2, None));
+    // Outside the window the count starts over.
+    let o = store.record_failure(&id, t0 + 400, 300, 3, 900).await.unwrap();
+    assert_eq!((o.failures, o.locked_until), (1, None));
+    store.record_failure(&id, t0 + 401, 300, 3, 900).await.unwrap();
+    let o = store.record_failure(&id, t0 + 402, 300, 3, 900).await.unwrap();
+    assert_eq!((o.failures, o.locked_until), (3, Some(t0 + 402 + 900)));
+    let u = store.get_user("alice").await.unwrap();
+    assert_eq!((u.failed_logins, u.locked_until), (3, Some(t0 + 1302)));
+    store.unlock("root", "alice").await.unwrap();
+    let u = store.get_user("alice").await.unwrap();
+    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+    store.record_success(&id, t0 + 500, Some("192.0.2.7")).await.unwrap();
+    let u = store.get_user("alice").await.unwrap();
+    assert_eq!((u.last_login_at, u.last_login_ip.as_deref()), (Some(t0 + 500), Some("192.0.2.7")));
+    store.clear_failures(&id).await.unwrap();
+    assert!(store.unlock("root", "nobody").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_state_on_both_backends() {
+    login_state_scenario(&Db::Sqlite).await;
+    if common::pg_bin().is_some() {
+        let pg = common::PgServer::start();
+        login_state_scenario(&Db::Postgres(&pg)).await;
+    } else {
+        eprintln!("PostgreSQL not installed: login_state checked on SQLite only");
+    }
+}
