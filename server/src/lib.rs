@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod daemon;
+pub mod export;
 pub mod import;
 pub mod store;

@@ -1,0 +1,215 @@
+//! The NSS snapshot: round trip, every lookup, and refusal of malformed files without a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use gatehouse_policy::config::IdRange;
+use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser, Snapshot, SnapshotError, HEADER_LEN, REPLACED_OFFSET};
+
+const IDS: IdRange = IdRange { first: 1_900_000_000, last: 1_999_999_999 };
+
+fn user(name: &str, uid: u32, gecos: &str, totp: bool) -> SnapUser {
+    SnapUser { name: name.into(), uid, gid: uid, gecos: gecos.into(), totp }
+}
+
+fn sample() -> Vec<u8> {
+    let users = vec![
+        user("carol", 1_900_000_004, "", false),
+        user("alice", 1_900_000_002, "Alice Liddell", true),
+        user("bob", 1_900_000_003, "Bob", false),
+        SnapUser { name: "dave".into(), uid: 1_900_000_010, gid: 1_900_000_005, gecos: "Dave".into(), totp: false },
+    ];
+    let groups = vec![
+        SnapGroup {
+            name: "acme".into(),
+            gid: 1_900_000_005,
+            members: vec!["alice".into(), "bob".into(), "ghost".into()],
+        },
+        SnapGroup { name: "empty".into(), gid: 1_900_000_006, members: vec![] },
+    ];
+    build(7, &IDS, &users, &groups).unwrap()
+}
+
+fn s(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap()
+}
+
+#[test]
+fn round_trip() {
+    let bytes = sample();
+    let snap = Snapshot::parse(&bytes).unwrap();
+    snap.verify().unwrap();
+    assert_eq!(snap.generation(), 7);
+    assert_eq!(snap.user_count(), 4);
+    // acme, empty, two virtual, three private groups (dave's gid is acme's).
+    assert_eq!(snap.group_count(), 7);
+
+    let a = snap.user_by_name(b"alice").unwrap().unwrap();
+    assert_eq!((s(a.name), a.uid, a.gid, s(a.gecos)), ("alice", 1_900_000_002, 1_900_000_002, "Alice Liddell"));
+    assert_eq!(a.groups().collect::<Vec<_>>(), vec![1_900_000_000, 1_900_000_001, 1_900_000_005]);
+    let c = snap.user_by_uid(1_900_000_004).unwrap().unwrap();
+    assert_eq!((s(c.name), s(c.gecos)), ("carol", ""));
+    assert_eq!(c.groups().collect::<Vec<_>>(), vec![1_900_000_000]);
+    assert!(snap.user_by_name(b"ghost").unwrap().is_none());
+    assert!(snap.user_by_name(b"").unwrap().is_none());
+    assert!(snap.user_by_uid(0).unwrap().is_none());
+    assert!(snap.user_by_uid(u32::MAX).unwrap().is_none());
+
+    let members = |name: &str| -> Vec<String> {
+        let g = snap.group_by_name(name.as_bytes()).unwrap().unwrap();
+        g.members().map(|m| s(m.unwrap()).to_string()).collect()
+    };
+    assert_eq!(members("acme"), ["alice", "bob"]);
+    assert_eq!(members("empty"), Vec::<String>::new());
+    assert_eq!(members("gatehouse-users"), ["alice", "bob", "carol", "dave"]);
+    assert_eq!(members("gatehouse-totp"), ["alice"]);
+    assert_eq!(members("alice"), ["alice"]);
+    assert!(snap.group_by_name(b"dave").unwrap().is_none(), "dave's gid is not his uid: no private group");
+    let g = snap.group_by_gid(1_900_000_003).unwrap().unwrap();
+    assert_eq!((s(g.name), g.member_count()), ("bob", 1));
+    assert_eq!(s(snap.group_by_gid(1_900_000_000).unwrap().unwrap().name), "gatehouse-users");
+    assert!(snap.group_by_gid(42).unwrap().is_none());
+
+    let uids: Vec<u32> = snap.users().map(|u| u.unwrap().uid).collect();
+    assert_eq!(uids, [1_900_000_002, 1_900_000_003, 1_900_000_004, 1_900_000_010]);
+    assert_eq!(snap.groups().count(), 7);
+    assert!(snap.user_at(4).unwrap().is_none());
+}
+
+#[test]
+fn empty_snapshot() {
+    let bytes = build(0, &IDS, &[], &[]).unwrap();
+    let snap = Snapshot::parse(&bytes).unwrap();
+    snap.verify().unwrap();
+    assert_eq!((snap.user_count(), snap.group_count()), (0, 2));
+    assert!(snap.user_by_name(b"x").unwrap().is_none());
+}
+
+#[test]
+fn writer_refuses_bad_input() {
+    let dup_name = [user("a", 1_900_000_002, "", false), user("a", 1_900_000_003, "", false)];
+    assert!(build(1, &IDS, &dup_name, &[]).unwrap_err().to_string().contains("two users"));
+    let dup_uid = [user("a", 1_900_000_002, "", false), user("b", 1_900_000_002, "", false)];
+    assert!(build(1, &IDS, &dup_uid, &[]).is_err());
+    assert!(build(1, &IDS, &[user("a:b", 1_900_000_002, "", false)], &[]).is_err());
+    assert!(build(1, &IDS, &[user("123", 1_900_000_002, "", false)], &[]).is_err());
+    assert!(build(1, &IDS, &[user("a", 1_900_000_002, "x:y", false)], &[]).is_err());
+    assert!(build(1, &IDS, &[user("a", 1_900_000_002, "x\ny", false)], &[]).is_err());
+    assert!(build(1, &IDS, &[user("a", 1_900_000_002, "x\0y", false)], &[]).is_err());
+    // A group named like a user collides with the private group.
+    let g = [SnapGroup { name: "a".into(), gid: 1_900_000_009, members: vec![] }];
+    assert!(build(1, &IDS, &[user("a", 1_900_000_002, "", false)], &g).is_err());
+    // A group on a virtual gid, and a user named like a virtual group.
+    let g = [SnapGroup { name: "x".into(), gid: IDS.users_group(), members: vec![] }];
+    assert!(build(1, &IDS, &[], &g).is_err());
+    assert!(build(1, &IDS, &[user("gatehouse-totp", 1_900_000_002, "", false)], &[]).is_err());
+}
+
+#[test]
+fn unknown_version_and_magic() {
+    let mut bytes = sample();
+    bytes[8] = 2;
+    assert_eq!(Snapshot::parse(&bytes).unwrap_err(), SnapshotError::UnsupportedVersion(2));
+    let mut bytes = sample();
+    bytes[0] ^= 1;
+    assert_eq!(Snapshot::parse(&bytes).unwrap_err(), SnapshotError::BadMagic);
+}
+
+#[test]
+fn replaced_word_is_ignored_by_the_parser() {
+    let mut bytes = sample();
+    bytes[REPLACED_OFFSET] = 1;
+    Snapshot::parse(&bytes).unwrap().verify().unwrap();
+}
+
+#[test]
+fn truncation_and_trailing_bytes_are_refused() {
+    let bytes = sample();
+    for n in 0..bytes.len() {
+        assert!(Snapshot::parse(&bytes[..n]).is_err(), "prefix of {n} bytes accepted");
+    }
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(Snapshot::parse(&long).is_err());
+}
+
+#[test]
+fn inner_nul_and_missing_terminator_are_refused() {
+    let bytes = sample();
+    // The heap is the last section; alice's name is the first string in it.
+    let heap_at = bytes.windows(6).rposition(|w| w == b"alice\0").unwrap();
+    let mut b = bytes.clone();
+    b[heap_at + 2] = 0;
+    let snap = Snapshot::parse(&b).unwrap();
+    assert!(matches!(snap.user_by_uid(1_900_000_002), Err(SnapshotError::BadString(_))));
+    assert!(snap.verify().is_err());
+    let mut b = bytes.clone();
+    b[heap_at + 5] = b'x';
+    let snap = Snapshot::parse(&b).unwrap();
+    assert!(snap.verify().is_err());
+}
+
+/// Every single-byte change and every changed header word: no panic, and whatever parses
+/// answers lookups without panicking.
+#[test]
+fn corruption_never_panics() {
+    let bytes = sample();
+    let probe = |b: &[u8]| {
+        if let Ok(snap) = Snapshot::parse(b) {
+            let _ = snap.verify();
+            for name in [&b"alice"[..], b"bob", b"zzz", b"acme", b"gatehouse-users"] {
+                let _ = snap.user_by_name(name);
+                if let Ok(Some(g)) = snap.group_by_name(name) {
+                    let _ = g.members().count();
+                }
+            }
+            for id in [1_900_000_000u32, 1_900_000_002, 1_900_000_005, 0, u32::MAX] {
+                let _ = snap.user_by_uid(id).map(|u| u.map(|u| u.groups().count()));
+                let _ = snap.group_by_gid(id);
+            }
+            let _ = snap.users().count();
+            let _ = snap.groups().count();
+        }
+    };
+    for i in 0..bytes.len() {
+        for v in [0u8, 1, 0x7f, 0xff] {
+            let mut b = bytes.clone();
+            b[i] = v;
+            probe(&b);
+        }
+    }
+    for w in (32..HEADER_LEN).step_by(4) {
+        for v in [0u32, 1, 3, 96, u32::MAX, u32::MAX / 4, bytes.len() as u32] {
+            let mut b = bytes.clone();
+            b[w..w + 4].copy_from_slice(&v.to_le_bytes());
+            probe(&b);
+        }
+    }
+}
+
+#[test]
+fn many_users() {
+    let users: Vec<SnapUser> = (0..10_000u32)
+        .map(|i| user(&format!("u{i}"), 1_900_000_100 + i * 3, &format!("User {i}"), i % 7 == 0))
+        .collect();
+    let groups: Vec<SnapGroup> = (0..50u32)
+        .map(|g| SnapGroup {
+            name: format!("g{g}"),
+            gid: 1_900_000_002 + g,
+            members: (0..10_000u32).filter(|i| i % 50 == g).map(|i| format!("u{i}")).collect(),
+        })
+        .collect();
+    let bytes = build(3, &IDS, &users, &groups).unwrap();
+    let snap = Snapshot::parse(&bytes).unwrap();
+    snap.verify().unwrap();
+    for i in (0..10_000u32).step_by(97) {
+        let u = snap.user_by_name(format!("u{i}").as_bytes()).unwrap().unwrap();
+        assert_eq!(u.uid, 1_900_000_100 + i * 3);
+        assert_eq!(snap.user_by_uid(u.uid).unwrap().unwrap().name, u.name);
+        let gids: Vec<u32> = u.groups().collect();
+        let mut want = vec![1_900_000_000, 1_900_000_002 + i % 50];
+        if i % 7 == 0 {
+            want.insert(1, 1_900_000_001);
+        }
+        assert_eq!(gids, want);
+    }
+    assert_eq!(snap.group_by_name(b"g3").unwrap().unwrap().member_count(), 200);
+    assert_eq!(snap.group_by_name(b"gatehouse-users").unwrap().unwrap().member_count(), 10_000);
+}

@@ -1,0 +1,96 @@
+//! Writing the NSS snapshot (`/var/lib/gatehouse/nss.db`) from the store.
+//!
+//! [`build_from_store`] reads every user and group and lays them out with
+//! [`gatehouse_policy::snapshot::build`]; [`write_snapshot`] puts the bytes in place atomically:
+//! a temp file in the same directory, written and fsynced, made 0644, renamed over the old file,
+//! the directory fsynced, and only *then* the old file's `replaced` word set to 1 (through an fd
+//! opened before the rename), so a process that sees the mark always finds the new file at the
+//! path. If the writer dies between rename and mark, readers still notice within a second
+//! (they re-check the path's identity).
+use crate::store::{Store, StoreError};
+use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser, REPLACED_OFFSET};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// Replaces the snapshot at `path` with `bytes` (see the module docs for the sequence).
+pub fn write_snapshot(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("snapshot path has no file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        f.sync_all()?;
+        // Opened before the rename: afterwards the path names the new file.
+        let old = match OpenOptions::new().write(true).open(path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()?;
+        if let Some(old) = old {
+            old.write_all_at(&1u32.to_le_bytes(), REPLACED_OFFSET as u64)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Builds the snapshot bytes from every user and group in the store.
+///
+/// Every user is included, inactive ones too (PAM decides access). The caller drops users whose
+/// name or id another NSS source has before calling, if it wants to (DESIGN, "Ids").
+/// TODO(issue 4): the TOTP flag is `false` for every user until the store exposes the
+/// `totp_secret` column on [`gatehouse_policy::model::User`]; `gatehouse-totp` is empty until then.
+pub async fn build_from_store(store: &Store, generation: u64) -> Result<Vec<u8>, StoreError> {
+    let users = store.list_users(None, None).await?;
+    let groups = store.list_groups().await?;
+    let users: Vec<SnapUser> = users
+        .into_iter()
+        .map(|u| SnapUser { name: u.name, uid: u.uid, gid: u.gid, gecos: u.display_name, totp: false })
+        .collect();
+    let groups: Vec<SnapGroup> =
+        groups.into_iter().map(|g| SnapGroup { name: g.name, gid: g.gid, members: g.members }).collect();
+    Ok(build(generation, &store.config().ids, &users, &groups)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use gatehouse_policy::config::IdRange;
+    use gatehouse_policy::snapshot::Snapshot;
+
+    fn snap(generation: u64) -> Vec<u8> {
+        build(generation, &IdRange::default(), &[], &[]).unwrap()
+    }
+
+    #[test]
+    fn replaces_atomically_and_marks_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nss.db");
+        write_snapshot(&path, &snap(1)).unwrap();
+        let first = File::open(&path).unwrap();
+        write_snapshot(&path, &snap(2)).unwrap();
+        let mut word = [0u8; 4];
+        first.read_exact_at(&mut word, REPLACED_OFFSET as u64).unwrap();
+        assert_eq!(u32::from_le_bytes(word), 1, "old file marked replaced");
+        let now = std::fs::read(&path).unwrap();
+        assert_eq!(Snapshot::parse(&now).unwrap().generation(), 2);
+        assert_eq!(&now[REPLACED_OFFSET..REPLACED_OFFSET + 4], &[0, 0, 0, 0]);
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "no temp file left: {names:?}");
+    }
+}
