@@ -485,3 +485,77 @@ async fn login_state_on_both_backends() {
         eprintln!("PostgreSQL not installed: login_state checked on SQLite only");
     }
 }
+
+/// Waits until the snapshot at `path` passes `pred`, or `limit` passes; returns the wait.
+fn wait_for_snapshot(
+    path: &std::path::Path,
+    limit: Duration,
+    pred: impl Fn(&gatehouse_policy::snapshot::Snapshot<'_>) -> bool,
+) -> Option<Duration> {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if let Ok(bytes) = std::fs::read(path) {
+            if let Ok(s) = gatehouse_policy::snapshot::Snapshot::parse(&bytes) {
+                if pred(&s) {
+                    return Some(t.elapsed());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// The exporter writes a snapshot at start, and re-exports within about a second after a change
+/// made through another connection (as the CLI or plain SQL would make it), on both backends.
+async fn exporter_follows_changes(db: Db<'_>) {
+    let (store, dir) = fresh_store(&db, FakeLocal::default()).await;
+    store.add_user("root", NewUser { name: "alice".into(), ..NewUser::default() }).await.unwrap();
+    let path = dir.path().join("nss.db");
+    let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    let task =
+        tokio::spawn(gatehouse_server::daemon::exporter::run(store.clone(), path.clone(), changed, stop.clone()));
+    let p = path.clone();
+    let first = tokio::task::spawn_blocking(move || {
+        wait_for_snapshot(&p, Duration::from_secs(5), |s| s.user_by_name(b"alice").ok().flatten().is_some())
+    })
+    .await
+    .unwrap();
+    assert!(first.is_some(), "the first export happens at start");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+
+    let t = Instant::now();
+    store.add_user("root", NewUser { name: "bob".into(), ..NewUser::default() }).await.unwrap();
+    let p = path.clone();
+    let waited = tokio::task::spawn_blocking(move || {
+        wait_for_snapshot(&p, Duration::from_secs(5), |s| s.user_by_name(b"bob").ok().flatten().is_some())
+    })
+    .await
+    .unwrap();
+    let delay = t.elapsed();
+    assert!(waited.is_some() && delay < Duration::from_secs(2), "bob reached the snapshot after {delay:?}");
+
+    sqlx::query("DELETE FROM users WHERE name = 'alice'").execute(store.pool()).await.unwrap();
+    let p = path.clone();
+    let gone = tokio::task::spawn_blocking(move || {
+        wait_for_snapshot(&p, Duration::from_secs(5), |s| s.user_by_name(b"alice").ok().flatten().is_none())
+    })
+    .await
+    .unwrap();
+    assert!(gone.is_some(), "a plain-SQL delete reaches the snapshot");
+    stop.notify_one();
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporter_follows_changes_sqlite() {
+    exporter_follows_changes(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporter_follows_changes_postgres() {
+    let pg = common::PgServer::start();
+    exporter_follows_changes(Db::Postgres(&pg)).await;
+}

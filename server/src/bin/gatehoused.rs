@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use gatehouse_policy::config::{Config, CONFIG_PATH, SOCKET_PATH};
-use gatehouse_server::daemon::{serve, DaemonConfig};
+use gatehouse_server::daemon::{exporter, serve, DaemonConfig};
 use gatehouse_server::store::{Store, StoreError};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::path::Path;
@@ -92,7 +92,12 @@ async fn run() -> Result<(), String> {
         }
     }
     tracing::info!(socket = SOCKET_PATH, "ready");
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    let snapshot = std::path::PathBuf::from(gatehouse_policy::config::SNAPSHOT_PATH);
+    let exporter = tokio::spawn(exporter::run(store.clone(), snapshot, dcfg.changed.clone(), stop.clone()));
     serve(store.clone(), dcfg, listener, shutdown).await;
+    stop.notify_one();
+    let _ = exporter.await;
     let _ = std::fs::remove_file(SOCKET_PATH);
     store.close().await;
     Ok(())

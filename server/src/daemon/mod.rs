@@ -17,6 +17,7 @@
 //! own watch on changes made by others (SQLite `data_version`, PostgreSQL `LISTEN`), and
 //! coalesces bursts; it is started beside [`serve`] by the binary.
 pub mod authz;
+pub mod exporter;
 pub mod handlers;
 pub mod throttle;
 
