@@ -10,7 +10,7 @@
 use crate::export::{build_from_store, write_snapshot};
 use crate::store::{Backend, Store};
 use sqlx::Row;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -44,7 +44,7 @@ fn next_generation(last: u64) -> u64 {
 }
 
 /// Exports once. Errors are logged; the previous snapshot stays in place (NSS keeps answering).
-async fn export(store: &Store, path: &PathBuf, generation: u64) -> bool {
+async fn export(store: &Store, path: &Path, generation: u64) -> bool {
     let t = std::time::Instant::now();
     let bytes = match build_from_store(store, generation).await {
         Ok(b) => b,
@@ -53,7 +53,7 @@ async fn export(store: &Store, path: &PathBuf, generation: u64) -> bool {
             return false;
         }
     };
-    let path2 = path.clone();
+    let path2 = path.to_path_buf();
     let len = bytes.len();
     match tokio::task::spawn_blocking(move || write_snapshot(&path2, &bytes)).await {
         Ok(Ok(())) => {
