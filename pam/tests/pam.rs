@@ -1,0 +1,308 @@
+//! The real `pam_gatehouse.so`, loaded by Linux-PAM through pam_wrapper and driven by
+//! `pamtester`, against a real gatehoused (the `serve` library function on a temp socket, over
+//! a real SQLite store). pamtester runs in a private mount namespace with a tmpfs on `/var/lib`
+//! holding the exported snapshot, since the module reads the fixed path only; the host's files
+//! are never touched. Needs root, `pamtester` and `libpam-wrapper` (CI installs them).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use gatehouse_policy::config::Config;
+use gatehouse_policy::password::hash_password;
+use gatehouse_policy::secret::Secret;
+use gatehouse_server::daemon::{serve, DaemonConfig};
+use gatehouse_server::store::{NewUser, Store, UserChanges};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The cdylib, built once per run (`cargo test` builds only the rlib).
+fn cdylib() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "-p", "pam_gatehouse", "--lib"]).current_dir(env!("CARGO_MANIFEST_DIR"));
+            cmd.env("CARGO_TARGET_DIR", dir.parent().unwrap());
+            if dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "cargo build: {}", String::from_utf8_lossy(&out.stderr));
+            dir.join("libpam_gatehouse.so")
+        })
+        .clone()
+}
+
+fn pam_wrapper() -> PathBuf {
+    let p = PathBuf::from("/usr/lib/x86_64-linux-gnu/libpam_wrapper.so");
+    assert!(p.exists(), "libpam_wrapper.so missing: apt-get install libpam-wrapper pamtester");
+    p
+}
+
+/// One test's world: a store, a daemon on a temp socket, PAM service files, a snapshot.
+struct World {
+    dir: tempfile::TempDir,
+    store: Store,
+    rt: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let cfg = Config::parse(&format!(
+            "database = \"sqlite://{d}/g.db\"\nhome_base = \"{d}/home\"\n[lockout]\nfailures = 3\n",
+            d = dir.path().display()
+        ))
+        .unwrap();
+        let store = rt.block_on(async {
+            let s = Store::open(cfg.clone(), true).await.unwrap();
+            s.migrate().await.unwrap();
+            s
+        });
+        let mut w = World { dir, store, rt, stop: None };
+        w.start_daemon(&cfg);
+        let so = cdylib();
+        let services = w.dir.path().join("pam.d");
+        std::fs::create_dir(&services).unwrap();
+        let sock = w.socket();
+        for (service, arg) in [("sshd", ""), ("vsftpd", ""), ("su", ""), ("portal", " protocol=web")] {
+            let m = format!("{} socket={}{arg}", so.display(), sock.display());
+            std::fs::write(
+                services.join(service),
+                format!("auth required {m}\naccount required {m}\npassword required {m}\nsession required {m}\n"),
+            )
+            .unwrap();
+        }
+        w
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("socket")
+    }
+
+    fn start_daemon(&mut self, cfg: &Config) {
+        let (dcfg, _) = DaemonConfig::from_config(cfg).unwrap();
+        let listener = self.rt.block_on(async { tokio::net::UnixListener::bind(self.socket()).unwrap() });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let store = self.store.clone();
+        self.rt.spawn(serve(store, dcfg, listener, async move {
+            let _ = rx.await;
+        }));
+        self.stop = Some(tx);
+    }
+
+    fn stop_daemon(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = std::fs::remove_file(self.socket());
+    }
+
+    fn add(&self, name: &str, f: impl FnOnce(&mut NewUser)) {
+        let mut u = NewUser {
+            name: name.into(),
+            password_hash: Some(hash_password(&Secret::new(PASSWORD.into())).unwrap()),
+            ..NewUser::default()
+        };
+        f(&mut u);
+        self.rt.block_on(self.store.add_user("test", u)).unwrap();
+    }
+
+    fn set(&self, name: &str, c: UserChanges) {
+        self.rt.block_on(self.store.update_user("test", name, c)).unwrap();
+    }
+
+    /// Writes the snapshot of the current database where the namespace script picks it up.
+    fn export(&self) -> PathBuf {
+        let bytes = self.rt.block_on(gatehouse_server::export::build_from_store(&self.store, 1)).unwrap();
+        let p = self.dir.path().join("nss.db");
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// Runs pamtester in a private mount namespace; returns (success, output, elapsed).
+    fn pamtester(&self, service: &str, user: &str, rhost: &str, ops: &[&str], input: &str) -> (bool, String, Duration) {
+        let snap = self.export();
+        let script = format!(
+            "set -e\nmount -t tmpfs -o mode=0755 tmpfs /var/lib\nmkdir -m 0755 /var/lib/gatehouse\n\
+             cp {snap} /var/lib/gatehouse/nss.db\nchmod 0644 /var/lib/gatehouse/nss.db\n\
+             exec env LD_PRELOAD={wrapper} PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR={services} \
+             pamtester -v -I rhost={rhost} {service} {user} {ops}",
+            snap = snap.display(),
+            wrapper = pam_wrapper().display(),
+            services = self.dir.path().join("pam.d").display(),
+            ops = ops.join(" "),
+        );
+        let t = Instant::now();
+        let mut child = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text, t.elapsed())
+    }
+
+    fn expect(
+        &self,
+        service: &str,
+        user: &str,
+        rhost: &str,
+        ops: &[&str],
+        input: &str,
+        ok: bool,
+        needle: &str,
+    ) -> Duration {
+        let (success, text, took) = self.pamtester(service, user, rhost, ops, input);
+        assert_eq!(success, ok, "{service} {user} {ops:?} from {rhost}: {text}");
+        assert!(text.contains(needle), "{service} {user} {ops:?}: expected {needle:?} in:\n{text}");
+        took
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.stop_daemon();
+    }
+}
+
+fn pw(p: &str) -> String {
+    format!("{p}\n")
+}
+
+#[test]
+fn logins_through_the_real_module() {
+    let w = World::new();
+    w.add("alice", |_| {});
+    w.add("ipuser", |u| u.allowed_ips = vec!["10.0.0.0/8".parse().unwrap()]);
+    w.add("ftponly", |u| u.protocols = Some(vec!["ftp".into()]));
+    w.add("webuser", |u| u.protocols = Some(vec!["web".into()]));
+    let ok = "successfully";
+    w.expect("sshd", "alice", "127.0.0.1", &["authenticate", "acct_mgmt"], &pw(PASSWORD), true, ok);
+    w.expect("sshd", "alice", "127.0.0.1", &["authenticate"], &pw("wrong password!"), false, "Authentication failure");
+    // Not a gatehouse user: unknown at once (the stack's user_unknown=ignore moves on).
+    w.expect("sshd", "nosuchuser", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, "User not known");
+    w.expect("sshd", "root", "127.0.0.1", &["acct_mgmt"], "", false, "User not known");
+    // IP rules: inside, outside, a hostname (fails closed), a mapped IPv4 address.
+    w.expect("sshd", "ipuser", "10.1.2.3", &["authenticate", "acct_mgmt"], &pw(PASSWORD), true, ok);
+    w.expect("sshd", "ipuser", "192.0.2.1", &["acct_mgmt"], "", false, "Permission denied");
+    w.expect("sshd", "ipuser", "client.example.com", &["acct_mgmt"], "", false, "Permission denied");
+    w.expect("sshd", "ipuser", "::ffff:10.9.9.9", &["acct_mgmt"], "", true, "account management done");
+    // Protocols: ftp-only over ssh, over vsftpd; an unmapped service; protocol= argument.
+    w.expect("sshd", "ftponly", "127.0.0.1", &["acct_mgmt"], "", false, "Permission denied");
+    w.expect("vsftpd", "ftponly", "127.0.0.1", &["authenticate", "acct_mgmt"], &pw(PASSWORD), true, ok);
+    w.expect("su", "alice", "127.0.0.1", &["acct_mgmt"], "", false, "Permission denied");
+    w.expect("portal", "webuser", "127.0.0.1", &["authenticate", "acct_mgmt"], &pw(PASSWORD), true, ok);
+    w.expect("portal", "alice", "127.0.0.1", &["acct_mgmt"], "", false, "Permission denied");
+    // Inactive and expired.
+    w.set("alice", UserChanges { active: Some(false), ..Default::default() });
+    w.expect("sshd", "alice", "127.0.0.1", &["acct_mgmt"], "", false, "Permission denied");
+    w.set("alice", UserChanges { active: Some(true), expires_at: Some(Some(1_000_000_000)), ..Default::default() });
+    w.expect("sshd", "alice", "127.0.0.1", &["acct_mgmt"], "", false, "Permission denied");
+}
+
+#[test]
+fn lockout_then_unlock() {
+    let w = World::new();
+    w.add("bob", |_| {});
+    for _ in 0..3 {
+        w.expect(
+            "sshd",
+            "bob",
+            "127.0.0.1",
+            &["authenticate"],
+            &pw("not the password"),
+            false,
+            "Authentication failure",
+        );
+    }
+    // Locked: even the right password is refused now.
+    w.expect("sshd", "bob", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, "Authentication failure");
+    w.rt.block_on(w.store.unlock("test", "bob")).unwrap();
+    w.expect("sshd", "bob", "127.0.0.1", &["authenticate", "acct_mgmt"], &pw(PASSWORD), true, "successfully");
+}
+
+#[test]
+fn forced_password_change() {
+    let w = World::new();
+    w.add("carol", |u| u.must_change_password = true);
+    w.expect("sshd", "carol", "127.0.0.1", &["authenticate"], &pw(PASSWORD), true, "successfully");
+    w.expect("sshd", "carol", "127.0.0.1", &["acct_mgmt"], "", false, "new one required");
+    // Too short: the daemon's policy refuses it (PAM asks for the new password twice).
+    w.expect(
+        "sshd",
+        "carol",
+        "127.0.0.1",
+        &["chauthtok"],
+        "short\nshort\n",
+        false,
+        "Authentication token manipulation error",
+    );
+    let new = "a much longer new passphrase";
+    w.expect("sshd", "carol", "127.0.0.1", &["chauthtok"], &format!("{new}\n{new}\n"), true, "successfully");
+    w.expect("sshd", "carol", "127.0.0.1", &["authenticate", "acct_mgmt"], &pw(new), true, "successfully");
+    w.expect("sshd", "carol", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, "Authentication failure");
+}
+
+#[test]
+fn daemon_down_or_hung_is_unavailable_and_local_users_stay_fast() {
+    let mut w = World::new();
+    w.add("dave", |_| {});
+    w.stop_daemon();
+    let took =
+        w.expect("sshd", "dave", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, "retrieve authentication info");
+    assert!(took < Duration::from_secs(3), "daemon down: {took:?}");
+    // Hung: a socket that accepts into its backlog and never answers.
+    let _hung = std::os::unix::net::UnixListener::bind(w.socket()).unwrap();
+    let took =
+        w.expect("sshd", "dave", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, "retrieve authentication info");
+    assert!(took < Duration::from_secs(7), "daemon hung: {took:?}");
+    // root and unknown users never wait for the daemon. The figure includes starting a mount
+    // namespace and pamtester, so the bound is loose; the module's own share is microseconds.
+    let took = w.expect("sshd", "root", "127.0.0.1", &["authenticate"], &pw("x"), false, "User not known");
+    assert!(took < Duration::from_millis(1500), "root with the daemon hung: {took:?}");
+}
+
+#[test]
+fn module_dependencies_and_symbols() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "-p", "pam_gatehouse", "-e", "normal", "--prefix", "none"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && tree.contains("pam_gatehouse"), "{tree}");
+    for bad in ["tokio", "sqlx", "rayon", "async-", "futures", "threadpool", "crossbeam"] {
+        assert!(!tree.contains(bad), "pam_gatehouse depends on {bad}:\n{tree}");
+    }
+    let out = Command::new("nm").args(["-D", "--defined-only"]).arg(cdylib()).output().unwrap();
+    let mut syms: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
+        .collect();
+    syms.sort();
+    assert_eq!(
+        syms,
+        [
+            "pam_sm_acct_mgmt",
+            "pam_sm_authenticate",
+            "pam_sm_chauthtok",
+            "pam_sm_close_session",
+            "pam_sm_open_session",
+            "pam_sm_setcred"
+        ],
+        "exported symbols"
+    );
+}
