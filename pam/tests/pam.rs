@@ -154,6 +154,8 @@ impl World {
         (out.status.success(), text, t.elapsed())
     }
 
+    // One call per scenario reads better than a builder in a test table.
+    #[allow(clippy::too_many_arguments)]
     fn expect(
         &self,
         service: &str,
