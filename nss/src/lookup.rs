@@ -4,9 +4,9 @@
 //!
 //! The entry is exactly DESIGN's: `name:*:uid:gid:display name:/var/lib/gatehouse/home:/usr/sbin/gatehouse-sftp`.
 //! Groups have `*` as their password field.
+use gatehouse_modcore::snapmap::with_snapshot;
 use gatehouse_policy::config::{LOGIN_SHELL, SHARED_HOME};
 use gatehouse_policy::snapshot::{GroupEntry, Snapshot, UserEntry};
-use gatehouse_snapmap::with_snapshot;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 /// Why a lookup did not fill the buffer; each maps to one NSS status and errno.

@@ -1,6 +1,6 @@
 //! The real [`Backend`]: the snapshot mapped by the NSS code, and gatehoused over its socket.
-use crate::client;
 use crate::flow::{Answer, Args, Backend};
+use gatehouse_modcore::client;
 use gatehouse_policy::config::SOCKET_PATH;
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::snapshot::Snapshot;
@@ -34,7 +34,7 @@ impl Real {
 
 impl Backend for Real {
     fn is_ours(&self, name: &str) -> Result<bool, String> {
-        gatehouse_snapmap::with_snapshot(|bytes| {
+        gatehouse_modcore::snapmap::with_snapshot(|bytes| {
             if bytes.is_empty() {
                 return Ok(false);
             }

@@ -8,7 +8,6 @@
 #![allow(unsafe_code)]
 
 mod backend;
-pub mod client;
 pub mod ffi;
 pub mod flow;
 

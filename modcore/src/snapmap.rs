@@ -1,7 +1,5 @@
 //! The persistent mapping of the snapshot file, shared by every thread of the host process.
 //!
-//! Its own crate so that pam_gatehouse.so can use the same mapping without also exporting the
-//! NSS module's `_nss_gatehouse_*` symbols.
 //!
 //! State lives in statics made of atomics only (no mutex, so nothing can deadlock across
 //! `fork()`; no thread-local storage):
@@ -20,7 +18,6 @@
 //! or survives `fork` half-shared). A forked child inherits the mapping, which is read-only and
 //! stays valid; if the fork caught another thread inside a lookup, the child's reader count never
 //! drops to zero and it simply never unmaps retired mappings (a leak, never a use-after-free).
-#![allow(unsafe_code)]
 use gatehouse_policy::snapshot::{HEADER_LEN, REPLACED_OFFSET};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 
