@@ -305,6 +305,10 @@ pub unsafe extern "C" fn _nss_gatehouse_initgroups_dyn(
     }
     // SAFETY: NSS contract.
     let Some(user) = (unsafe { c_name(user) }) else { return fail(Fail::NotFound, errnop) };
+    // Only the gids present before this call need a duplicate check: the snapshot's list is
+    // strictly ascending, so the ones added here are distinct (O(n), not O(n²) at 1,000 groups).
+    // SAFETY: `start` is non-null (checked above) and points to the caller's count.
+    let before = unsafe { *start }.max(0) as usize;
     let mut add = |gid: libc::gid_t| -> bool {
         // SAFETY: `start`, `size`, `groupsp` are non-null (checked above) and describe a malloc'd
         // array of `*size` gids with `*start` in use, per the NSS contract; every index used is
@@ -312,7 +316,7 @@ pub unsafe extern "C" fn _nss_gatehouse_initgroups_dyn(
         unsafe {
             let used = (*start).max(0) as usize;
             let groups = *groupsp;
-            if !groups.is_null() && (0..used).any(|i| *groups.add(i) == gid) {
+            if !groups.is_null() && (0..before.min(used)).any(|i| *groups.add(i) == gid) {
                 return true;
             }
             if *start >= *size {

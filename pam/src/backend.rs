@@ -25,6 +25,7 @@ impl Real {
             Response::Denied { reason } => Ok(Answer::Denied(reason)),
             Response::UnknownUser => Ok(Answer::UnknownUser),
             Response::NewPasswordRequired => Ok(Answer::NewPasswordRequired),
+            Response::TotpRequired => Ok(Answer::TotpRequired),
             Response::Unavailable { reason } => Err(format!("daemon unavailable: {reason}")),
             Response::BadRequest { reason } => Err(format!("daemon refused the request: {reason}")),
             Response::Keys { .. } => Err("unexpected keys response".into()),
@@ -57,6 +58,15 @@ impl Backend for Real {
             rhost: rhost.map(Into::into),
             tty: tty.map(Into::into),
             password: pw.clone(),
+        })
+    }
+
+    fn verify_totp(&self, user: &str, service: &str, rhost: Option<&str>, code: &Secret) -> Result<Answer, String> {
+        self.call(&Request::VerifyTotp {
+            user: user.into(),
+            service: service.into(),
+            rhost: rhost.map(Into::into),
+            code: code.clone(),
         })
     }
 

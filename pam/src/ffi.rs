@@ -36,6 +36,8 @@ pub const PAM_OLDAUTHTOK: c_int = 7;
 pub const PAM_SILENT: c_int = 0x8000;
 pub const PAM_PRELIM_CHECK: c_int = 0x4000;
 
+const PAM_PROMPT_ECHO_OFF: c_int = 1;
+const PAM_PROMPT_ECHO_ON: c_int = 2;
 const PAM_ERROR_MSG: c_int = 3;
 
 const LOG_ERR: c_int = 3;
@@ -127,6 +129,52 @@ impl RealHandle {
     }
 }
 
+impl RealHandle {
+    /// Sends one message through the application's conversation and returns its answer, if
+    /// any. The reply is copied into a [`Secret`]; the C copy is wiped and freed here, as is the
+    /// response array (PAM's contract: the module frees what the conversation allocated).
+    fn converse(&self, style: c_int, msg: &str) -> Result<Option<Secret>, Outcome> {
+        let text = CString::new(msg.replace('\0', " ")).map_err(|_| Outcome::ServiceErr)?;
+        let mut conv: *const c_void = std::ptr::null();
+        // SAFETY: pamh is valid; PAM_CONV yields a pointer to the application's pam_conv.
+        if unsafe { pam_get_item(self.pamh, PAM_CONV, &mut conv) } != PAM_SUCCESS || conv.is_null() {
+            return Err(Outcome::ConvErr);
+        }
+        // SAFETY: PAM_CONV items are `struct pam_conv *`, valid while the handle is.
+        let conv = unsafe { &*conv.cast::<PamConv>() };
+        let Some(f) = conv.conv else {
+            return Err(Outcome::ConvErr);
+        };
+        let message = PamMessage { msg_style: style, msg: text.as_ptr() };
+        let mut list: *const PamMessage = &message;
+        let mut resp: *mut PamResponse = std::ptr::null_mut();
+        // SAFETY: one valid message; the application may allocate `resp`, which we free below.
+        let rc = unsafe { f(1, &mut list, &mut resp, conv.appdata_ptr) };
+        let mut answer = None;
+        if !resp.is_null() {
+            // SAFETY: the conversation allocated one response with malloc (PAM's contract); its
+            // `resp` is NULL or a malloc'd NUL-terminated string. Both are wiped and freed once.
+            unsafe {
+                let r = &mut *resp;
+                if !r.resp.is_null() {
+                    answer = copy_str(r.resp).map(Secret::new);
+                    let len = libc::strlen(r.resp);
+                    // Volatile writes, so the wipe of memory about to be freed is not elided.
+                    for i in 0..len {
+                        std::ptr::write_volatile(r.resp.add(i), 0);
+                    }
+                    libc::free(r.resp.cast());
+                }
+                libc::free(resp.cast());
+            }
+        }
+        if rc != PAM_SUCCESS {
+            return Err(Outcome::ConvErr);
+        }
+        Ok(answer)
+    }
+}
+
 impl PamHandle for RealHandle {
     fn user(&mut self) -> Option<String> {
         let mut p: *const c_char = std::ptr::null();
@@ -163,38 +211,16 @@ impl PamHandle for RealHandle {
         self.item(PAM_OLDAUTHTOK).map(Secret::new)
     }
 
+    fn prompt(&mut self, msg: &str, echo: bool) -> Result<Secret, Outcome> {
+        let style = if echo { PAM_PROMPT_ECHO_ON } else { PAM_PROMPT_ECHO_OFF };
+        self.converse(style, msg)?.ok_or(Outcome::ConvErr)
+    }
+
     fn error(&mut self, msg: &str) {
         if self.silent {
             return;
         }
-        let Ok(text) = CString::new(msg.replace('\0', " ")) else {
-            return;
-        };
-        let mut conv: *const c_void = std::ptr::null();
-        // SAFETY: pamh is valid; PAM_CONV yields a pointer to the application's pam_conv.
-        if unsafe { pam_get_item(self.pamh, PAM_CONV, &mut conv) } != PAM_SUCCESS || conv.is_null() {
-            return;
-        }
-        // SAFETY: PAM_CONV items are `struct pam_conv *`.
-        let conv = unsafe { &*conv.cast::<PamConv>() };
-        let Some(f) = conv.conv else {
-            return;
-        };
-        let message = PamMessage { msg_style: PAM_ERROR_MSG, msg: text.as_ptr() };
-        let mut list: *const PamMessage = &message;
-        let mut resp: *mut PamResponse = std::ptr::null_mut();
-        // SAFETY: one valid message; the application may allocate `resp`, which we free below.
-        unsafe { f(1, &mut list, &mut resp, conv.appdata_ptr) };
-        if !resp.is_null() {
-            // SAFETY: the conversation allocated one response with malloc (PAM's contract).
-            unsafe {
-                let r = &mut *resp;
-                if !r.resp.is_null() {
-                    libc::free(r.resp.cast());
-                }
-                libc::free(resp.cast());
-            }
-        }
+        let _ = self.converse(PAM_ERROR_MSG, msg);
     }
 
     fn log(&self, level: Level, msg: &str) {

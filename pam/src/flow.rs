@@ -51,6 +51,9 @@ pub trait PamHandle {
     fn new_authtok(&mut self) -> Result<Secret, Outcome>;
     /// The old password (`PAM_OLDAUTHTOK`) if an earlier phase kept it.
     fn old_authtok(&self) -> Option<Secret>;
+    /// Asks the user one question through the application's conversation (`echo`: whether the
+    /// answer is shown as typed), e.g. the TOTP code.
+    fn prompt(&mut self, msg: &str, echo: bool) -> Result<Secret, Outcome>;
     /// Shows an error message to the user (unless the caller asked for silence).
     fn error(&mut self, msg: &str);
     /// One line to syslog (authpriv); never a secret.
@@ -79,6 +82,8 @@ pub enum Answer {
     UnknownUser,
     /// The user must change their password first.
     NewPasswordRequired,
+    /// The password is right; the TOTP code must follow ([`Backend::verify_totp`]).
+    TotpRequired,
 }
 
 /// What the module needs from gatehouse: the snapshot and the daemon.
@@ -95,6 +100,8 @@ pub trait Backend {
         tty: Option<&str>,
         pw: &Secret,
     ) -> Result<Answer, String>;
+    /// The second step of a TOTP login: the code the user typed.
+    fn verify_totp(&self, user: &str, service: &str, rhost: Option<&str>, code: &Secret) -> Result<Answer, String>;
     /// Account checks (active, expiry, IP, protocol, lockout, forced password change).
     fn account(&self, user: &str, service: &str, rhost: Option<&str>, tty: Option<&str>) -> Result<Answer, String>;
     /// Sets a new password (the daemon applies the password policy).
@@ -184,12 +191,34 @@ pub fn authenticate(h: &mut dyn PamHandle, b: &dyn Backend, args: &Args) -> Outc
         // The password was right; the account phase answers NEW_AUTHTOK_REQD, which is where
         // sshd and Linux-PAM expect it.
         Ok(Answer::NewPasswordRequired) => Outcome::Success,
+        Ok(Answer::TotpRequired) => second_factor(h, b, &user, &service, rhost.as_deref()),
         Ok(Answer::UnknownUser) => Outcome::UserUnknown,
         Ok(Answer::Denied(reason)) => {
             h.log(Level::Notice, &format!("authentication failure for {user} (service {service}): {reason}"));
             Outcome::AuthErr
         }
         Err(e) => unavailable(h, "auth", &user, &e),
+    }
+}
+
+/// The prompt for the TOTP code (echoed: it is short-lived, and people read it off a phone).
+pub const TOTP_PROMPT: &str = "Verification code: ";
+
+/// Prompts for the TOTP code after a correct password and has the daemon check it.
+fn second_factor(h: &mut dyn PamHandle, b: &dyn Backend, user: &str, service: &str, rhost: Option<&str>) -> Outcome {
+    let code = match h.prompt(TOTP_PROMPT, true) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    match b.verify_totp(user, service, rhost, &code) {
+        Ok(Answer::Ok | Answer::NewPasswordRequired) => Outcome::Success,
+        Ok(Answer::UnknownUser) => Outcome::UserUnknown,
+        Ok(Answer::Denied(reason)) => {
+            h.log(Level::Notice, &format!("authentication failure for {user} (service {service}): {reason}"));
+            Outcome::AuthErr
+        }
+        Ok(Answer::TotpRequired) => Outcome::AuthErr,
+        Err(e) => unavailable(h, "auth", user, &e),
     }
 }
 
@@ -208,6 +237,7 @@ pub fn account(h: &mut dyn PamHandle, b: &dyn Backend, args: &Args) -> Outcome {
             Outcome::NewAuthtokReqd
         }
         Ok(Answer::UnknownUser) => Outcome::UserUnknown,
+        Ok(Answer::TotpRequired) => Outcome::PermDenied,
         Ok(Answer::Denied(reason)) => {
             h.log(Level::Notice, &format!("access denied for {user} (service {service}): {reason}"));
             Outcome::PermDenied
@@ -243,7 +273,7 @@ pub fn chauthtok(h: &mut dyn PamHandle, b: &dyn Backend, args: &Args, prelim: bo
             Outcome::AuthtokErr
         }
         Ok(Answer::UnknownUser) => Outcome::UserUnknown,
-        Ok(Answer::NewPasswordRequired) => Outcome::AuthtokErr,
+        Ok(Answer::NewPasswordRequired | Answer::TotpRequired) => Outcome::AuthtokErr,
         Err(e) => unavailable(h, "password", &user, &e),
     }
 }
@@ -270,6 +300,8 @@ mod tests {
         service: Option<String>,
         rhost: Option<String>,
         password: Option<String>,
+        /// Answers to `prompt`, in order.
+        answers: Vec<String>,
         prompts: usize,
         logs: RefCell<Vec<String>>,
         errors: Vec<String>,
@@ -298,6 +330,14 @@ mod tests {
         }
         fn old_authtok(&self) -> Option<Secret> {
             None
+        }
+        fn prompt(&mut self, msg: &str, echo: bool) -> Result<Secret, Outcome> {
+            assert_eq!((msg, echo), (TOTP_PROMPT, true));
+            self.prompts += 1;
+            if self.answers.is_empty() {
+                return Err(Outcome::ConvErr);
+            }
+            Ok(Secret::new(self.answers.remove(0)))
         }
         fn error(&mut self, msg: &str) {
             self.errors.push(msg.to_string());
@@ -331,6 +371,10 @@ mod tests {
             } else {
                 Ok(Answer::Denied("wrong password".into()))
             }
+        }
+        fn verify_totp(&self, _: &str, _: &str, _: Option<&str>, code: &Secret) -> Result<Answer, String> {
+            *self.calls.borrow_mut() += 1;
+            Ok(if code.expose() == "123456" { Answer::Ok } else { Answer::Denied("wrong TOTP code".into()) })
         }
         fn account(&self, _: &str, _: &str, _: Option<&str>, _: Option<&str>) -> Result<Answer, String> {
             *self.calls.borrow_mut() += 1;
@@ -402,6 +446,24 @@ mod tests {
             assert_eq!(account(&mut h, &script(answer), &args), want);
             assert_eq!(h.prompts, 0, "the account phase never prompts");
         }
+    }
+
+    #[test]
+    fn totp_prompt_after_the_password() {
+        let args = Args::default();
+        for (answers, want) in
+            [(vec!["123456"], Outcome::Success), (vec!["654321"], Outcome::AuthErr), (vec![], Outcome::ConvErr)]
+        {
+            let mut h = fake("alice", "right");
+            h.answers = answers.into_iter().map(String::from).collect();
+            let b = script(Ok(Answer::TotpRequired));
+            assert_eq!(authenticate(&mut h, &b, &args), want);
+            assert_eq!(h.prompts, 2, "password, then the code");
+        }
+        // A wrong password never reaches the code prompt.
+        let mut h = fake("alice", "wrong");
+        assert_eq!(authenticate(&mut h, &script(Ok(Answer::TotpRequired)), &args), Outcome::AuthErr);
+        assert_eq!(h.prompts, 1);
     }
 
     #[test]

@@ -308,3 +308,70 @@ fn module_dependencies_and_symbols() {
         "exported symbols"
     );
 }
+
+/// A code for the secret at `now + offset` seconds (the daemon accepts ±1 step).
+fn totp_code(secret: &Secret, offset: i64) -> String {
+    gatehouse_policy::totp::code_at(secret.expose(), gatehouse_server::store::now() + offset).unwrap()
+}
+
+#[test]
+fn totp_right_wrong_replayed_and_appended_for_ftp() {
+    let w = World::new();
+    w.add("tina", |_| {});
+    let (_, secret) = w.rt.block_on(w.store.totp_enable("test", "tina", false)).unwrap();
+    let ok = "successfully";
+    let fail = "Authentication failure";
+    let code = totp_code(&secret, 0);
+    // Right: password, then the code at the "Verification code: " prompt.
+    let input = format!("{PASSWORD}\n{code}\n");
+    w.expect("sshd", "tina", "127.0.0.1", &["authenticate", "acct_mgmt"], &input, true, ok);
+    // Replayed: the same code again is refused.
+    w.expect("sshd", "tina", "127.0.0.1", &["authenticate"], &input, false, fail);
+    // Wrong: a code valid at no step of the window.
+    let window: Vec<String> = (-2..=2).map(|k| totp_code(&secret, k * 30)).collect();
+    let wrong = (0..1000).map(|n| format!("{:06}", 123_457 + n)).find(|c| !window.contains(c)).unwrap();
+    w.expect("sshd", "tina", "127.0.0.1", &["authenticate"], &format!("{PASSWORD}\n{wrong}\n"), false, fail);
+    // The right password with no code answer at all is not a login.
+    w.expect("sshd", "tina", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, "");
+    // FTP: the code appended to the password (the next step's, since this one is used).
+    let next = totp_code(&secret, 30);
+    let ftp = pw(&format!("{PASSWORD}{next}"));
+    w.expect("vsftpd", "tina", "127.0.0.1", &["authenticate", "acct_mgmt"], &ftp, true, ok);
+    w.expect("vsftpd", "tina", "127.0.0.1", &["authenticate"], &ftp, false, fail);
+    w.expect("vsftpd", "tina", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, fail);
+    // The snapshot puts TOTP users in gatehouse-totp; disabling TOTP makes the password enough.
+    w.rt.block_on(w.store.totp_disable("test", "tina")).unwrap();
+    w.rt.block_on(w.store.unlock("test", "tina")).unwrap();
+    w.expect("vsftpd", "tina", "127.0.0.1", &["authenticate", "acct_mgmt"], &pw(PASSWORD), true, ok);
+}
+
+#[test]
+fn invitation_forces_a_new_password_once() {
+    let w = World::new();
+    w.add("ivan", |u| u.password_hash = None);
+    let inv = w.rt.block_on(w.store.invite("test", "ivan", 3600)).unwrap();
+    let code = inv.code.expose().to_string();
+    // The code logs in; the account phase then requires a new password.
+    w.expect("sshd", "ivan", "127.0.0.1", &["authenticate"], &pw(&code), true, "successfully");
+    w.expect("sshd", "ivan", "127.0.0.1", &["acct_mgmt"], "", false, "new one required");
+    // The policy refuses a short one; a good one is set.
+    w.expect(
+        "sshd",
+        "ivan",
+        "127.0.0.1",
+        &["chauthtok"],
+        "short\nshort\n",
+        false,
+        "Authentication token manipulation error",
+    );
+    let new = "a much longer new passphrase";
+    w.expect("sshd", "ivan", "127.0.0.1", &["chauthtok"], &format!("{new}\n{new}\n"), true, "successfully");
+    w.expect("sshd", "ivan", "127.0.0.1", &["authenticate", "acct_mgmt"], &pw(new), true, "successfully");
+    // The code works once.
+    w.expect("sshd", "ivan", "127.0.0.1", &["authenticate"], &pw(&code), false, "Authentication failure");
+    // Not over FTP (which cannot change a password): a fresh code is refused there and survives.
+    let again = w.rt.block_on(w.store.invite("test", "ivan", 3600)).unwrap();
+    let again = again.code.expose().to_string();
+    w.expect("vsftpd", "ivan", "127.0.0.1", &["authenticate"], &pw(&again), false, "Authentication failure");
+    w.expect("sshd", "ivan", "127.0.0.1", &["authenticate"], &pw(&again), true, "successfully");
+}

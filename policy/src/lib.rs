@@ -11,17 +11,20 @@
 //! - [`model`]: user and group records and the validation of each field.
 //! - [`path`]: canonicalisation of client paths.
 //! - [`rules`]: permission levels, rule keys and the permission rule itself.
+//! - [`invite`]: one-time invitation and reset codes.
 //! - [`ip`]: the allow/deny decision on a client address.
 //! - [`password`]: hashing, verification of native and imported hashes, password policy.
 //! - [`keys`]: OpenSSH public key parsing, normalisation and fingerprints.
 //! - [`secret::Secret`]: a string that never prints and is wiped on drop.
 //! - [`snapshot`]: the NSS snapshot file format (writer and validating reader).
+//! - [`totp`]: RFC 6238 codes, secrets, `otpauth://` URIs, verification with a replay step.
 //! - [`wire`]: the daemon socket protocol (frames and messages).
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod config;
 pub mod error;
+pub mod invite;
 pub mod ip;
 pub mod keys;
 pub mod model;
@@ -30,6 +33,7 @@ pub mod path;
 pub mod rules;
 pub mod secret;
 pub mod snapshot;
+pub mod totp;
 pub mod wire;
 
 pub use error::PolicyError;

@@ -73,6 +73,10 @@ pub struct User {
     pub password_source: PasswordSource,
     /// Set by invitations and resets; the user must pick a new password at the next login.
     pub must_change_password: bool,
+    /// A TOTP secret is set (`gatehouse totp enable`): logins need a code too. The secret itself
+    /// never leaves the store (not here, not in JSON, not in the export).
+    #[serde(default)]
+    pub totp_enabled: bool,
     /// OpenSSH public keys, in the order they were added.
     pub keys: Vec<PublicKey>,
     /// The folder the user sees as `/`; absolute and canonical.

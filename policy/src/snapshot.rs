@@ -25,9 +25,10 @@
 //!     92    4  reserved, 0
 //!     96       users         U × 32: uid, gid, name (off, len), gecos (off, len), groups (start, count)
 //!                            sorted by uid
-//!              user names    U × 4: user index, sorted by name bytes
+//!              user names    U × 12: name hash (u64), user index (u32); sorted by hash, then
+//!                            by name bytes
 //!              groups        G × 20: gid, name (off, len), members (start, count); sorted by gid
-//!              group names   G × 4: group index, sorted by name bytes
+//!              group names   G × 12: name hash (u64), group index (u32); sorted like user names
 //!              members       M × 4: user index (the member's name is the user's name)
 //!              user groups   L × 4: supplementary gids of a user (for `initgroups_dyn`)
 //!              heap          H bytes: strings, each followed by a NUL
@@ -46,8 +47,11 @@
 //! string bounds, the terminating NUL, the absence of an inner NUL, member and index bounds. So
 //! no input makes a lookup panic or read out of bounds; a malformed record is an error for that
 //! lookup. [`Snapshot::verify`] walks every record (tests, fuzzing, and the writer's self-check).
-//! Lookups binary-search the sorted sections; a file whose indexes are not sorted answers
-//! "not found" for some names, never a wrong record: every hit is compared with the key.
+//! Lookups search the sorted sections by interpolation (the keys are name hashes, see
+//! [`name_hash`], and ids from a range: close to uniform), bisecting after a few guesses; a name
+//! lookup touches only the compact name index until the last step, which reads the one record
+//! and heap string to compare. A file whose indexes are not sorted answers "not found" for some
+//! names, never a wrong record: every hit is compared with the key.
 use crate::config::IdRange;
 use crate::error::PolicyError;
 
@@ -63,6 +67,8 @@ pub const HEADER_LEN: usize = 96;
 const USER_REC: usize = 32;
 /// Size of one group record.
 const GROUP_REC: usize = 20;
+/// Size of one name index entry: the name's hash (u64) and a record index (u32).
+const INDEX_REC: usize = 12;
 /// Longest name the writer accepts (glibc's limit for login names is 256 bytes).
 pub const MAX_NAME: usize = 256;
 /// Longest display name the writer accepts.
@@ -93,6 +99,10 @@ pub enum SnapshotError {
     /// A string is not NUL-terminated, or contains a NUL.
     #[error("snapshot string field {0} is malformed (missing terminator or inner NUL)")]
     BadString(&'static str),
+    /// A name index entry's hash is not the hash of the name it points to
+    /// ([`Snapshot::verify`] only).
+    #[error("snapshot index {0} holds a hash that does not match its name")]
+    BadHash(&'static str),
     /// A section is not sorted or has duplicate keys ([`Snapshot::verify`] only).
     #[error("snapshot section {0} is not strictly sorted")]
     Unsorted(&'static str),
@@ -157,25 +167,63 @@ fn u32_of(n: usize, what: &str) -> Result<u32, PolicyError> {
     u32::try_from(n).map_err(|_| too_big(what))
 }
 
-/// A group while the writer assembles it.
+/// The 64-bit hash the name indexes are sorted by: FNV-1a over the bytes, then the SplitMix64
+/// finaliser so the high bits (which interpolation search reads) are well mixed. Part of the
+/// format: a reader and the writer must agree on it.
+pub fn name_hash(name: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Where a group's members come from while the writer assembles it.
+#[derive(Clone, Copy)]
+enum Members {
+    /// Every user (`gatehouse-users`), in record order.
+    All,
+    /// `flat[start..start + len]`: record indexes (`gatehouse-totp` and the real groups).
+    Flat(u32, u32),
+}
+
+/// A virtual or real group while the writer assembles it (private groups are not materialised:
+/// they are the users whose gid equals their uid).
 struct WGroup<'a> {
     name: &'a str,
     gid: u32,
-    /// Heap offset of the name, when it is shared with a user's name.
-    name_at: Option<u32>,
-    members: Vec<u32>,
+    members: Members,
+}
+
+/// Sorts `(hash, record)` index entries by hash, then by name, and reports the first pair of
+/// entries with the same name.
+fn sort_index<'a>(idx: &mut [(u64, u32)], name: impl Fn(u32) -> &'a str) -> Option<&'a str> {
+    idx.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(a.1).cmp(name(b.1))));
+    idx.windows(2).find(|w| w[0].0 == w[1].0 && name(w[0].1) == name(w[1].1)).map(|w| name(w[0].1))
 }
 
 /// Builds the bytes of a snapshot. Errors name the offending user or group: a duplicate name or
 /// id (among users, and among groups including the virtual and private ones), a name or display
 /// name that cannot appear in a passwd or group line, or a file that would exceed 4 GiB.
+///
+/// Memory: besides the output (allocated once, at its final size) the writer keeps a few
+/// integer arrays per user (about 40 bytes a user) and copies no string.
 pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapGroup]) -> Result<Vec<u8>, PolicyError> {
     for u in users {
         check_name("name", &u.name)?;
         check_gecos(&u.gecos)?;
     }
+    for g in groups {
+        check_name("group", &g.name)?;
+    }
+    let nu = users.len();
     // Users sorted by uid: the record order.
-    let mut by_uid: Vec<u32> = (0..u32_of(users.len(), "users")?).collect();
+    let mut by_uid: Vec<u32> = (0..u32_of(nu, "users")?).collect();
     by_uid.sort_unstable_by_key(|&i| users[i as usize].uid);
     for w in by_uid.windows(2) {
         let (a, b) = (&users[w[0] as usize], &users[w[1] as usize]);
@@ -183,164 +231,197 @@ pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapG
             return Err(PolicyError::invalid("uid", a.uid.to_string(), format!("used by {} and {}", a.name, b.name)));
         }
     }
-    // rank[input index] = record index.
-    let mut rank = vec![0u32; users.len()];
-    for (r, &i) in by_uid.iter().enumerate() {
-        rank[i as usize] = r as u32;
-    }
-    // Record indexes sorted by name.
-    let mut user_names: Vec<u32> = by_uid.iter().map(|&i| rank[i as usize]).collect();
-    user_names.sort_unstable_by(|&a, &b| {
-        users[by_uid[a as usize] as usize].name.cmp(&users[by_uid[b as usize] as usize].name)
-    });
-    for w in user_names.windows(2) {
-        let a = &users[by_uid[w[0] as usize] as usize];
-        if a.name == users[by_uid[w[1] as usize] as usize].name {
-            return Err(PolicyError::invalid("name", &a.name, "two users have this name"));
-        }
+    let urec = |r: u32| &users[by_uid[r as usize] as usize];
+    // The user name index: (hash, record index), sorted by hash then name.
+    let mut uidx: Vec<(u64, u32)> = (0..nu as u32).map(|r| (name_hash(urec(r).name.as_bytes()), r)).collect();
+    if let Some(dup) = sort_index(&mut uidx, |r| urec(r).name.as_str()) {
+        return Err(PolicyError::invalid("name", dup, "two users have this name"));
     }
     let find_user = |name: &str| {
-        user_names
-            .binary_search_by(|&r| users[by_uid[r as usize] as usize].name.as_str().cmp(name))
-            .ok()
-            .map(|k| user_names[k])
+        let h = name_hash(name.as_bytes());
+        let k = uidx.partition_point(|e| e.0 < h);
+        uidx[k..].iter().take_while(|e| e.0 == h).find(|e| urec(e.1).name == name).map(|e| e.1)
     };
 
-    // Groups: virtual, real, private.
-    let mut wgroups: Vec<WGroup<'_>> = Vec::with_capacity(groups.len() + users.len() + 2);
-    wgroups.push(WGroup { name: USERS_GROUP, gid: ids.users_group(), name_at: None, members: user_names.clone() });
-    let totp: Vec<u32> = user_names.iter().copied().filter(|&r| users[by_uid[r as usize] as usize].totp).collect();
-    wgroups.push(WGroup { name: TOTP_GROUP, gid: ids.totp_group(), name_at: None, members: totp });
+    // Virtual and real groups, sorted by gid; members of totp and real groups in `flat`.
+    let mut flat: Vec<u32> = (0..nu as u32).filter(|&r| urec(r).totp).collect();
+    let mut wgroups: Vec<WGroup<'_>> = Vec::with_capacity(groups.len() + 2);
+    wgroups.push(WGroup { name: USERS_GROUP, gid: ids.users_group(), members: Members::All });
+    wgroups.push(WGroup {
+        name: TOTP_GROUP,
+        gid: ids.totp_group(),
+        members: Members::Flat(0, u32_of(flat.len(), "members")?),
+    });
     for g in groups {
-        check_name("group", &g.name)?;
-        let members = g.members.iter().filter_map(|m| find_user(m)).collect();
-        wgroups.push(WGroup { name: &g.name, gid: g.gid, name_at: None, members });
+        let start = flat.len();
+        flat.extend(g.members.iter().filter_map(|m| find_user(m)));
+        let members = Members::Flat(u32_of(start, "members")?, u32_of(flat.len() - start, "members")?);
+        wgroups.push(WGroup { name: &g.name, gid: g.gid, members });
     }
-    let real_end = wgroups.len();
-    for &i in &by_uid {
-        let u = &users[i as usize];
-        if u.gid == u.uid {
-            wgroups.push(WGroup { name: &u.name, gid: u.gid, name_at: None, members: vec![rank[i as usize]] });
+    wgroups.sort_by_key(|g| g.gid);
+    let nr = wgroups.len();
+    let members_of = |m: Members| -> &[u32] {
+        match m {
+            Members::All => &[],
+            Members::Flat(start, len) => &flat[start as usize..start as usize + len as usize],
+        }
+    };
+    // Group records: ids below `nr` are `wgroups`, the others private groups of user record
+    // `id - nr`; merged in gid order (both lists are sorted).
+    let ng = nr + (0..nu as u32).filter(|&r| urec(r).gid == urec(r).uid).count();
+    let nr32 = u32_of(nr, "groups")?;
+    let gid_of = |id: u32| if id < nr32 { wgroups[id as usize].gid } else { urec(id - nr32).uid };
+    let gname = |id: u32| if id < nr32 { wgroups[id as usize].name } else { urec(id - nr32).name.as_str() };
+    let mut gorder: Vec<u32> = Vec::with_capacity(ng);
+    {
+        let mut privates = (0..nu as u32).filter(|&r| urec(r).gid == urec(r).uid).map(|r| r + nr32).peekable();
+        let mut reals = (0..nr32).peekable();
+        loop {
+            let next = match (reals.peek(), privates.peek()) {
+                (Some(&a), Some(&b)) if gid_of(a) <= gid_of(b) => reals.next(),
+                (Some(_), Some(_)) => privates.next(),
+                (Some(_), None) => reals.next(),
+                (None, Some(_)) => privates.next(),
+                (None, None) => None,
+            };
+            match next {
+                Some(id) => gorder.push(id),
+                None => break,
+            }
         }
     }
-    let mut gorder: Vec<u32> = (0..u32_of(wgroups.len(), "groups")?).collect();
-    gorder.sort_unstable_by_key(|&i| wgroups[i as usize].gid);
+    u32_of(ng, "groups")?;
     for w in gorder.windows(2) {
-        let (a, b) = (&wgroups[w[0] as usize], &wgroups[w[1] as usize]);
-        if a.gid == b.gid {
+        if gid_of(w[0]) == gid_of(w[1]) {
             return Err(PolicyError::invalid(
                 "gid",
-                a.gid.to_string(),
-                format!("used by groups {} and {}", a.name, b.name),
+                gid_of(w[0]).to_string(),
+                format!("used by groups {} and {}", gname(w[0]), gname(w[1])),
             ));
         }
     }
-    let mut grank = vec![0u32; wgroups.len()];
-    for (r, &i) in gorder.iter().enumerate() {
-        grank[i as usize] = r as u32;
-    }
-    let mut group_names: Vec<u32> = (0..u32_of(wgroups.len(), "groups")?).collect();
-    group_names.sort_unstable_by(|&a, &b| {
-        wgroups[gorder[a as usize] as usize].name.cmp(wgroups[gorder[b as usize] as usize].name)
-    });
-    for w in group_names.windows(2) {
-        let a = wgroups[gorder[w[0] as usize] as usize].name;
-        if a == wgroups[gorder[w[1] as usize] as usize].name {
-            return Err(PolicyError::invalid(
-                "group",
-                a,
-                "two groups (or a group and a user's private group) have this name",
-            ));
-        }
+    let mut gidx: Vec<(u64, u32)> =
+        gorder.iter().enumerate().map(|(rec, &id)| (name_hash(gname(id).as_bytes()), rec as u32)).collect();
+    if let Some(dup) = sort_index(&mut gidx, |rec| gname(gorder[rec as usize])) {
+        return Err(PolicyError::invalid(
+            "group",
+            dup,
+            "two groups (or a group and a user's private group) have this name",
+        ));
     }
 
-    // Supplementary groups of each user (by record index): the virtual groups and the real groups.
-    let mut ugroups: Vec<Vec<u32>> = vec![Vec::new(); users.len()];
-    for g in &wgroups[..real_end] {
-        for &m in &g.members {
-            ugroups[m as usize].push(g.gid);
+    // Supplementary groups of each user: the virtual and real groups, in gid order (CSR).
+    let mut ucount = vec![0u32; nu];
+    let mut nm = ng - nr; // one member per private group
+    for g in &wgroups {
+        match g.members {
+            Members::All => ucount.iter_mut().for_each(|c| *c += 1),
+            m => members_of(m).iter().for_each(|&r| ucount[r as usize] += 1),
         }
+        nm += match g.members {
+            Members::All => nu,
+            m => members_of(m).len(),
+        };
     }
+    let nl: usize = ucount.iter().map(|&c| c as usize).sum();
 
-    // Sizes and offsets.
-    let nu = users.len();
-    let ng = wgroups.len();
-    let nm: usize = wgroups.iter().map(|g| g.members.len()).sum();
-    let nl: usize = ugroups.iter().map(Vec::len).sum();
+    // Sizes and offsets; the heap size is exact, so `out` is allocated once.
+    let heap_len: usize = users.iter().map(|u| u.name.len() + u.gecos.len() + 2).sum::<usize>()
+        + wgroups.iter().map(|g| g.name.len() + 1).sum::<usize>();
     let off_users = HEADER_LEN;
     let off_unames = off_users + nu * USER_REC;
-    let off_groups = off_unames + nu * 4;
+    let off_groups = off_unames + nu * INDEX_REC;
     let off_gnames = off_groups + ng * GROUP_REC;
-    let off_members = off_gnames + ng * 4;
+    let off_members = off_gnames + ng * INDEX_REC;
     let off_ugroups = off_members + nm * 4;
     let off_heap = off_ugroups + nl * 4;
-    let heap_guess: usize = users.iter().map(|u| u.name.len() + u.gecos.len() + 2).sum::<usize>()
-        + groups.iter().map(|g| g.name.len() + 1).sum::<usize>()
-        + 40;
-    let mut out = vec![0u8; off_heap];
-    out.reserve(heap_guess);
-    let mut heap: Vec<u8> = Vec::with_capacity(heap_guess);
-    let push_str = |heap: &mut Vec<u8>, s: &str| -> Result<(u32, u32), PolicyError> {
-        let at = u32_of(heap.len(), "heap")?;
-        heap.extend_from_slice(s.as_bytes());
-        heap.push(0);
-        Ok((at, u32_of(s.len(), "string")?))
-    };
+    let total = off_heap + heap_len;
+    u32_of(total, "file")?;
+    let mut out = vec![0u8; total];
     let put = |out: &mut [u8], at: usize, v: u32| out[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let mut hpos = 0usize;
+    let mut push_str = |out: &mut [u8], s: &str| -> (u32, u32) {
+        let at = hpos;
+        out[off_heap + at..off_heap + at + s.len()].copy_from_slice(s.as_bytes());
+        hpos += s.len() + 1;
+        (at as u32, s.len() as u32)
+    };
 
-    // Users and the user-group lists.
+    // Users; `ucount` becomes each user's start in the user-group lists, `cursor` the fill point.
     let mut name_at = vec![0u32; nu];
-    let mut lpos = 0usize;
-    for (r, &i) in by_uid.iter().enumerate() {
-        let u = &users[i as usize];
-        let (no, nl_) = push_str(&mut heap, &u.name)?;
+    let mut lpos = 0u32;
+    for r in 0..nu {
+        let u = urec(r as u32);
+        let (no, nlen) = push_str(&mut out, &u.name);
         name_at[r] = no;
-        let (go, gl) = push_str(&mut heap, &u.gecos)?;
-        let list = &mut ugroups[r];
-        list.sort_unstable();
+        let (go, glen) = push_str(&mut out, &u.gecos);
         let at = off_users + r * USER_REC;
-        for (k, v) in [u.uid, u.gid, no, nl_, go, gl, u32_of(lpos, "user groups")?, u32_of(list.len(), "user groups")?]
-            .into_iter()
-            .enumerate()
-        {
+        for (k, v) in [u.uid, u.gid, no, nlen, go, glen, lpos, ucount[r]].into_iter().enumerate() {
             put(&mut out, at + 4 * k, v);
         }
-        for (k, &gid) in list.iter().enumerate() {
-            put(&mut out, off_ugroups + 4 * (lpos + k), gid);
+        let c = ucount[r];
+        ucount[r] = lpos;
+        lpos += c;
+    }
+    let mut cursor = ucount;
+    for g in &wgroups {
+        let mut add = |out: &mut [u8], r: u32| {
+            put(out, off_ugroups + 4 * cursor[r as usize] as usize, g.gid);
+            cursor[r as usize] += 1;
+        };
+        match g.members {
+            Members::All => (0..nu as u32).for_each(|r| add(&mut out, r)),
+            m => members_of(m).iter().for_each(|&r| add(&mut out, r)),
         }
-        lpos += list.len();
     }
-    for (k, &r) in user_names.iter().enumerate() {
-        put(&mut out, off_unames + 4 * k, r);
+    drop(cursor);
+    for (k, &(h, r)) in uidx.iter().enumerate() {
+        let at = off_unames + INDEX_REC * k;
+        out[at..at + 8].copy_from_slice(&h.to_le_bytes());
+        put(&mut out, at + 8, r);
     }
-    // Private groups share the user's name string.
-    for g in &mut wgroups[real_end..] {
-        g.name_at = g.members.first().map(|&r| name_at[r as usize]);
+    drop(uidx);
+    let mut wname_at = vec![0u32; nr];
+    for (k, g) in wgroups.iter().enumerate() {
+        wname_at[k] = push_str(&mut out, g.name).0;
     }
     let mut mpos = 0usize;
-    for (r, &i) in gorder.iter().enumerate() {
-        let g = &wgroups[i as usize];
-        let (no, nl_) = match g.name_at {
-            Some(at) => (at, u32_of(g.name.len(), "string")?),
-            None => push_str(&mut heap, g.name)?,
+    for (rec, &id) in gorder.iter().enumerate() {
+        let at = off_groups + rec * GROUP_REC;
+        let (gid, no, nlen, count) = if id < nr32 {
+            let g = &wgroups[id as usize];
+            let count = match g.members {
+                Members::All => {
+                    (0..nu).for_each(|r| put(&mut out, off_members + 4 * (mpos + r), r as u32));
+                    nu
+                }
+                m => {
+                    let list = members_of(m);
+                    for (k, &r) in list.iter().enumerate() {
+                        put(&mut out, off_members + 4 * (mpos + k), r);
+                    }
+                    list.len()
+                }
+            };
+            (g.gid, wname_at[id as usize], g.name.len() as u32, count)
+        } else {
+            let r = id - nr32;
+            let u = urec(r);
+            put(&mut out, off_members + 4 * mpos, r);
+            (u.uid, name_at[r as usize], u.name.len() as u32, 1)
         };
-        let at = off_groups + r * GROUP_REC;
-        for (k, v) in
-            [g.gid, no, nl_, u32_of(mpos, "members")?, u32_of(g.members.len(), "members")?].into_iter().enumerate()
-        {
+        for (k, v) in [gid, no, nlen, mpos as u32, count as u32].into_iter().enumerate() {
             put(&mut out, at + 4 * k, v);
         }
-        for (k, &m) in g.members.iter().enumerate() {
-            put(&mut out, off_members + 4 * (mpos + k), m);
-        }
-        mpos += g.members.len();
+        mpos += count;
     }
-    for (k, &g) in group_names.iter().enumerate() {
-        put(&mut out, off_gnames + 4 * k, grank[gorder[g as usize] as usize]);
+    for (k, &(h, rec)) in gidx.iter().enumerate() {
+        let at = off_gnames + INDEX_REC * k;
+        out[at..at + 8].copy_from_slice(&h.to_le_bytes());
+        put(&mut out, at + 8, rec);
     }
-    let total = off_heap + heap.len();
-    u32_of(total, "file")?;
-    out.extend_from_slice(&heap);
+    debug_assert_eq!(hpos, heap_len);
+    debug_assert_eq!(mpos, nm);
 
     // Header.
     out[..8].copy_from_slice(&MAGIC);
@@ -354,7 +435,7 @@ pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapG
         ng as u32,
         nm as u32,
         nl as u32,
-        heap.len() as u32,
+        heap_len as u32,
         0,
         off_users as u32,
         off_unames as u32,
@@ -434,6 +515,45 @@ fn rd64(d: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(a))
 }
 
+/// The first index in `0..n` whose key is `>= t`, for keys sorted ascending (`n` if none).
+/// Interpolation search, since both kinds of key are close to uniform (name hashes, and uids
+/// and gids allocated from a range): a few probes at a million entries instead of twenty. After
+/// eight guesses it bisects, so a crafted file costs at most `8 + log2(n)` probes. On a file
+/// whose keys are not sorted the answer is some index, never an out-of-bounds one; callers
+/// compare the key they find.
+fn lower_bound(n: usize, t: u64, key: impl Fn(usize) -> Result<u64, SnapshotError>) -> Result<usize, SnapshotError> {
+    if n == 0 {
+        return Ok(0);
+    }
+    let first = key(0)?;
+    if t <= first {
+        return Ok(0);
+    }
+    let last = key(n - 1)?;
+    if t > last {
+        return Ok(n);
+    }
+    // key(lo) < t <= key(hi), so the answer is in (lo, hi] and vhi > vlo.
+    let (mut lo, mut hi, mut vlo, mut vhi) = (0usize, n - 1, first, last);
+    let mut guesses = 0;
+    while hi - lo > 1 {
+        let mid = if guesses < 8 {
+            guesses += 1;
+            let step = u128::from(t - vlo) * (hi - lo) as u128 / u128::from(vhi - vlo);
+            (lo + step as usize).clamp(lo + 1, hi - 1)
+        } else {
+            lo + (hi - lo) / 2
+        };
+        let v = key(mid)?;
+        if v < t {
+            (lo, vlo) = (mid, v);
+        } else {
+            (hi, vhi) = (mid, v);
+        }
+    }
+    Ok(hi)
+}
+
 /// `n` little-endian u32 values packed in `b`.
 fn words(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
     b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -470,9 +590,9 @@ impl<'a> Snapshot<'a> {
         let mut expect = [0usize; 7];
         for (k, size) in [
             users as u64 * USER_REC as u64,
-            users as u64 * 4,
+            users as u64 * INDEX_REC as u64,
             groups as u64 * GROUP_REC as u64,
-            groups as u64 * 4,
+            groups as u64 * INDEX_REC as u64,
             members as u64 * 4,
             ugroups as u64 * 4,
             heap as u64,
@@ -594,22 +714,63 @@ impl<'a> Snapshot<'a> {
         self.heap_str("user name", r(2)?, r(3)?)
     }
 
-    fn user_index_by_name(&self, name: &[u8]) -> Result<Option<usize>, SnapshotError> {
-        let (mut lo, mut hi) = (0usize, self.l.users);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let idx =
-                rd32(self.data, self.l.off_unames + 4 * mid).ok_or(SnapshotError::Truncated("user names"))? as usize;
-            if idx >= self.l.users {
-                return Err(SnapshotError::OutOfBounds("user name index"));
+    /// Looks `name` up in a name index (at `off`, `n` entries pointing to records `< n`): finds
+    /// the first entry with the name's hash, then compares the names (read by `name_at`) of the
+    /// entries with that hash. Only the last step touches records and heap.
+    fn index_find(
+        &self,
+        what: &'static str,
+        off: usize,
+        n: usize,
+        name: &[u8],
+        name_at: impl Fn(usize) -> Result<&'a [u8], SnapshotError>,
+    ) -> Result<Option<usize>, SnapshotError> {
+        let hash_at = |k: usize| rd64(self.data, off + INDEX_REC * k).ok_or(SnapshotError::Truncated(what));
+        let h = name_hash(name);
+        let mut k = lower_bound(n, h, hash_at)?;
+        while k < n && hash_at(k)? == h {
+            let idx = rd32(self.data, off + INDEX_REC * k + 8).ok_or(SnapshotError::Truncated(what))? as usize;
+            if idx >= n {
+                return Err(SnapshotError::OutOfBounds(what));
             }
-            match self.user_name_at(idx)?.cmp(name) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Ok(Some(idx)),
+            if name_at(idx)? == name {
+                return Ok(Some(idx));
             }
+            k += 1;
         }
         Ok(None)
+    }
+
+    /// Checks a name index: every entry in bounds, its hash the hash of the name it points to,
+    /// and entries strictly ascending by (hash, name), so every record is found.
+    fn verify_index(
+        &self,
+        what: &'static str,
+        off: usize,
+        n: usize,
+        name_at: impl Fn(usize) -> Result<&'a [u8], SnapshotError>,
+    ) -> Result<(), SnapshotError> {
+        let mut prev: Option<(u64, &[u8])> = None;
+        for k in 0..n {
+            let h = rd64(self.data, off + INDEX_REC * k).ok_or(SnapshotError::Truncated(what))?;
+            let idx = rd32(self.data, off + INDEX_REC * k + 8).ok_or(SnapshotError::Truncated(what))? as usize;
+            if idx >= n {
+                return Err(SnapshotError::OutOfBounds(what));
+            }
+            let name = name_at(idx)?;
+            if name_hash(name) != h {
+                return Err(SnapshotError::BadHash(what));
+            }
+            if prev.is_some_and(|p| p >= (h, name)) {
+                return Err(SnapshotError::Unsorted(what));
+            }
+            prev = Some((h, name));
+        }
+        Ok(())
+    }
+
+    fn user_index_by_name(&self, name: &[u8]) -> Result<Option<usize>, SnapshotError> {
+        self.index_find("user names", self.l.off_unames, self.l.users, name, |i| self.user_name_at(i))
     }
 
     /// The user named `name` (bytes, without NUL).
@@ -622,15 +783,10 @@ impl<'a> Snapshot<'a> {
 
     /// The user with uid `uid`.
     pub fn user_by_uid(&self, uid: u32) -> Result<Option<UserEntry<'a>>, SnapshotError> {
-        let (mut lo, mut hi) = (0usize, self.l.users);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let v = self.user_uid_at(mid).ok_or(SnapshotError::Truncated("users"))?;
-            match v.cmp(&uid) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return self.user_at(mid),
-            }
+        let key = |i: usize| self.user_uid_at(i).map(u64::from).ok_or(SnapshotError::Truncated("users"));
+        let i = lower_bound(self.l.users, u64::from(uid), key)?;
+        if i < self.l.users && key(i)? == u64::from(uid) {
+            return self.user_at(i);
         }
         Ok(None)
     }
@@ -655,34 +811,20 @@ impl<'a> Snapshot<'a> {
 
     /// The group named `name`.
     pub fn group_by_name(&self, name: &[u8]) -> Result<Option<GroupEntry<'a>>, SnapshotError> {
-        let (mut lo, mut hi) = (0usize, self.l.groups);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let idx =
-                rd32(self.data, self.l.off_gnames + 4 * mid).ok_or(SnapshotError::Truncated("group names"))? as usize;
-            if idx >= self.l.groups {
-                return Err(SnapshotError::OutOfBounds("group name index"));
-            }
-            match self.group_name_at(idx)?.cmp(name) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return self.group_at(idx),
-            }
+        match self.index_find("group names", self.l.off_gnames, self.l.groups, name, |i| self.group_name_at(i))? {
+            Some(i) => self.group_at(i),
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     /// The group with gid `gid`.
     pub fn group_by_gid(&self, gid: u32) -> Result<Option<GroupEntry<'a>>, SnapshotError> {
-        let (mut lo, mut hi) = (0usize, self.l.groups);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let v = rd32(self.data, self.l.off_groups + mid * GROUP_REC).ok_or(SnapshotError::Truncated("groups"))?;
-            match v.cmp(&gid) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return self.group_at(mid),
-            }
+        let key = |i: usize| {
+            rd32(self.data, self.l.off_groups + i * GROUP_REC).map(u64::from).ok_or(SnapshotError::Truncated("groups"))
+        };
+        let i = lower_bound(self.l.groups, u64::from(gid), key)?;
+        if i < self.l.groups && key(i)? == u64::from(gid) {
+            return self.group_at(i);
         }
         Ok(None)
     }
@@ -708,19 +850,7 @@ impl<'a> Snapshot<'a> {
             }
             prev = Some(u.uid);
         }
-        let mut prev: Option<&[u8]> = None;
-        for k in 0..self.l.users {
-            let idx =
-                rd32(self.data, self.l.off_unames + 4 * k).ok_or(SnapshotError::Truncated("user names"))? as usize;
-            if idx >= self.l.users {
-                return Err(SnapshotError::OutOfBounds("user name index"));
-            }
-            let name = self.user_name_at(idx)?;
-            if prev.is_some_and(|p| p >= name) {
-                return Err(SnapshotError::Unsorted("user names"));
-            }
-            prev = Some(name);
-        }
+        self.verify_index("user names", self.l.off_unames, self.l.users, |i| self.user_name_at(i))?;
         let mut prev: Option<u32> = None;
         for g in self.groups() {
             let g = g?;
@@ -732,19 +862,7 @@ impl<'a> Snapshot<'a> {
                 m?;
             }
         }
-        let mut prev: Option<&[u8]> = None;
-        for k in 0..self.l.groups {
-            let idx =
-                rd32(self.data, self.l.off_gnames + 4 * k).ok_or(SnapshotError::Truncated("group names"))? as usize;
-            if idx >= self.l.groups {
-                return Err(SnapshotError::OutOfBounds("group name index"));
-            }
-            let name = self.group_name_at(idx)?;
-            if prev.is_some_and(|p| p >= name) {
-                return Err(SnapshotError::Unsorted("group names"));
-            }
-            prev = Some(name);
-        }
+        self.verify_index("group names", self.l.off_gnames, self.l.groups, |i| self.group_name_at(i))?;
         Ok(())
     }
 }
@@ -763,7 +881,7 @@ impl<'a> GroupEntry<'a> {
         self.members.len() / 4
     }
 
-    /// Member names, in the order the writer stored them (by name for the virtual groups).
+    /// Member names, in the order the writer stored them (uid order for the virtual groups, the input order for real groups).
     pub fn members(&self) -> impl Iterator<Item = Result<&'a [u8], SnapshotError>> + 'a {
         let snap = self.snap;
         words(self.members).map(move |idx| {

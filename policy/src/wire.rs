@@ -130,6 +130,21 @@ pub enum Request {
         #[serde(serialize_with = "ser_secret", deserialize_with = "de_secret")]
         new: Secret,
     },
+    /// The second step of a TOTP login over SSH: the code the user typed after
+    /// [`Response::TotpRequired`]. Accepted only shortly after the same caller verified the same
+    /// user's password, so it is never a login on its own.
+    VerifyTotp {
+        /// The login name.
+        user: String,
+        /// The PAM service.
+        service: String,
+        /// `PAM_RHOST`.
+        #[serde(default)]
+        rhost: Option<String>,
+        /// The code as typed.
+        #[serde(serialize_with = "ser_secret", deserialize_with = "de_secret")]
+        code: Secret,
+    },
     /// The `authorized_keys` lines for a user (gatehouse-keys, sshd's `AuthorizedKeysCommand`).
     Keys {
         /// The login name.
@@ -156,6 +171,9 @@ pub enum Response {
     /// The password is right (or the account is usable) but must be changed first
     /// (PAM `NEW_AUTHTOK_REQD`).
     NewPasswordRequired,
+    /// The password is right and the user has TOTP: ask for the code and send
+    /// [`Request::VerifyTotp`] within two minutes.
+    TotpRequired,
     /// The `authorized_keys` lines to print (possibly none).
     Keys {
         /// One line per key, with options (`restrict,from="…" ssh-ed25519 AAAA… comment`).
@@ -272,6 +290,11 @@ impl Request {
                 }
                 check_field("new", new.expose(), MAX_SECRET)
             }
+            Request::VerifyTotp { user, service, rhost, code } => {
+                user_service(user, Some(service))?;
+                opt("rhost", rhost)?;
+                check_field("code", code.expose(), MAX_FIELD)
+            }
             Request::Keys { user } => user_service(user, None),
             Request::Ping => Ok(()),
         }
@@ -283,6 +306,7 @@ impl Request {
             Request::Authenticate { .. } => "authenticate",
             Request::Account { .. } => "account",
             Request::ChangePassword { .. } => "change_password",
+            Request::VerifyTotp { .. } => "verify_totp",
             Request::Keys { .. } => "keys",
             Request::Ping => "ping",
         }
@@ -441,6 +465,12 @@ mod tests {
                 old: None,
                 new: Secret::new("x".into()),
             },
+            Request::VerifyTotp {
+                user: "alice".into(),
+                service: "sshd".into(),
+                rhost: Some("192.0.2.7".into()),
+                code: Secret::new("123456".into()),
+            },
             Request::Keys { user: "alice".into() },
             Request::Ping,
         ]
@@ -452,6 +482,7 @@ mod tests {
             Response::Denied { reason: "account is inactive".into() },
             Response::UnknownUser,
             Response::NewPasswordRequired,
+            Response::TotpRequired,
             Response::Keys { lines: vec!["restrict ssh-ed25519 AAAA x".into()] },
             Response::Keys { lines: vec![] },
             Response::Unavailable { reason: "db".into() },
@@ -490,6 +521,8 @@ mod tests {
         assert_eq!(std::str::from_utf8(&body).unwrap(), r#"{"v":1,"request":"ping"}"#);
         let body = encode_response(&Response::Denied { reason: "r".into() }).unwrap();
         assert_eq!(std::str::from_utf8(&body).unwrap(), r#"{"v":1,"response":{"denied":{"reason":"r"}}}"#);
+        let body = encode_response(&Response::TotpRequired).unwrap();
+        assert_eq!(std::str::from_utf8(&body).unwrap(), r#"{"v":1,"response":"totp_required"}"#);
         let body = encode_request(&Request::Keys { user: "a".into() }).unwrap();
         assert_eq!(std::str::from_utf8(&body).unwrap(), r#"{"v":1,"request":{"keys":{"user":"a"}}}"#);
         // Field order does not matter, optional fields may be left out, unknown fields are ignored.

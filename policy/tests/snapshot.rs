@@ -213,3 +213,52 @@ fn many_users() {
     assert_eq!(snap.group_by_name(b"g3").unwrap().unwrap().member_count(), 200);
     assert_eq!(snap.group_by_name(b"gatehouse-users").unwrap().unwrap().member_count(), 10_000);
 }
+
+/// Ids far from uniform (clusters and outliers) and names sharing long prefixes: every user and
+/// group is found by name and id, every neighbouring id and name misses.
+#[test]
+fn irregular_ids_and_long_common_prefixes() {
+    let uid = |i: u32| match i % 3 {
+        0 => 1_900_000_010 + i,
+        1 => 1_950_000_000 + i * 1000,
+        _ => 1_999_000_000 + i * i,
+    };
+    let users: Vec<SnapUser> =
+        (0..3_000u32).map(|i| user(&format!("customer-account-{i:08}"), uid(i), "", i % 2 == 0)).collect();
+    let groups =
+        [SnapGroup { name: "g".into(), gid: 1_900_000_002, members: vec!["customer-account-00000007".into()] }];
+    let bytes = build(1, &IDS, &users, &groups).unwrap();
+    let snap = Snapshot::parse(&bytes).unwrap();
+    snap.verify().unwrap();
+    for u in &users {
+        let e = snap.user_by_name(u.name.as_bytes()).unwrap().unwrap();
+        assert_eq!(e.uid, u.uid);
+        assert_eq!(snap.user_by_uid(u.uid).unwrap().unwrap().name, u.name.as_bytes());
+        assert_eq!(snap.group_by_gid(u.uid).unwrap().unwrap().name, u.name.as_bytes());
+        assert_eq!(snap.group_by_name(u.name.as_bytes()).unwrap().unwrap().gid, u.uid);
+        assert!(snap.user_by_uid(u.uid + 1).unwrap().is_none_or(|n| n.uid == u.uid + 1));
+        assert!(snap.user_by_name(format!("{}x", u.name).as_bytes()).unwrap().is_none());
+    }
+    assert_eq!(snap.group_by_name(b"g").unwrap().unwrap().member_count(), 1);
+}
+
+#[test]
+fn verify_checks_index_hashes_and_order() {
+    let bytes = sample();
+    // The user name index follows the 4 user records.
+    let index = HEADER_LEN + 4 * 32;
+    let mut b = bytes.clone();
+    b[index] ^= 1;
+    assert!(matches!(Snapshot::parse(&b).unwrap().verify(), Err(SnapshotError::BadHash(_))));
+    // Swapping two entries breaks the order; lookups of the moved names may miss, never mislead.
+    let mut b = bytes.clone();
+    let (x, y) = b[index..index + 24].split_at_mut(12);
+    x.swap_with_slice(y);
+    let snap = Snapshot::parse(&b).unwrap();
+    assert!(matches!(snap.verify(), Err(SnapshotError::Unsorted(_))));
+    for name in ["alice", "bob", "carol", "dave"] {
+        if let Some(u) = snap.user_by_name(name.as_bytes()).unwrap() {
+            assert_eq!(u.name, name.as_bytes());
+        }
+    }
+}

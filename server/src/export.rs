@@ -50,14 +50,14 @@ pub fn write_snapshot(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 ///
 /// Every user is included, inactive ones too (PAM decides access). The caller drops users whose
 /// name or id another NSS source has before calling, if it wants to (DESIGN, "Ids").
-/// TODO(issue 4): the TOTP flag is `false` for every user until the store exposes the
-/// `totp_secret` column on [`gatehouse_policy::model::User`]; `gatehouse-totp` is empty until then.
+/// Users with a TOTP secret carry the TOTP flag, which puts them in `gatehouse-totp` (the sshd
+/// drop-in's `Match Group` that requires the code after a key too); the secret is not exported.
 pub async fn build_from_store(store: &Store, generation: u64) -> Result<Vec<u8>, StoreError> {
     let users = store.list_users(None, None).await?;
     let groups = store.list_groups().await?;
     let users: Vec<SnapUser> = users
         .into_iter()
-        .map(|u| SnapUser { name: u.name, uid: u.uid, gid: u.gid, gecos: u.display_name, totp: false })
+        .map(|u| SnapUser { name: u.name, uid: u.uid, gid: u.gid, gecos: u.display_name, totp: u.totp_enabled })
         .collect();
     let groups: Vec<SnapGroup> =
         groups.into_iter().map(|g| SnapGroup { name: g.name, gid: g.gid, members: g.members }).collect();

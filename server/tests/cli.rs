@@ -1303,3 +1303,49 @@ fn unlock_clears_a_lock() {
     assert_eq!(env.run(&["check", "alice"]).code, 0);
     assert_refused(&env.run(&["unlock", "nobodyhere"]), "no user named \"nobodyhere\"");
 }
+
+#[test]
+fn totp_enable_disable_and_show() {
+    let env = env_with_alice();
+    let text = env.ok(&["totp", "enable", "alice"]);
+    let secret = text.lines().find_map(|l| l.strip_prefix("secret: ")).unwrap().to_string();
+    assert_eq!(secret.len(), 32, "{text}");
+    assert!(text.contains(&format!("otpauth://totp/gatehouse:alice?secret={secret}&issuer=gatehouse")), "{text}");
+    assert!(env.ok(&["user", "show", "alice"]).lines().any(|l| l.starts_with("totp:") && l.ends_with("enabled")));
+    assert_eq!(env.show("alice")["totp_enabled"], Value::Bool(true));
+    // The secret is never shown again: not by show, not by the export.
+    let export = String::from_utf8(env.export()).unwrap();
+    assert!(!export.contains(&secret) && !env.ok(&["user", "show", "alice", "--json"]).contains(&secret));
+    // Enabling twice is refused (and changes nothing) unless --replace.
+    let out = assert_unchanged(&env, || env.run(&["totp", "enable", "alice"]));
+    assert_refused(&out, "already has TOTP enabled");
+    let v = env.json(&["totp", "enable", "alice", "--replace", "--json"]);
+    assert_ne!(v["secret"].as_str().unwrap(), secret);
+    assert!(v["uri"].as_str().unwrap().starts_with("otpauth://totp/gatehouse:alice?secret="));
+    env.ok(&["totp", "disable", "alice"]);
+    assert!(env.ok(&["user", "show", "alice"]).lines().any(|l| l.starts_with("totp:") && l.ends_with("disabled")));
+    let out = assert_unchanged(&env, || env.run(&["totp", "disable", "alice"]));
+    assert_refused(&out, "does not have TOTP enabled");
+    let out = assert_unchanged(&env, || env.run(&["totp", "enable", "nobody-here"]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(env.ok(&["totp", "enable", "--help"]).contains("Examples:"));
+}
+
+#[test]
+fn invite_prints_a_code_and_forces_a_new_password() {
+    let env = env_with_alice();
+    let text = env.ok(&["invite", "alice", "--expires-in", "24h"]);
+    assert!(text.starts_with("invitation for alice: ") && text.contains("valid until"), "{text}");
+    let v = env.json(&["invite", "alice", "--json"]);
+    let code = v["code"].as_str().unwrap();
+    assert_eq!(code.len(), 14, "{v}");
+    assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(env.show("alice")["must_change_password"], Value::Bool(true));
+    assert!(!String::from_utf8(env.export()).unwrap().contains(code));
+    for bad in ["0s", "soon", "-5m"] {
+        let out = assert_unchanged(&env, || env.run(&["invite", "alice", "--expires-in", bad]));
+        assert_eq!(out.code, 2, "{bad}: {out:?}");
+    }
+    let help = env.ok(&["invite", "--help"]);
+    assert!(help.contains("Examples:") && help.contains("not implemented"), "{help}");
+}

@@ -273,7 +273,47 @@ async fn migrations(db: &Db<'_>) {
     s.ensure_current().await.unwrap();
 }
 
+/// TOTP: enable (refused twice unless replaced), the flag on the record and the export, the
+/// replay guard; invitations: single use, expiry, replacement, must_change_password.
+async fn totp_and_invitations(db: &Db<'_>) {
+    use gatehouse_policy::secret::Secret;
+    let (s, _dir) = fresh_store(db, local()).await;
+    let a = s.add_user("root", nu("alice")).await.unwrap();
+    assert!(!a.totp_enabled);
+    assert_eq!(s.totp_secret_of(&a.id).await.unwrap(), None);
+    let (u, secret) = s.totp_enable("root", "alice", false).await.unwrap();
+    assert!(u.totp_enabled);
+    assert!(matches!(s.totp_enable("root", "alice", false).await, Err(StoreError::Refused(_))));
+    let json = serde_json::to_string(&s.get_user("alice").await.unwrap()).unwrap();
+    assert!(json.contains("\"totp_enabled\":true") && !json.contains(secret.expose()), "{json}");
+    let (stored, last) = s.totp_secret_of(&a.id).await.unwrap().unwrap();
+    assert_eq!((stored.expose(), last), (secret.expose(), None));
+    assert!(s.totp_accept_step(&a.id, 100).await.unwrap());
+    assert!(!s.totp_accept_step(&a.id, 100).await.unwrap(), "same step twice");
+    assert!(!s.totp_accept_step(&a.id, 99).await.unwrap(), "an older step after a newer one");
+    assert!(s.totp_accept_step(&a.id, 101).await.unwrap());
+    let (_, again) = s.totp_enable("root", "alice", true).await.unwrap();
+    assert_ne!(again.expose(), secret.expose());
+    assert_eq!(s.totp_secret_of(&a.id).await.unwrap().unwrap().1, None, "a new secret restarts the counter");
+    s.totp_disable("root", "alice").await.unwrap();
+    assert!(!s.get_user("alice").await.unwrap().totp_enabled);
+    assert!(!s.totp_accept_step(&a.id, 200).await.unwrap(), "no secret, nothing accepted");
+    assert!(matches!(s.totp_disable("root", "alice").await, Err(StoreError::Missing(_))));
+
+    let now = gatehouse_server::store::now();
+    let first = s.invite("root", "alice", 3600).await.unwrap();
+    assert!(s.get_user("alice").await.unwrap().must_change_password);
+    let second = s.invite("root", "alice", 3600).await.unwrap();
+    assert!(!s.redeem_invitation(&a.id, &first.code, now).await.unwrap(), "replaced by the second");
+    assert!(!s.redeem_invitation(&a.id, &Secret::new("not a code".into()), now).await.unwrap());
+    assert!(!s.redeem_invitation(&a.id, &second.code, now + 7200).await.unwrap(), "expired");
+    let typed = Secret::new(second.code.expose().to_lowercase().replace('-', ""));
+    assert!(s.redeem_invitation(&a.id, &typed, now).await.unwrap());
+    assert!(!s.redeem_invitation(&a.id, &second.code, now).await.unwrap(), "used once");
+}
+
 async fn suite(db: Db<'_>) {
+    totp_and_invitations(&db).await;
     users_and_ids(&db).await;
     explicit_uids(&db).await;
     names(&db).await;

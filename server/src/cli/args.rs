@@ -42,6 +42,29 @@ pub enum Command {
     /// Add, list and delete a user's SSH public keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Turn a user's TOTP second factor on or off.
+    #[command(subcommand)]
+    Totp(TotpCmd),
+    /// Issue a one-time code with which the user logs in once and must then choose a password.
+    #[command(after_help = "The code is printed once (only its hash is stored); a new invitation replaces the user's
+earlier unused one. The user types it at the password prompt over SSH keyboard-interactive
+(not FTP), and must then choose a new password. Mail delivery (sendmail) is not implemented
+yet: hand the code over yourself.
+
+Examples:
+  gatehouse invite alice
+  gatehouse invite alice --expires-in 24h
+  gatehouse invite alice --json")]
+    Invite {
+        /// User name or id.
+        name: String,
+        /// How long the code works: a number with s, m, h or d.
+        #[arg(long, value_name = "DURATION", default_value = "72h")]
+        expires_in: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add, list and delete a user's path rules.
     #[command(subcommand)]
     Rule(RuleCmd),
@@ -75,6 +98,17 @@ Examples:
     Unlock {
         /// User name or id.
         name: String,
+    },
+    /// Show whether the database, daemon, snapshot, nsswitch, PAM and sshd are wired in.
+    #[command(after_help = "Exit status: 0 when every part is in place, 1 otherwise.
+
+Example:
+  gatehouse status
+  gatehouse status --json")]
+    Status {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
     },
     /// Database schema: apply migrations or show their state.
     #[command(subcommand)]
@@ -207,6 +241,35 @@ pub enum UserCmd {
         /// Also remove the user's root folder (refused if shared or outside the allowed prefixes).
         #[arg(long)]
         remove_files: bool,
+    },
+}
+
+/// `gatehouse totp …`
+#[derive(Debug, Subcommand)]
+pub enum TotpCmd {
+    /// Give a user a new TOTP secret; prints it and the otpauth:// URI once.
+    #[command(after_help = "Over SSH the user is asked for the code after the password (and after a key); over FTP
+the code is appended to the password. Each code is accepted once.
+
+Examples:
+  gatehouse totp enable alice
+  gatehouse totp enable alice --replace     # a lost phone: the old secret stops working
+  gatehouse totp enable alice --json")]
+    Enable {
+        /// User name or id.
+        name: String,
+        /// Replace an existing secret.
+        #[arg(long)]
+        replace: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user's TOTP secret.
+    #[command(after_help = "Example:\n  gatehouse totp disable alice")]
+    Disable {
+        /// User name or id.
+        name: String,
     },
 }
 

@@ -12,6 +12,7 @@ macro_rules! out {
 pub mod args;
 mod output;
 mod run;
+pub mod status;
 
 pub use args::Cli;
 

@@ -91,6 +91,7 @@ pub fn print_user(u: &User) {
         ("admin", yes(u.admin).to_string()),
         ("password", password),
         ("password source", u.password_source.to_string()),
+        ("totp", if u.totp_enabled { "enabled" } else { "disabled" }.to_string()),
         ("created", format_time(u.created_at)),
         ("updated", format_time(u.updated_at)),
         (

@@ -115,6 +115,50 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
             Ok(0)
         }
         Command::Key(c) => key(store, &who, c).await,
+        Command::Totp(TotpCmd::Enable { name, replace, json }) => {
+            let (u, secret) = store.totp_enable(&who, &name, replace).await?;
+            let uri = gatehouse_policy::totp::uri(&u.name, secret.expose());
+            if json {
+                output::print_json(&serde_json::json!({ "user": u.name, "secret": secret.expose(), "uri": uri }))?;
+            } else {
+                out!("TOTP enabled for {}; this is shown once:", u.name);
+                out!("secret: {}", secret.expose());
+                out!("uri:    {uri}");
+            }
+            Ok(0)
+        }
+        Command::Totp(TotpCmd::Disable { name }) => {
+            let u = store.totp_disable(&who, &name).await?;
+            out!("TOTP disabled for {}", u.name);
+            Ok(0)
+        }
+        Command::Invite { name, expires_in, json } => {
+            let ttl = gatehouse_policy::config::parse_duration("expires-in", &expires_in)?;
+            if ttl == 0 {
+                return Err(CliError("--expires-in must be longer than 0s".into()));
+            }
+            let inv = store.invite(&who, &name, ttl).await?;
+            let expires = gatehouse_policy::model::format_time(inv.expires_at);
+            if json {
+                output::print_json(
+                    &serde_json::json!({ "user": inv.user, "code": inv.code.expose(), "expires_at": expires }),
+                )?;
+            } else {
+                out!("invitation for {}: {} (valid until {expires}, once)", inv.user, inv.code.expose());
+            }
+            Ok(0)
+        }
+        Command::Status { json } => {
+            let parts = super::status::run(store).await;
+            if json {
+                output::print_json(&parts)?;
+            } else {
+                for p in &parts {
+                    out!("{:<10} {}  {}", p.part, if p.ok { "ok  " } else { "FAIL" }, p.detail);
+                }
+            }
+            Ok(if parts.iter().all(|p| p.ok) { 0 } else { 1 })
+        }
         Command::Unlock { name } => {
             store.unlock(&who, &name).await?;
             out!("unlocked {name}");

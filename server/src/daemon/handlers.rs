@@ -1,13 +1,14 @@
 //! One handler per request kind. Each is: look up → check → act → exactly one answer, plus the
 //! words for the log line (which never carry a secret).
 use super::throttle::{source_key, Admit};
-use super::State;
+use super::{Grant, State};
 use crate::store::{now, StoreError};
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
 use gatehouse_policy::model::{format_time, validate_name, Group, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::wire::Response;
+use gatehouse_policy::{invite, totp};
 use std::time::Instant;
 
 /// The actor named in the audit log for changes the daemon makes.
@@ -85,8 +86,28 @@ async fn count_failure(st: &State, user: &User, source: &str) -> String {
     }
 }
 
+/// The protocol whose clients append the TOTP code to the password (they have no second prompt).
+pub const FTP: &str = "ftp";
+
 /// `Authenticate`: throttle by source, then user lookup, lock, one verify.
-pub async fn authenticate(st: &State, user: &str, rhost: Option<&str>, password: &Secret) -> Outcome {
+///
+/// - A TOTP user over FTP appends the code: the last [`totp::DIGITS`] characters are the code,
+///   the rest the password, and both must be right (the code once: replay-guarded).
+/// - A TOTP user over anything else gets [`Response::TotpRequired`] after the password, and a
+///   grant for the same caller to send [`verify_totp`] within two minutes. Failures are cleared
+///   only once the code is right too, so guessing codes behind a known password still locks.
+/// - A secret that is not the password but has the shape of an invitation code is checked
+///   against the user's open invitation (one more hash; plain wrong passwords cost none), and a
+///   match is redeemed once and answered with [`Response::NewPasswordRequired`]. Not over FTP,
+///   which cannot change a password (the code would be used up for nothing).
+pub async fn authenticate(
+    st: &State,
+    caller_uid: u32,
+    user: &str,
+    protocol: &str,
+    rhost: Option<&str>,
+    password: &Secret,
+) -> Outcome {
     let source = source_key(rhost);
     match st.admit(&source, Instant::now()) {
         Admit::Yes => {}
@@ -112,25 +133,135 @@ pub async fn authenticate(st: &State, user: &str, rhost: Option<&str>, password:
             u.failed_logins
         ));
     }
-    match verify(st, password, u.password_hash.clone()).await {
+    let ftp_code = u.totp_enabled && protocol == FTP;
+    let (pw, code) = if ftp_code { split_code(password) } else { (password.clone(), None) };
+    match verify(st, &pw, u.password_hash.clone()).await {
         Ok(v) if v.ok => {
-            if let Err(e) = st.store.clear_failures(&u.id).await {
-                tracing::warn!(user = %u.name, error = %e, "cannot clear failed-login count");
-            }
             let mut note = String::new();
             if v.needs_rehash {
-                note = rehash(st, &u, password).await;
+                note = rehash(st, &u, &pw).await;
             }
-            if u.must_change_password {
-                Outcome::new(Response::NewPasswordRequired, format!("password correct, must be changed{note}"))
-            } else {
-                Outcome::new(Response::Ok, format!("password correct{note}"))
+            if u.totp_enabled && !ftp_code {
+                st.grant(&u.name, Grant::Totp, caller_uid);
+                return Outcome::new(Response::TotpRequired, format!("password correct, TOTP code next{note}"));
             }
+            if ftp_code {
+                match check_code(st, &u, code.as_ref(), t).await {
+                    Ok(()) => note.push_str("; TOTP code correct"),
+                    Err(why) => {
+                        let lock = count_failure(st, &u, &source).await;
+                        return Outcome::denied(format!("password correct but {why}{lock}"));
+                    }
+                }
+            }
+            success(st, &u, format!("password correct{note}")).await
         }
-        Ok(_) => {
+        outcome => {
+            if protocol != FTP {
+                match redeem(st, &u, password, t).await {
+                    Ok(true) => {
+                        st.grant(&u.name, Grant::Invitation, caller_uid);
+                        return Outcome::new(
+                            Response::NewPasswordRequired,
+                            "invitation code redeemed; a new password is required",
+                        );
+                    }
+                    Ok(false) => {}
+                    Err(e) => return Outcome::unavailable(e),
+                }
+            }
+            let why = match outcome {
+                Ok(_) => "wrong password".to_string(),
+                Err(why) => why,
+            };
             let lock = count_failure(st, &u, &source).await;
-            Outcome::denied(format!("wrong password{lock}"))
+            Outcome::denied(format!("{why}{lock}"))
         }
+    }
+}
+
+/// The end of a successful authentication: failures forgotten, the forced change reported.
+async fn success(st: &State, u: &User, reason: String) -> Outcome {
+    if let Err(e) = st.store.clear_failures(&u.id).await {
+        tracing::warn!(user = %u.name, error = %e, "cannot clear failed-login count");
+    }
+    if u.must_change_password {
+        Outcome::new(Response::NewPasswordRequired, format!("{reason}, must be changed"))
+    } else {
+        Outcome::new(Response::Ok, reason)
+    }
+}
+
+/// Splits an FTP password into the password and the appended code (the last
+/// [`totp::DIGITS`] characters); a string too short to hold both is all password.
+fn split_code(pw: &Secret) -> (Secret, Option<Secret>) {
+    let text = pw.expose();
+    let n = text.chars().count();
+    if n <= totp::DIGITS {
+        return (pw.clone(), None);
+    }
+    let cut = text.char_indices().nth(n - totp::DIGITS).map_or(text.len(), |(i, _)| i);
+    (Secret::new(text[..cut].to_string()), Some(Secret::new(text[cut..].to_string())))
+}
+
+/// Checks a TOTP code for a user at time `t`, replay-guarded. `Err` says why it failed.
+async fn check_code(st: &State, u: &User, code: Option<&Secret>, t: i64) -> Result<(), String> {
+    let Some(code) = code else {
+        return Err("no TOTP code was appended".into());
+    };
+    let (secret, _) = match st.store.totp_secret_of(&u.id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err("TOTP was disabled meanwhile".into()),
+        Err(e) => return Err(format!("database: {e}")),
+    };
+    let step = match totp::verify(secret.expose(), code.expose(), t) {
+        Ok(Some(step)) => step,
+        Ok(None) => return Err("wrong TOTP code".into()),
+        Err(e) => return Err(format!("the stored TOTP secret is unusable: {e}")),
+    };
+    match st.store.totp_accept_step(&u.id, step).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("TOTP code already used".into()),
+        Err(e) => Err(format!("database: {e}")),
+    }
+}
+
+/// Checks a secret against the user's open invitation and marks it used. Costs a hash only if
+/// the secret has the shape of a code and an invitation is open.
+async fn redeem(st: &State, u: &User, typed: &Secret, t: i64) -> Result<bool, StoreError> {
+    let Some(code) = invite::normalize(typed) else {
+        return Ok(false);
+    };
+    for inv in st.store.open_invitations(&u.id, t).await? {
+        let (c, h) = (code.clone(), inv.code_hash.clone());
+        let ok = st.blocking(move || verify_password(&c, &h).map(|v| v.ok).unwrap_or(false)).await.unwrap_or(false);
+        if ok {
+            return st.store.mark_invitation_used(&inv.id, t).await;
+        }
+    }
+    Ok(false)
+}
+
+/// `VerifyTotp`: the second step over SSH. Only after [`authenticate`] answered
+/// `TotpRequired` to the same caller for the same user within two minutes (the grant is used
+/// up either way); a wrong or reused code counts as a failed login.
+pub async fn verify_totp(st: &State, caller_uid: u32, user: &str, rhost: Option<&str>, code: &Secret) -> Outcome {
+    // No throttle token of its own: the grant comes from an `Authenticate` that was admitted.
+    let source = source_key(rhost);
+    if !st.take_grant(user, Grant::Totp, caller_uid) {
+        return Outcome::denied("no password was verified for this user by this caller in the last two minutes");
+    }
+    let u = match lookup(st, user).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return Outcome::new(Response::UnknownUser, "no such gatehouse user"),
+        Err(e) => return Outcome::unavailable(e),
+    };
+    let t = now();
+    if let Some(until) = u.locked_until.filter(|&x| x > t) {
+        return Outcome::denied(format!("account locked until {}", format_time(until)));
+    }
+    match check_code(st, &u, Some(code), t).await {
+        Ok(()) => success(st, &u, "password and TOTP code correct".into()).await,
         Err(why) => {
             let lock = count_failure(st, &u, &source).await;
             Outcome::denied(format!("{why}{lock}"))
@@ -197,7 +328,12 @@ pub async fn change_password(
         Ok(None) => return Outcome::new(Response::UnknownUser, "no such gatehouse user"),
         Err(e) => return Outcome::unavailable(e),
     };
+    // A caller that just redeemed this user's invitation sets the new password without the
+    // current one, whatever PAM kept as the old token (the code, or an old password). The grant
+    // is used up only when a password is set, so a refused (too short) one can be retried.
+    let invited = st.has_grant(&u.name, Grant::Invitation, caller_uid);
     match old {
+        _ if invited => {}
         Some(old) => {
             if let Some(until) = u.locked_until.filter(|&x| x > now()) {
                 return Outcome::denied(format!("account locked until {}", format_time(until)));
@@ -227,6 +363,9 @@ pub async fn change_password(
     };
     match st.store.set_password(ACTOR, &u.id, Some(hash), false).await {
         Ok(()) => {
+            if invited {
+                st.take_grant(&u.name, Grant::Invitation, caller_uid);
+            }
             st.changed();
             Outcome::new(Response::Ok, "password changed")
         }

@@ -118,12 +118,37 @@ impl DaemonConfig {
     }
 }
 
+/// How long a verified password (or a redeemed invitation) lets the same caller send the
+/// second step (`VerifyTotp`, or a `ChangePassword` without the current password).
+pub const SECOND_STEP_TTL: Duration = Duration::from_secs(120);
+
+/// What a first step granted, kept in memory for [`SECOND_STEP_TTL`] and consumed on use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// The password verified; a TOTP code may follow.
+    Totp,
+    /// An invitation code was redeemed; a new password may be set without the current one.
+    Invitation,
+}
+
 /// Shared by every connection.
 pub struct State {
     store: Store,
     cfg: DaemonConfig,
     hashing: Semaphore,
     throttle: Mutex<Throttle>,
+    /// (user, grant) → (when, caller uid): first steps awaiting their second.
+    grants: Mutex<BTreeMap<(String, GrantKey), (Instant, u32)>>,
+}
+
+/// [`Grant`] as an ordered map key.
+type GrantKey = u8;
+
+fn grant_key(g: Grant) -> GrantKey {
+    match g {
+        Grant::Totp => 0,
+        Grant::Invitation => 1,
+    }
 }
 
 impl State {
@@ -149,6 +174,31 @@ impl State {
     fn changed(&self) {
         self.cfg.changed.notify_one();
     }
+
+    /// Records a first step for `user` by `caller_uid`; drops expired records.
+    fn grant(&self, user: &str, g: Grant, caller_uid: u32) {
+        let now = Instant::now();
+        let mut map = self.grants.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, (at, _)| now.duration_since(*at) <= SECOND_STEP_TTL);
+        map.insert((user.to_string(), grant_key(g)), (now, caller_uid));
+    }
+
+    /// True if `user` has a live first step of kind `g` from this caller (not consumed).
+    fn has_grant(&self, user: &str, g: Grant, caller_uid: u32) -> bool {
+        let map = self.grants.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&(user.to_string(), grant_key(g)))
+            .is_some_and(|(at, uid)| *uid == caller_uid && at.elapsed() <= SECOND_STEP_TTL)
+    }
+
+    /// Consumes a first step: true if `user` has one of kind `g` from the same caller, younger
+    /// than [`SECOND_STEP_TTL`]. Used once either way.
+    fn take_grant(&self, user: &str, g: Grant, caller_uid: u32) -> bool {
+        let mut map = self.grants.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match map.remove(&(user.to_string(), grant_key(g))) {
+            Some((at, uid)) => uid == caller_uid && at.elapsed() <= SECOND_STEP_TTL,
+            None => false,
+        }
+    }
 }
 
 /// Serves requests on `listener` until `shutdown` completes, then lets requests in flight finish
@@ -158,6 +208,7 @@ pub async fn serve(store: Store, cfg: DaemonConfig, listener: UnixListener, shut
     let state = Arc::new(State {
         hashing: Semaphore::new(cfg.hash_permits.max(1)),
         throttle: Mutex::new(Throttle::new(cfg.throttle.clone())),
+        grants: Mutex::new(BTreeMap::new()),
         store,
         cfg,
     });
@@ -304,6 +355,7 @@ pub async fn dispatch(st: &State, caller_uid: u32, req: Request) -> Response {
             (user.as_str(), service.as_str(), rhost.as_deref())
         }
         Request::ChangePassword { user, service, .. } => (user.as_str(), service.as_str(), None),
+        Request::VerifyTotp { user, service, rhost, .. } => (user.as_str(), service.as_str(), rhost.as_deref()),
         Request::Keys { user } => (user.as_str(), "", None),
         Request::Ping => ("", "", None),
     };
@@ -311,6 +363,7 @@ pub async fn dispatch(st: &State, caller_uid: u32, req: Request) -> Response {
     let answer = match &out.response {
         Response::Ok | Response::Keys { .. } => "allow",
         Response::NewPasswordRequired => "new-password-required",
+        Response::TotpRequired => "totp-required",
         Response::UnknownUser => "unknown-user",
         Response::Denied { .. } => "deny",
         Response::Unavailable { .. } => "unavailable",
@@ -343,15 +396,22 @@ async fn answer(st: &State, caller_uid: u32, req: &Request) -> handlers::Outcome
             Err(why) => outcome_denied(why),
         },
         Request::Authenticate { user, service, rhost, password, .. } => match login("authenticate users", service) {
-            Ok(_) => handlers::authenticate(st, user, rhost.as_deref(), password).await,
+            Ok(protocol) => handlers::authenticate(st, caller_uid, user, &protocol, rhost.as_deref(), password).await,
             Err(o) => o,
         },
         Request::Account { user, service, rhost, .. } => match login("check accounts", service) {
             Ok(protocol) => handlers::account(st, user, &protocol, rhost.as_deref()).await,
             Err(o) => o,
         },
+        Request::VerifyTotp { user, service, rhost, code } => match login("authenticate users", service) {
+            Ok(_) => handlers::verify_totp(st, caller_uid, user, rhost.as_deref(), code).await,
+            Err(o) => o,
+        },
+        // Changing a password is not a login: root may do it from any PAM service (`passwd
+        // alice` run by an admin); other callers only for a protocol they are allowed.
         Request::ChangePassword { user, service, old, new } => match login("change passwords", service) {
             Ok(_) => handlers::change_password(st, caller_uid, user, "-", old.as_ref(), new).await,
+            Err(_) if caller_uid == 0 => handlers::change_password(st, caller_uid, user, "-", old.as_ref(), new).await,
             Err(o) => o,
         },
     }

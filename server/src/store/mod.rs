@@ -6,6 +6,7 @@
 //! `meta` row), so concurrent writers serialise instead of failing half-way, and every admin
 //! change appends to `audit_log` inside the same transaction.
 mod bulk;
+mod credentials;
 mod groups;
 mod ids;
 pub mod login;
@@ -13,6 +14,7 @@ mod rows;
 mod rules;
 mod users;
 
+pub use credentials::Invitation;
 pub use groups::{GroupChanges, NewGroup};
 pub use ids::{LocalIds, SystemIds};
 pub use rules::RuleOwner;

@@ -83,6 +83,7 @@ fn id_u32(row: &AnyRow, col: &str, what: &str, name: &str) -> Result<u32> {
 const USER_COLS: &str = "t.id, t.name, t.uid, t.gid, t.display_name, t.email, t.locale, t.time_zone, t.password_hash, \
      t.password_source, t.must_change_password, t.root, t.mode, t.delete_allowed, t.allowed_ips, t.denied_ips, \
      t.protocols, t.active, t.expires_at, t.max_file_size, t.admin, t.created_at, t.updated_at, \
+     CAST(CASE WHEN t.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS totp_enabled, \
      ls.last_login_at, ls.last_login_ip, ls.failed_logins, ls.locked_until";
 
 fn user_from_row(row: &AnyRow) -> Result<User> {
@@ -106,6 +107,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         password_hash: row.try_get("password_hash")?,
         password_source: source.parse::<PasswordSource>().map_err(|e| corrupt(w, n, "password_source", e))?,
         must_change_password: get_bool(row, "must_change_password")?,
+        totp_enabled: get_bool(row, "totp_enabled")?,
         keys: Vec::new(),
         root: row.try_get("root")?,
         mode: mode.parse::<Mode>().map_err(|e| corrupt(w, n, "mode", e))?,

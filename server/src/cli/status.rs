@@ -1,0 +1,170 @@
+//! `gatehouse status`: is every part really wired in on this host?
+//!
+//! Each line answers one question an operator asks when a login does not work: is the database
+//! current, does the daemon answer, is the snapshot fresh, do nsswitch.conf and the PAM stacks
+//! name gatehouse, is the sshd drop-in installed. It reads the real files; it changes nothing.
+use crate::store::Store;
+use gatehouse_policy::config::{SNAPSHOT_PATH, SOCKET_PATH};
+use gatehouse_policy::snapshot::Snapshot;
+use gatehouse_policy::wire::{decode_response, encode_request, Request, Response, MAX_FRAME};
+use std::path::Path;
+
+/// One checked part.
+#[derive(Debug, serde::Serialize)]
+pub struct Part {
+    /// `database`, `daemon`, `snapshot`, `nsswitch`, `pam`, `sshd`.
+    pub part: &'static str,
+    /// True when the part is in place and working.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+fn part(part: &'static str, ok: bool, detail: impl Into<String>) -> Part {
+    Part { part, ok, detail: detail.into() }
+}
+
+async fn database(store: &Store) -> Part {
+    match store.status().await {
+        Ok(st) if st.pending.is_empty() => part(
+            "database",
+            true,
+            format!(
+                "{}, schema current, {} users, {} groups",
+                st.backend,
+                st.users.unwrap_or(0),
+                st.groups.unwrap_or(0)
+            ),
+        ),
+        Ok(st) => part("database", false, format!("{} migrations pending: run gatehouse db migrate", st.pending.len())),
+        Err(e) => part("database", false, e.to_string()),
+    }
+}
+
+fn daemon(socket: &str) -> Part {
+    let t = std::time::Instant::now();
+    let answer = encode_request(&Request::Ping)
+        .map_err(|e| e.to_string())
+        .and_then(|body| gatehouse_modcore::client::exchange(socket, &body, MAX_FRAME).map_err(|e| e.0))
+        .and_then(|reply| decode_response(&reply).map_err(|e| e.to_string()));
+    match answer {
+        Ok(Response::Ok) => {
+            part("daemon", true, format!("gatehoused answers at {socket} ({:.1} ms)", t.elapsed().as_secs_f64() * 1e3))
+        }
+        Ok(other) => part("daemon", false, format!("gatehoused at {socket} answered {other:?}")),
+        Err(e) => part("daemon", false, format!("gatehoused does not answer at {socket}: {e}")),
+    }
+}
+
+fn snapshot(path: &str) -> Part {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return part("snapshot", false, format!("{path}: {e} (gatehoused writes it)")),
+    };
+    let age = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .map_or_else(|| "unknown age".to_string(), |d| format!("written {} s ago", d.as_secs()));
+    match Snapshot::parse(&bytes) {
+        Ok(s) => part(
+            "snapshot",
+            true,
+            format!(
+                "{path}: generation {}, {} users, {} groups, {age}",
+                s.generation(),
+                s.user_count(),
+                s.group_count()
+            ),
+        ),
+        Err(e) => part("snapshot", false, format!("{path}: {e}")),
+    }
+}
+
+/// True if the `db:` line of an nsswitch.conf text lists `gatehouse`.
+pub fn nsswitch_has(text: &str, db: &str) -> bool {
+    text.lines().map(|l| l.split('#').next().unwrap_or("")).any(|l| {
+        let mut it = l.split_whitespace();
+        it.next() == Some(&format!("{db}:")[..]) && it.any(|w| w == "gatehouse")
+    })
+}
+
+fn nsswitch(path: &str) -> Part {
+    match std::fs::read_to_string(path) {
+        Ok(t) => {
+            let (p, g) = (nsswitch_has(&t, "passwd"), nsswitch_has(&t, "group"));
+            let missing: Vec<&str> =
+                [("passwd", p), ("group", g)].iter().filter(|(_, ok)| !ok).map(|(n, _)| *n).collect();
+            if missing.is_empty() {
+                part("nsswitch", true, format!("{path}: passwd and group list gatehouse"))
+            } else {
+                part("nsswitch", false, format!("{path}: add gatehouse to the {} line(s)", missing.join(" and ")))
+            }
+        }
+        Err(e) => part("nsswitch", false, format!("{path}: {e}")),
+    }
+}
+
+fn pam(dir: &str) -> Part {
+    let mut missing = Vec::new();
+    for f in ["common-auth", "common-account", "common-password"] {
+        let has = std::fs::read_to_string(Path::new(dir).join(f))
+            .is_ok_and(|t| t.lines().any(|l| !l.trim_start().starts_with('#') && l.contains("pam_gatehouse.so")));
+        if !has {
+            missing.push(f);
+        }
+    }
+    if missing.is_empty() {
+        part("pam", true, format!("{dir}/common-auth, -account, -password call pam_gatehouse.so"))
+    } else {
+        part(
+            "pam",
+            false,
+            format!("{dir}/{} do not call pam_gatehouse.so (pam-auth-update --enable gatehouse)", missing.join(", ")),
+        )
+    }
+}
+
+fn sshd(path: &str) -> Part {
+    if Path::new(path).exists() {
+        part("sshd", true, format!("{path} is installed (sshd -T is checked once gatehouse-sftp exists)"))
+    } else {
+        part("sshd", false, format!("{path} is missing"))
+    }
+}
+
+/// Runs every check against the host's real paths.
+pub async fn run(store: &Store) -> Vec<Part> {
+    vec![
+        database(store).await,
+        daemon(SOCKET_PATH),
+        snapshot(SNAPSHOT_PATH),
+        nsswitch("/etc/nsswitch.conf"),
+        pam("/etc/pam.d"),
+        sshd("/etc/ssh/sshd_config.d/gatehouse.conf"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nsswitch_lines() {
+        let t = "# comment gatehouse\npasswd:         files gatehouse systemd\ngroup: files systemd # gatehouse\n";
+        assert!(nsswitch_has(t, "passwd"));
+        assert!(!nsswitch_has(t, "group"));
+        assert!(!nsswitch_has(t, "shadow"));
+    }
+
+    #[test]
+    fn missing_parts_are_reported() {
+        let dir = std::env::temp_dir().join(format!("gh-status-{}", std::process::id()));
+        let d = dir.display().to_string();
+        assert!(!daemon(&format!("{d}/socket")).ok);
+        assert!(!snapshot(&format!("{d}/nss.db")).ok);
+        assert!(!nsswitch(&format!("{d}/nsswitch.conf")).ok);
+        assert!(!pam(&d).ok);
+        assert!(!sshd(&format!("{d}/x.conf")).ok);
+    }
+}
