@@ -11,6 +11,11 @@ use std::collections::BTreeMap;
 pub const CONFIG_PATH: &str = "/etc/gatehouse/gatehouse.toml";
 /// The fixed path of the daemon socket.
 pub const SOCKET_PATH: &str = "/run/gatehouse/socket";
+/// The fixed path of the gatehouse-tasks socket (root:gatehouse 0660; callers checked by
+/// `SO_PEERCRED`).
+pub const TASKS_SOCKET_PATH: &str = "/run/gatehouse/tasks.socket";
+/// The system user gatehoused runs as (the one non-root caller gatehouse-tasks accepts).
+pub const DAEMON_USER: &str = "gatehouse";
 /// The fixed path of the NSS snapshot.
 pub const SNAPSHOT_PATH: &str = "/var/lib/gatehouse/nss.db";
 /// The shared, root-owned, read-only home directory of every gatehouse user.

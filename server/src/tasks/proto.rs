@@ -1,0 +1,218 @@
+//! The gatehouse-tasks socket protocol (`/run/gatehouse/tasks.socket`): its own small request
+//! set, separate from the daemon's, in the same frames (4-byte big-endian length + JSON, at most
+//! [`MAX_FRAME`], via [`read_frame`] and [`write_frame`]) and the same envelope:
+//! `{"v":1,"request":{"ensure_root":{"root":"/srv/gatehouse/alice","uid":1900000002,"gid":1900000002}}}`
+//! and `{"v":1,"response":"ok"}`. One request per connection, one answer.
+//!
+//! Who may ask: the helper checks `SO_PEERCRED` on every connection with [`authorised`]: root,
+//! or the `gatehouse` system user gatehoused runs as. Nobody else, whatever the socket's mode.
+use super::{Created, Removed, TaskError};
+use gatehouse_policy::config::Config;
+use gatehouse_policy::wire::{read_frame, write_frame, WireError, MAX_FRAME, VERSION};
+use serde::{Deserialize, Serialize};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+/// Most sharers a [`Request::RemoveRoot`] may list (the frame size bounds it anyway).
+pub const MAX_SHARERS: usize = 1000;
+
+/// A request to gatehouse-tasks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Request {
+    /// Create a user's root if it does not exist (see [`super::ensure_root`]).
+    EnsureRoot {
+        /// The root, canonical and under an allowed prefix.
+        root: String,
+        /// Owner to give a root this request creates.
+        uid: u32,
+        /// Group to give a root this request creates.
+        gid: u32,
+    },
+    /// Remove a root and everything in it (see [`super::remove_root`]).
+    RemoveRoot {
+        /// The root.
+        root: String,
+        /// Other users whose root is, lies inside or contains this one; non-empty is refused.
+        #[serde(default)]
+        sharers: Vec<String>,
+    },
+}
+
+/// The helper's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Done: the root was created, or removed.
+    Ok,
+    /// `ensure_root`: the root already existed and was left as it was.
+    Existed,
+    /// `remove_root`: there was nothing to remove.
+    Absent,
+    /// Not done: the request breaks a rule or the caller may not ask. Nothing was changed.
+    Refused {
+        /// Which rule, in words.
+        reason: String,
+    },
+    /// A system call failed part way.
+    Failed {
+        /// The operation, path and error.
+        reason: String,
+    },
+}
+
+#[derive(Serialize)]
+struct Out<'a, T> {
+    v: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<&'a T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<&'a T>,
+}
+
+#[derive(Deserialize)]
+struct Version {
+    v: u64,
+}
+
+#[derive(Deserialize)]
+struct RequestIn {
+    request: Request,
+}
+
+#[derive(Deserialize)]
+struct ResponseIn {
+    response: Response,
+}
+
+fn malformed(e: impl std::fmt::Display) -> WireError {
+    WireError::Malformed(e.to_string())
+}
+
+fn check_version(body: &[u8]) -> Result<(), WireError> {
+    let v: Version = serde_json::from_slice(body).map_err(malformed)?;
+    if v.v == u64::from(VERSION) {
+        Ok(())
+    } else {
+        Err(WireError::UnsupportedVersion { got: v.v })
+    }
+}
+
+/// Decodes and bounds a request frame body.
+pub fn decode_request(body: &[u8]) -> Result<Request, WireError> {
+    check_version(body)?;
+    let r: RequestIn = serde_json::from_slice(body).map_err(malformed)?;
+    if let Request::RemoveRoot { sharers, .. } = &r.request {
+        if sharers.len() > MAX_SHARERS {
+            return Err(WireError::Malformed(format!("sharers: more than {MAX_SHARERS}")));
+        }
+    }
+    Ok(r.request)
+}
+
+/// Decodes a response frame body.
+pub fn decode_response(body: &[u8]) -> Result<Response, WireError> {
+    check_version(body)?;
+    let r: ResponseIn = serde_json::from_slice(body).map_err(malformed)?;
+    Ok(r.response)
+}
+
+/// Encodes a request frame body.
+pub fn encode_request(req: &Request) -> Result<Vec<u8>, WireError> {
+    serde_json::to_vec(&Out { v: VERSION, request: Some(req), response: None }).map_err(malformed)
+}
+
+/// Encodes a response frame body.
+pub fn encode_response(resp: &Response) -> Result<Vec<u8>, WireError> {
+    serde_json::to_vec(&Out { v: VERSION, request: None, response: Some(resp) }).map_err(malformed)
+}
+
+/// May a caller with uid `peer` send requests? Root always; otherwise only the uid of the
+/// `gatehouse` system user (`None` when that user does not exist: then root alone).
+pub fn authorised(peer: u32, gatehouse_uid: Option<u32>) -> bool {
+    peer == 0 || gatehouse_uid == Some(peer)
+}
+
+/// Carries out one request.
+pub fn handle(cfg: &Config, req: &Request) -> Response {
+    let result = match req {
+        Request::EnsureRoot { root, uid, gid } => super::ensure_root(cfg, root, *uid, *gid).map(|c| match c {
+            Created::Created => Response::Ok,
+            Created::Existed => Response::Existed,
+        }),
+        Request::RemoveRoot { root, sharers } => super::remove_root(cfg, root, sharers).map(|r| match r {
+            Removed::Removed => Response::Ok,
+            Removed::Absent => Response::Absent,
+        }),
+    };
+    match result {
+        Ok(r) => r,
+        Err(TaskError::Refused(reason)) => Response::Refused { reason },
+        Err(e @ TaskError::Io { .. }) => Response::Failed { reason: e.to_string() },
+    }
+}
+
+/// Serves one connection (blocking): reads one request, answers it, returns the request (for
+/// the log line) and the answer. `peer` is the caller's uid from `SO_PEERCRED`.
+pub fn serve_one(
+    cfg: &Config,
+    stream: &mut UnixStream,
+    peer: u32,
+    gatehouse_uid: Option<u32>,
+) -> Result<(Option<Request>, Response), WireError> {
+    let body = read_frame(stream, MAX_FRAME)?;
+    let (req, resp) = if !authorised(peer, gatehouse_uid) {
+        (None, Response::Refused { reason: format!("uid {peer} may not use gatehouse-tasks") })
+    } else {
+        match decode_request(&body) {
+            Ok(req) => {
+                let resp = handle(cfg, &req);
+                (Some(req), resp)
+            }
+            Err(e) => (None, Response::Refused { reason: e.to_string() }),
+        }
+    };
+    write_frame(stream, &encode_response(&resp)?, MAX_FRAME)?;
+    Ok((req, resp))
+}
+
+/// Sends one request to the helper at `socket` and waits at most `timeout` for each step.
+pub fn call(socket: &Path, req: &Request, timeout: Duration) -> Result<Response, WireError> {
+    let mut s = UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    write_frame(&mut s, &encode_request(req)?, MAX_FRAME)?;
+    decode_response(&read_frame(&mut s, MAX_FRAME)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn round_trips_and_checks_the_version() {
+        let req = Request::EnsureRoot { root: "/srv/g/a".into(), uid: 7, gid: 8 };
+        let body = encode_request(&req).unwrap();
+        assert_eq!(decode_request(&body).unwrap(), req);
+        let resp = Response::Refused { reason: "no".into() };
+        assert_eq!(decode_response(&encode_response(&resp).unwrap()).unwrap(), resp);
+        assert_eq!(encode_response(&Response::Ok).unwrap(), br#"{"v":1,"response":"ok"}"#);
+        assert!(matches!(
+            decode_request(br#"{"v":2,"request":{"remove_root":{"root":"/a"}}}"#),
+            Err(WireError::UnsupportedVersion { got: 2 })
+        ));
+        assert!(decode_request(br#"{"v":1,"request":{"remove_root":{"root":"/a"}}}"#).is_ok());
+        assert!(decode_request(b"{").is_err());
+    }
+
+    #[test]
+    fn only_root_and_gatehouse_may_ask() {
+        assert!(authorised(0, None));
+        assert!(authorised(0, Some(998)));
+        assert!(authorised(998, Some(998)));
+        assert!(!authorised(1000, Some(998)));
+        assert!(!authorised(998, None));
+    }
+}
