@@ -8,7 +8,7 @@
 //! Logs go to stderr, which systemd sends to the journal.
 #![forbid(unsafe_code)]
 
-use gatehouse_policy::config::{Config, CONFIG_PATH, SOCKET_PATH};
+use gatehouse_policy::config::{Config, CONFIG_PATH, SOCKET_PATH, TASKS_SOCKET_PATH};
 use gatehouse_server::daemon::{exporter, serve, DaemonConfig};
 use gatehouse_server::store::{Store, StoreError};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
@@ -94,7 +94,14 @@ async fn run() -> Result<(), String> {
     tracing::info!(socket = SOCKET_PATH, "ready");
     let stop = std::sync::Arc::new(tokio::sync::Notify::new());
     let snapshot = std::path::PathBuf::from(gatehouse_policy::config::SNAPSHOT_PATH);
-    let exporter = tokio::spawn(exporter::run(store.clone(), snapshot, dcfg.changed.clone(), stop.clone()));
+    let roots = gatehouse_server::tasks::hook::RootHook::new(TASKS_SOCKET_PATH);
+    let exporter = tokio::spawn(exporter::run_with_roots(
+        store.clone(),
+        snapshot,
+        dcfg.changed.clone(),
+        stop.clone(),
+        Some(roots),
+    ));
     serve(store.clone(), dcfg, listener, shutdown).await;
     stop.notify_one();
     let _ = exporter.await;

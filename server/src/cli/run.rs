@@ -332,25 +332,16 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                     .filter(|o| o.id != u.id && (root_under(&o.root, &u.root) || root_under(&u.root, &o.root)))
                     .map(|o| o.name)
                     .collect();
-                if !sharers.is_empty() {
-                    return Err(CliError(format!(
-                        "root {} is shared with {}; refusing --remove-files (nothing was changed)",
-                        u.root,
-                        sharers.join(", ")
-                    )));
-                }
-                store
-                    .config()
-                    .check_root(&u.root)
+                // The same rules gatehouse-tasks applies, checked before anything changes.
+                crate::tasks::check_remove(store.config(), &u.root, &sharers)
                     .map_err(|e| CliError(format!("{e}; refusing --remove-files (nothing was changed)")))?;
             }
             let u = store.delete_user(who, &u.id).await?;
             if remove_files {
-                match std::fs::remove_dir_all(&u.root) {
-                    Ok(()) => out!("deleted user {} and removed {}", u.name, u.root),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        out!("deleted user {} ({} did not exist)", u.name, u.root)
-                    }
+                // In process: the CLI runs as root, and the walk never follows a symlink.
+                match crate::tasks::remove_root(store.config(), &u.root, &[]) {
+                    Ok(crate::tasks::Removed::Removed) => out!("deleted user {} and removed {}", u.name, u.root),
+                    Ok(crate::tasks::Removed::Absent) => out!("deleted user {} ({} did not exist)", u.name, u.root),
                     Err(e) => {
                         return Err(CliError(format!("deleted user {}, but removing {} failed: {e}", u.name, u.root)))
                     }

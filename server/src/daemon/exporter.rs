@@ -9,6 +9,7 @@
 //! So a change reaches NSS within about `POLL + SETTLE + export time`.
 use crate::export::{build_from_store, write_snapshot};
 use crate::store::{Backend, Store};
+use crate::tasks::hook::RootHook;
 use sqlx::Row;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,6 +74,28 @@ async fn export(store: &Store, path: &Path, generation: u64) -> bool {
 
 /// Runs until `stop` is notified: exports at start, then after every change.
 pub async fn run(store: Store, path: PathBuf, changed: Arc<Notify>, stop: Arc<Notify>) {
+    run_with_roots(store, path, changed, stop, None).await;
+}
+
+/// [`run`], and after each successful export asks gatehouse-tasks (through `roots`) to create
+/// the roots that do not exist yet. The hook works in the background and never delays an export.
+pub async fn run_with_roots(
+    store: Store,
+    path: PathBuf,
+    changed: Arc<Notify>,
+    stop: Arc<Notify>,
+    roots: Option<RootHook>,
+) {
+    let export_once = |store: &Store, path: &Path, generation: u64| {
+        let (store, path, roots) = (store.clone(), path.to_path_buf(), roots.clone());
+        async move {
+            let ok = export(&store, &path, generation).await;
+            if let (true, Some(hook)) = (ok, &roots) {
+                hook.after_export(&store);
+            }
+            ok
+        }
+    };
     let mut generation = next_generation(0);
     let mut conn = match store.pool().acquire().await {
         Ok(c) => c.detach(),
@@ -82,7 +105,7 @@ pub async fn run(store: Store, path: PathBuf, changed: Arc<Notify>, stop: Arc<No
         }
     };
     let mut last = stamp(&store, &mut conn).await.ok();
-    let mut dirty = !export(&store, &path, generation).await;
+    let mut dirty = !export_once(&store, &path, generation).await;
     loop {
         tokio::select! {
             _ = stop.notified() => return,
@@ -105,7 +128,7 @@ pub async fn run(store: Store, path: PathBuf, changed: Arc<Notify>, stop: Arc<No
                 last = Some(s);
             }
             generation = next_generation(generation);
-            dirty = !export(&store, &path, generation).await;
+            dirty = !export_once(&store, &path, generation).await;
         }
     }
 }

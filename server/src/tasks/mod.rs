@@ -20,6 +20,7 @@
 use gatehouse_policy::config::Config;
 use gatehouse_policy::model::root_under;
 
+pub mod hook;
 pub mod proto;
 mod walk;
 
@@ -89,13 +90,15 @@ fn split_under_prefix<'a>(cfg: &'a Config, root: &'a str) -> Result<(&'a str, Ve
 /// between the prefix and the root are created root-owned 0755. An existing root is left as it
 /// is ([`Created::Existed`]). The prefix must exist.
 ///
-/// Refused: a root outside the prefixes (per [`Config::check_root`]), a symlink or non-directory
-/// anywhere below the prefix, uid or gid 0 (a root is never created for root) or `u32::MAX`.
+/// Refused: a root outside the prefixes (per [`Config::check_root`]), a root that is or contains
+/// an allowed prefix, a symlink or non-directory anywhere below the prefix, uid or gid 0 (a root
+/// is never created for root) or `u32::MAX`.
 pub fn ensure_root(cfg: &Config, root: &str, uid: u32, gid: u32) -> Result<Created, TaskError> {
     cfg.check_root(root).map_err(|e| TaskError::Refused(e.to_string()))?;
     if uid == 0 || gid == 0 || uid == u32::MAX || gid == u32::MAX {
         return Err(TaskError::Refused(format!("refusing to create {root} for uid {uid} gid {gid}")));
     }
+    refuse_prefix(cfg, root)?;
     let (prefix, parts) = split_under_prefix(cfg, root)?;
     walk::ensure(prefix, &parts, uid, gid)
 }
@@ -108,15 +111,28 @@ pub fn ensure_root(cfg: &Config, root: &str, uid: u32, gid: u32) -> Result<Creat
 /// symlink or non-directory at the root or on the way to it. A tree deeper than [`MAX_DEPTH`]
 /// is an error, with what was above that depth already removed.
 pub fn remove_root(cfg: &Config, root: &str, sharers: &[String]) -> Result<Removed, TaskError> {
-    if !sharers.is_empty() {
-        return Err(TaskError::Refused(format!("{root} is shared with {}; not removed", sharers.join(", "))));
-    }
-    cfg.check_root(root).map_err(|e| TaskError::Refused(e.to_string()))?;
-    if let Some(p) = cfg.prefixes().find(|p| root_under(p, root)) {
-        return Err(TaskError::Refused(format!("{root} is or contains the allowed prefix {p}; not removed")));
-    }
+    check_remove(cfg, root, sharers)?;
     let (prefix, parts) = split_under_prefix(cfg, root)?;
     walk::remove(prefix, &parts)
+}
+
+/// The rules [`remove_root`] applies before touching the disk (sharers, prefixes), so a caller
+/// can refuse before changing anything else (the CLI checks before deleting the user).
+pub fn check_remove(cfg: &Config, root: &str, sharers: &[String]) -> Result<(), TaskError> {
+    if !sharers.is_empty() {
+        return Err(TaskError::Refused(format!("{root} is shared with {}", sharers.join(", "))));
+    }
+    cfg.check_root(root).map_err(|e| TaskError::Refused(e.to_string()))?;
+    refuse_prefix(cfg, root)
+}
+
+/// A root that is or contains an allowed prefix (possible when prefixes nest) is never created
+/// for a user nor removed.
+fn refuse_prefix(cfg: &Config, root: &str) -> Result<(), TaskError> {
+    match cfg.prefixes().find(|p| root_under(p, root)) {
+        Some(p) => Err(TaskError::Refused(format!("{root} is or contains the allowed prefix {p}"))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +154,7 @@ mod tests {
         let c = Config::parse("home_base = \"/srv/g\"\nroot_prefixes = [\"/srv/g/data\"]").unwrap();
         assert!(matches!(remove_root(&c, "/srv/g/data", &[]), Err(TaskError::Refused(_))));
         assert!(matches!(remove_root(&c, "/srv/g", &[]), Err(TaskError::Refused(_))));
+        assert!(matches!(ensure_root(&c, "/srv/g/data", 5, 5), Err(TaskError::Refused(_))));
         assert!(matches!(ensure_root(&c, "/srv/g/a", 0, 5), Err(TaskError::Refused(_))));
         assert!(matches!(ensure_root(&c, "/srv/g/a", 5, u32::MAX), Err(TaskError::Refused(_))));
         assert!(matches!(remove_root(&c, "/srv/g/a", &["bob".into()]), Err(TaskError::Refused(_))));

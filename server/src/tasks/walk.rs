@@ -7,7 +7,9 @@
 //! since Rust 1.58.1, CVE-2022-21658, it uses `openat`/`unlinkat` on Unix), but it gives no depth
 //! bound and no control over crossing into another mount, so the walk is written out here.
 use super::{Created, Removed, TaskError, MAX_DEPTH};
-use rustix::fs::{fchmod, fchown, fstat, openat, statat, unlinkat, AtFlags, Dir, FileType, Gid, Mode, OFlags, Uid, CWD};
+use rustix::fs::{
+    fchmod, fchown, fstat, openat, statat, unlinkat, AtFlags, Dir, FileType, Gid, Mode, OFlags, Uid, CWD,
+};
 use rustix::io::Errno;
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
