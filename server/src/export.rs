@@ -8,7 +8,7 @@
 //! path. If the writer dies between rename and mark, readers still notice within a second
 //! (they re-check the path's identity).
 use crate::store::{Store, StoreError};
-use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser, REPLACED_OFFSET};
+use gatehouse_policy::snapshot::{build, REPLACED_OFFSET};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
@@ -53,14 +53,7 @@ pub fn write_snapshot(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Users with a TOTP secret carry the TOTP flag, which puts them in `gatehouse-totp` (the sshd
 /// drop-in's `Match Group` that requires the code after a key too); the secret is not exported.
 pub async fn build_from_store(store: &Store, generation: u64) -> Result<Vec<u8>, StoreError> {
-    let users = store.list_users(None, None).await?;
-    let groups = store.list_groups().await?;
-    let users: Vec<SnapUser> = users
-        .into_iter()
-        .map(|u| SnapUser { name: u.name, uid: u.uid, gid: u.gid, gecos: u.display_name, totp: u.totp_enabled })
-        .collect();
-    let groups: Vec<SnapGroup> =
-        groups.into_iter().map(|g| SnapGroup { name: g.name, gid: g.gid, members: g.members }).collect();
+    let (users, groups) = store.nss_view().await?;
     Ok(build(generation, &store.config().ids, &users, &groups)?)
 }
 

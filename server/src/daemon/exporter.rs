@@ -17,9 +17,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// How often the change stamp is read.
-pub const POLL: Duration = Duration::from_millis(250);
+pub const POLL: Duration = Duration::from_millis(200);
 /// How long a burst of changes may continue before the export starts.
-pub const SETTLE: Duration = Duration::from_millis(100);
+pub const SETTLE: Duration = Duration::from_millis(50);
 
 /// What changed since the last export, as far as the stamp can tell.
 async fn stamp(store: &Store, conn: &mut sqlx::AnyConnection) -> Result<String, sqlx::Error> {

@@ -10,6 +10,7 @@ mod credentials;
 mod groups;
 mod ids;
 pub mod login;
+mod nss;
 mod rows;
 mod rules;
 mod users;
