@@ -7,5 +7,6 @@ pub mod cli;
 pub mod daemon;
 pub mod export;
 pub mod import;
+pub mod service;
 pub mod store;
 pub mod tasks;

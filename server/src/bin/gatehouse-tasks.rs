@@ -13,9 +13,9 @@
 //! `RestrictAddressFamilies=AF_UNIX` and friends. Nothing here depends on more.
 #![forbid(unsafe_code)]
 
-use gatehouse_policy::config::{Config, CONFIG_PATH, DAEMON_USER, TASKS_SOCKET_PATH};
+use gatehouse_policy::config::{Config, DAEMON_USER, TASKS_SOCKET_PATH};
 use gatehouse_server::tasks::proto::{serve_one, Request, Response};
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,35 +27,14 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BUSY: usize = 4;
 
 fn load_config() -> Result<Config, String> {
-    let path = std::env::var("GATEHOUSE_CONFIG").unwrap_or_else(|_| CONFIG_PATH.to_string());
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Config::parse(&text).map_err(|e| format!("{path}: {e}")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(format!("cannot read {path}: {e}")),
-    }
+    gatehouse_server::service::load_config(&gatehouse_server::service::config_path())
 }
 
 /// Binds the socket, replacing a stale socket (never another kind of file), and sets its owner
 /// and mode.
 fn bind_socket(path: &str) -> Result<tokio::net::UnixListener, String> {
     let p = Path::new(path);
-    if let Some(dir) = p.parent() {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-    }
-    match std::fs::symlink_metadata(p) {
-        Ok(m) if m.file_type().is_socket() => {
-            std::fs::remove_file(p).map_err(|e| format!("cannot remove the stale socket {path}: {e}"))?;
-        }
-        Ok(_) => return Err(format!("{path} exists and is not a socket; remove it")),
-        Err(_) => {}
-    }
-    let listener = tokio::net::UnixListener::bind(p).map_err(|e| format!("cannot listen on {path}: {e}"))?;
+    let listener = gatehouse_server::service::bind_socket(path)?;
     let group = nix::unistd::Group::from_name(DAEMON_USER).ok().flatten().map(|g| g.gid.as_raw());
     let mode = match group {
         Some(gid) => {

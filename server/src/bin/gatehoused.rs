@@ -8,55 +8,24 @@
 //! Logs go to stderr, which systemd sends to the journal.
 #![forbid(unsafe_code)]
 
-use gatehouse_policy::config::{Config, CONFIG_PATH, SOCKET_PATH, TASKS_SOCKET_PATH};
+use gatehouse_policy::config::{SOCKET_PATH, TASKS_SOCKET_PATH};
 use gatehouse_server::daemon::{exporter, serve, DaemonConfig};
 use gatehouse_server::store::{Store, StoreError};
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
 use tokio::signal::unix::{signal, SignalKind};
-
-fn config_path() -> String {
-    std::env::var("GATEHOUSE_CONFIG").unwrap_or_else(|_| CONFIG_PATH.to_string())
-}
-
-/// The config file; a missing file means the defaults (every key has one).
-fn load_config(path: &str) -> Result<Config, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Config::parse(&text).map_err(|e| format!("{path}: {e}")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(format!("cannot read {path}: {e}")),
-    }
-}
 
 /// Binds the fixed socket path: creates its directory (0755) if needed, replaces a stale socket
 /// (never another kind of file), and makes the socket 0666.
 fn bind_socket(path: &str) -> Result<tokio::net::UnixListener, String> {
-    let p = Path::new(path);
-    if let Some(dir) = p.parent() {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-    }
-    match std::fs::symlink_metadata(p) {
-        Ok(m) if m.file_type().is_socket() => {
-            std::fs::remove_file(p).map_err(|e| format!("cannot remove the stale socket {path}: {e}"))?;
-        }
-        Ok(_) => return Err(format!("{path} exists and is not a socket; remove it")),
-        Err(_) => {}
-    }
-    let listener = tokio::net::UnixListener::bind(p).map_err(|e| format!("cannot listen on {path}: {e}"))?;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666))
+    let listener = gatehouse_server::service::bind_socket(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
         .map_err(|e| format!("cannot chmod {path}: {e}"))?;
     Ok(listener)
 }
 
 async fn run() -> Result<(), String> {
-    let path = config_path();
-    let cfg = load_config(&path)?;
+    let path = gatehouse_server::service::config_path();
+    let cfg = gatehouse_server::service::load_config(&path)?;
     let (dcfg, warnings) = DaemonConfig::from_config(&cfg)?;
     for w in warnings {
         tracing::warn!("{w}");
@@ -78,7 +47,7 @@ async fn run() -> Result<(), String> {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = hup.recv() => match load_config(&path).and_then(|c| DaemonConfig::from_config(&c).map(|_| ())) {
+                _ = hup.recv() => match gatehouse_server::service::load_config(&path).and_then(|c| DaemonConfig::from_config(&c).map(|_| ())) {
                     Ok(()) => tracing::info!(config = %path, "SIGHUP: the config is valid; restart gatehoused to apply changes"),
                     Err(e) => tracing::error!(config = %path, error = %e, "SIGHUP: the config is invalid"),
                 },

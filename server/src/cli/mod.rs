@@ -16,8 +16,6 @@ pub mod status;
 
 pub use args::Cli;
 
-use gatehouse_policy::config::{Config, CONFIG_PATH};
-
 /// A command's failure, printed as one line.
 #[derive(Debug)]
 pub struct CliError(pub String);
@@ -28,20 +26,9 @@ impl<E: std::fmt::Display> From<E> for CliError {
     }
 }
 
-/// The config file this command reads: `GATEHOUSE_CONFIG` if set (the CLI is run by root or an
-/// admin, who gains nothing from it), else the fixed path.
-pub fn config_path() -> String {
-    std::env::var("GATEHOUSE_CONFIG").unwrap_or_else(|_| CONFIG_PATH.to_string())
-}
-
-/// Reads the config; a missing file means the defaults.
-pub fn load_config() -> Result<Config, CliError> {
-    let path = config_path();
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Config::parse(&text).map_err(|e| CliError(format!("{path}: {e}"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(CliError(format!("cannot read {path}: {e}"))),
-    }
+/// Reads the config (`GATEHOUSE_CONFIG` or the fixed path); a missing file means the defaults.
+pub fn load_config() -> Result<gatehouse_policy::config::Config, CliError> {
+    crate::service::load_config(&crate::service::config_path()).map_err(CliError)
 }
 
 /// Writes one line to stdout; a closed pipe ends the process with status 141, as SIGPIPE would.
