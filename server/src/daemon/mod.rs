@@ -3,7 +3,7 @@
 //! One task per connection reads frames in a loop ([`gatehouse_policy::wire`]: length checked
 //! before allocating, an idle timeout between and inside frames), checks the caller's
 //! `SO_PEERCRED` uid for each request ([`authz::authorize`]), and answers exactly once per
-//! request. Password hashing runs on blocking threads under a FIFO semaphore of one permit per
+//! request. Password hashing runs on a fixed set of hashing threads ([`hashpool`]), FIFO, one per
 //! CPU, so memory stays bounded (argon2id takes 19 MiB per hash) and a burst of logins queues
 //! instead of thrashing; per-source throttling ([`throttle`]) happens before any hashing.
 //!
@@ -19,6 +19,7 @@
 pub mod authz;
 pub mod exporter;
 pub mod handlers;
+pub mod hashpool;
 pub mod throttle;
 
 use crate::store::Store;
@@ -135,7 +136,7 @@ pub enum Grant {
 pub struct State {
     store: Store,
     cfg: DaemonConfig,
-    hashing: Semaphore,
+    hashing: hashpool::HashPool,
     throttle: Mutex<Throttle>,
     /// (user, grant) → (when, caller uid): first steps awaiting their second.
     grants: Mutex<BTreeMap<(String, GrantKey), (Instant, u32)>>,
@@ -152,11 +153,9 @@ fn grant_key(g: Grant) -> GrantKey {
 }
 
 impl State {
-    /// Runs CPU-heavy work (a hash) on a blocking thread, holding one hashing permit. Permits are
-    /// handed out first come, first served.
+    /// Runs CPU-heavy work (a hash) on one of the hashing threads, first come first served.
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-        let _permit = self.hashing.acquire().await.map_err(|_| "the daemon is stopping".to_string())?;
-        tokio::task::spawn_blocking(f).await.map_err(|e| format!("hashing task failed: {e}"))
+        self.hashing.run(f).await
     }
 
     fn admit(&self, source: &str, now: Instant) -> Admit {
@@ -206,7 +205,7 @@ impl State {
 pub async fn serve(store: Store, cfg: DaemonConfig, listener: UnixListener, shutdown: impl Future<Output = ()>) {
     let conns = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
     let state = Arc::new(State {
-        hashing: Semaphore::new(cfg.hash_permits.max(1)),
+        hashing: hashpool::HashPool::new(cfg.hash_permits),
         throttle: Mutex::new(Throttle::new(cfg.throttle.clone())),
         grants: Mutex::new(BTreeMap::new()),
         store,
