@@ -7,8 +7,8 @@
 //! opened before the rename), so a process that sees the mark always finds the new file at the
 //! path. If the writer dies between rename and mark, readers still notice within a second
 //! (they re-check the path's identity).
-use crate::store::{Store, StoreError};
-use gatehouse_policy::snapshot::{build, REPLACED_OFFSET};
+use crate::store::{LocalFiles, Store, StoreError};
+use gatehouse_policy::snapshot::{build, SnapUser, REPLACED_OFFSET};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
@@ -53,13 +53,56 @@ pub fn write_snapshot(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Users with a TOTP secret carry the TOTP flag, which puts them in `gatehouse-totp` (the sshd
 /// drop-in's `Match Group` that requires the code after a key too); the secret is not exported.
 pub async fn build_from_store(store: &Store, generation: u64) -> Result<Vec<u8>, StoreError> {
+    Ok(build_checked(store, generation, &LocalFiles::load()).await?.0)
+}
+
+/// Builds the snapshot, leaving out every user whose name or id the host's own `/etc/passwd` or
+/// `/etc/group` already has (a fleet database may hold a name that is local on this host; the
+/// local account wins and is never shadowed). Returns the bytes and, for the log, why each
+/// left-out user was dropped.
+pub async fn build_checked(
+    store: &Store,
+    generation: u64,
+    local: &LocalFiles,
+) -> Result<(Vec<u8>, Vec<String>), StoreError> {
     let (users, groups) = store.nss_view().await?;
-    Ok(build(generation, &store.config().ids, &users, &groups)?)
+    let (users, dropped) = drop_local(users, local);
+    Ok((build(generation, &store.config().ids, &users, &groups)?, dropped))
+}
+
+/// Splits off the users that clash with local accounts.
+pub fn drop_local(users: Vec<SnapUser>, local: &LocalFiles) -> (Vec<SnapUser>, Vec<String>) {
+    let mut dropped = Vec::new();
+    let kept = users
+        .into_iter()
+        .filter(|u| match local.clash(&u.name, u.uid) {
+            Some(why) => {
+                dropped.push(format!("user {:?} (uid {}) left out of the snapshot: {why}", u.name, u.uid));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (kept, dropped)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    #[test]
+    fn local_accounts_win() {
+        let local =
+            LocalFiles::parse("root:x:0:0::/root:/bin/bash\nbob:x:1000:1000::/home/bob:/bin/sh\n", "staff:x:50:\n");
+        let u = |name: &str, uid: u32| SnapUser { name: name.into(), uid, gid: uid, gecos: String::new(), totp: false };
+        let (kept, dropped) = drop_local(
+            vec![u("alice", 1_900_000_002), u("bob", 1_900_000_003), u("staff", 1_900_000_004), u("carol", 1000)],
+            &local,
+        );
+        assert_eq!(kept.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice"]);
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        assert!(dropped[0].contains("bob") && dropped[0].contains("/etc/passwd"), "{dropped:?}");
+    }
+
     use super::*;
     use gatehouse_policy::config::IdRange;
     use gatehouse_policy::snapshot::Snapshot;

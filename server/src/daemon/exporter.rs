@@ -7,7 +7,8 @@
 //! triggers) and by the daemon's own [`DaemonConfig::changed`](super::DaemonConfig) signal.
 //! A burst of changes is coalesced: after the first it waits [`SETTLE`] and exports once.
 //! So a change reaches NSS within about `POLL + SETTLE + export time`.
-use crate::export::{build_from_store, write_snapshot};
+use crate::export::{build_checked, write_snapshot};
+use crate::store::LocalFiles;
 use crate::store::{Backend, Store};
 use crate::tasks::hook::RootHook;
 use sqlx::Row;
@@ -47,8 +48,15 @@ fn next_generation(last: u64) -> u64 {
 /// Exports once. Errors are logged; the previous snapshot stays in place (NSS keeps answering).
 async fn export(store: &Store, path: &Path, generation: u64) -> bool {
     let t = std::time::Instant::now();
-    let bytes = match build_from_store(store, generation).await {
-        Ok(b) => b,
+    // Re-read each time: an admin may add a local account while the daemon runs.
+    let local = LocalFiles::load();
+    let bytes = match build_checked(store, generation, &local).await {
+        Ok((b, dropped)) => {
+            for why in dropped {
+                tracing::warn!("{why}");
+            }
+            b
+        }
         Err(e) => {
             tracing::error!(error = %e, "snapshot export failed; keeping the previous snapshot");
             return false;

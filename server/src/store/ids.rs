@@ -104,39 +104,76 @@ impl LocalIds for SystemIds {
     }
 }
 
+/// The `files` databases (`/etc/passwd`, `/etc/group`), read once: what the host itself
+/// defines, for checks that cannot afford an NSS lookup per name or id.
+#[derive(Debug, Default, Clone)]
+pub struct LocalFiles {
+    /// User names of `/etc/passwd`, with their uids.
+    pub users: std::collections::HashMap<String, u32>,
+    /// Group names of `/etc/group`, with their gids.
+    pub groups: std::collections::HashMap<String, u32>,
+    /// uids of `/etc/passwd` and gids of `/etc/group`, with who has them.
+    pub ids: std::collections::HashMap<u32, String>,
+}
+
+impl LocalFiles {
+    /// Reads `/etc/passwd` and `/etc/group`; a missing or unreadable file counts as empty.
+    pub fn load() -> LocalFiles {
+        Self::parse(
+            &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+            &std::fs::read_to_string("/etc/group").unwrap_or_default(),
+        )
+    }
+
+    /// Parses the texts of a passwd and a group file (malformed lines are skipped).
+    pub fn parse(passwd: &str, group: &str) -> LocalFiles {
+        let mut f = LocalFiles::default();
+        for line in group.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if let [name, _, gid, ..] = fields.as_slice() {
+                if let Ok(gid) = gid.parse::<u32>() {
+                    f.groups.insert((*name).to_string(), gid);
+                    f.ids.entry(gid).or_insert_with(|| format!("id {gid} is already gid of local group {name:?}"));
+                }
+            }
+        }
+        for line in passwd.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if let [name, _, uid, ..] = fields.as_slice() {
+                if let Ok(uid) = uid.parse::<u32>() {
+                    f.users.insert((*name).to_string(), uid);
+                    f.ids.insert(uid, format!("id {uid} is already uid of local user {name:?}"));
+                }
+            }
+        }
+        f
+    }
+
+    /// Why a gatehouse user with this name and uid (and a private group of the same name and
+    /// id) would clash with the host's own accounts, if it would.
+    pub fn clash(&self, name: &str, uid: u32) -> Option<String> {
+        if let Some(u) = self.users.get(name) {
+            return Some(format!("name {name:?} is a local user (uid {u}) in /etc/passwd"));
+        }
+        if let Some(g) = self.groups.get(name) {
+            return Some(format!("name {name:?} is a local group (gid {g}) in /etc/group"));
+        }
+        self.ids.get(&uid).cloned()
+    }
+}
+
 /// The import checker (see [`LocalIds::for_import`]).
 struct BatchIds<'a> {
     system: &'a SystemIds,
     /// Answers of user-name lookups already made.
     asked: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
-    /// Group names of `/etc/group`, with their gids.
-    groups: std::collections::HashMap<String, u32>,
-    /// uids of `/etc/passwd` and gids of `/etc/group`, with who has them.
-    ids: std::collections::HashMap<u32, String>,
+    /// The host's files databases.
+    files: LocalFiles,
 }
 
 impl<'a> BatchIds<'a> {
     fn load(system: &'a SystemIds) -> Self {
-        let mut groups = std::collections::HashMap::new();
-        let mut ids = std::collections::HashMap::new();
-        for line in std::fs::read_to_string("/etc/group").unwrap_or_default().lines() {
-            let f: Vec<&str> = line.split(':').collect();
-            if let [name, _, gid, ..] = f.as_slice() {
-                if let Ok(gid) = gid.parse::<u32>() {
-                    groups.insert((*name).to_string(), gid);
-                    ids.entry(gid).or_insert_with(|| format!("id {gid} is already gid of local group {name:?}"));
-                }
-            }
-        }
-        for line in std::fs::read_to_string("/etc/passwd").unwrap_or_default().lines() {
-            let f: Vec<&str> = line.split(':').collect();
-            if let [name, _, uid, ..] = f.as_slice() {
-                if let Ok(uid) = uid.parse::<u32>() {
-                    ids.insert(uid, format!("id {uid} is already uid of local user {name:?}"));
-                }
-            }
-        }
-        BatchIds { system, asked: std::sync::Mutex::default(), groups, ids }
+        BatchIds { system, asked: std::sync::Mutex::default(), files: LocalFiles::load() }
     }
 }
 
@@ -177,11 +214,13 @@ impl LocalIds for BatchIds<'_> {
             Ok(mut asked) => asked.entry(name.to_string()).or_insert_with(|| user_lookup(name)).clone(),
             Err(_) => user_lookup(name),
         };
-        user.or_else(|| self.groups.get(name).map(|gid| format!("name {name:?} is already a local group (gid {gid})")))
+        user.or_else(|| {
+            self.files.groups.get(name).map(|gid| format!("name {name:?} is already a local group (gid {gid})"))
+        })
     }
 
     fn id_taken(&self, id: u32) -> Option<String> {
-        self.ids.get(&id).cloned()
+        self.files.ids.get(&id).cloned()
     }
 
     fn subid_ranges(&self) -> Vec<(u32, u32)> {

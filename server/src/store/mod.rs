@@ -17,7 +17,7 @@ mod users;
 
 pub use credentials::Invitation;
 pub use groups::{GroupChanges, NewGroup};
-pub use ids::{LocalIds, SystemIds};
+pub use ids::{LocalFiles, LocalIds, SystemIds};
 pub use rules::RuleOwner;
 pub use users::{NewUser, UserChanges};
 
