@@ -146,7 +146,7 @@ impl Args {
     /// The service name sent to the daemon: `protocol=` wins, encoded so the daemon can tell.
     fn service(&self, h: &dyn PamHandle) -> String {
         match &self.protocol {
-            Some(p) => format!("protocol:{p}"),
+            Some(p) => format!("{}{p}", gatehouse_policy::wire::PROTOCOL_PREFIX),
             None => h.service().unwrap_or_default(),
         }
     }

@@ -35,6 +35,10 @@ use crate::secret::Secret;
 /// The protocol version this build speaks.
 pub const VERSION: u32 = 1;
 
+/// The PAM service value that names a protocol directly: pam_gatehouse sends
+/// `protocol:NAME` for a `protocol=NAME` module argument (pam.d is root's, so it is trusted).
+pub const PROTOCOL_PREFIX: &str = "protocol:";
+
 /// The default (and the daemon's) maximum frame size: 64 KiB. A request is a few hundred bytes;
 /// a `Keys` answer with many long RSA keys stays well under it.
 pub const MAX_FRAME: usize = 64 * 1024;

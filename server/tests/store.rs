@@ -127,7 +127,15 @@ async fn roots(db: &Db<'_>) {
     let r =
         s.update_user("root", "alice", UserChanges { root: Some("/srv/elsewhere".into()), ..Default::default() }).await;
     assert!(matches!(r, Err(StoreError::Invalid(_))));
-    assert_eq!(s.users_with_root("/data/shared/b").await.unwrap(), vec!["bob"]);
+    let alice = s.get_user("alice").await.unwrap();
+    assert_eq!(s.users_sharing_root("/data/shared/b", &alice.id).await.unwrap(), vec!["bob"]);
+    assert_eq!(s.users_sharing_root("/data/shared", &alice.id).await.unwrap(), vec!["bob"], "a root containing bob's");
+    assert_eq!(
+        s.users_sharing_root("/data/shared/b/sub", &alice.id).await.unwrap(),
+        vec!["bob"],
+        "a root inside bob's"
+    );
+    assert!(s.users_sharing_root("/data/shared/bx", &alice.id).await.unwrap().is_empty());
 }
 
 /// Keys and rules: add, duplicate, replace, delete; deleting a user removes them.

@@ -6,7 +6,7 @@ use crate::import;
 use crate::store::{GroupChanges, NewGroup, NewUser, RuleOwner, Store, UserChanges};
 use gatehouse_policy::access::{login_checks, policy_for, LoginRequest};
 use gatehouse_policy::keys::PublicKey;
-use gatehouse_policy::model::{parse_protocols, parse_size, parse_time, root_under};
+use gatehouse_policy::model::{parse_protocols, parse_size, parse_time};
 use gatehouse_policy::password::{hash_password, PasswordPolicy};
 use gatehouse_policy::path::canonicalize;
 use gatehouse_policy::rules::{Level, Mode, Op, Request, Rule};
@@ -324,14 +324,7 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
         UserCmd::Del { name, remove_files } => {
             let u = store.get_user(&name).await?;
             if remove_files {
-                // Shared: another user's root is the same folder, lies inside it, or contains it.
-                let sharers: Vec<String> = store
-                    .list_users(None, None)
-                    .await?
-                    .into_iter()
-                    .filter(|o| o.id != u.id && (root_under(&o.root, &u.root) || root_under(&u.root, &o.root)))
-                    .map(|o| o.name)
-                    .collect();
+                let sharers = store.users_sharing_root(&u.root, &u.id).await?;
                 // The same rules gatehouse-tasks applies, checked before anything changes.
                 crate::tasks::check_remove(store.config(), &u.root, &sharers)
                     .map_err(|e| CliError(format!("{e}; refusing --remove-files (nothing was changed)")))?;

@@ -374,14 +374,11 @@ pub async fn dispatch(st: &State, caller_uid: u32, req: Request) -> Response {
     out.response
 }
 
-/// The service prefix that names a protocol directly (see `answer`).
-pub const PROTOCOL_PREFIX: &str = "protocol:";
-
 async fn answer(st: &State, caller_uid: u32, req: &Request) -> handlers::Outcome {
     let login = |what: &'static str, service: &str| -> Result<String, handlers::Outcome> {
         // `protocol:NAME` is what pam_gatehouse sends for a `protocol=NAME` module argument
         // (pam.d is root's); the caller is still authorised for that protocol only.
-        let explicit = service.strip_prefix(PROTOCOL_PREFIX).map(str::to_string);
+        let explicit = service.strip_prefix(wire::PROTOCOL_PREFIX).map(str::to_string);
         let Some(protocol) = explicit.as_ref().or_else(|| st.cfg.protocols.get(service)) else {
             return Err(outcome_denied(format!("service {service:?} has no protocol mapping ([protocols])")));
         };

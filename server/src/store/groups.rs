@@ -1,6 +1,6 @@
 //! Groups: add, change, delete, look up, list; their rules and members.
 use super::rows::{ip_list_text, load_groups, Filter};
-use super::users::{load_one, touch, update_columns, Bind};
+use super::users::{access_columns, load_one, touch, update_columns, Bind};
 use super::{audit, now, Result, Store, StoreError};
 use gatehouse_policy::model::{format_time, Group};
 
@@ -72,26 +72,13 @@ impl Store {
 
     /// Applies changes to a group.
     pub async fn update_group(&self, actor: &str, name_or_id: &str, c: GroupChanges) -> Result<Group> {
-        if let Some(p) = &c.protocols {
-            for x in p {
-                gatehouse_policy::model::validate_protocol(x)?;
-            }
-        }
-        let mut tx = self.begin_write().await?;
-        let g = load_one_group(&mut tx, name_or_id).await?;
         let mut sets = Vec::new();
         if let Some(v) = c.description {
             sets.push(("description", Bind::Text(Some(v))));
         }
-        if let Some(v) = c.allowed_ips {
-            sets.push(("allowed_ips", Bind::Text(Some(ip_list_text(&v)))));
-        }
-        if let Some(v) = c.denied_ips {
-            sets.push(("denied_ips", Bind::Text(Some(ip_list_text(&v)))));
-        }
-        if let Some(v) = c.protocols {
-            sets.push(("protocols", Bind::Text(Some(v.join(",")))));
-        }
+        access_columns(&mut sets, c.allowed_ips, c.denied_ips, c.protocols)?;
+        let mut tx = self.begin_write().await?;
+        let g = load_one_group(&mut tx, name_or_id).await?;
         let detail = sets.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(",");
         update_columns(&mut tx, "groups", &g.id, sets).await?;
         audit(&mut tx, actor, "group.set", &g.name, &detail).await?;

@@ -198,11 +198,6 @@ impl Store {
         if let Some(v) = &c.root {
             self.cfg.check_root(v)?;
         }
-        if let Some(p) = &c.protocols {
-            for x in p {
-                gatehouse_policy::model::validate_protocol(x)?;
-            }
-        }
         let mut sets: Vec<(&str, Bind)> = Vec::new();
         if let Some(v) = c.display_name {
             sets.push(("display_name", Bind::Text(Some(v))));
@@ -222,15 +217,7 @@ impl Store {
         if let Some(v) = c.delete_allowed {
             sets.push(("delete_allowed", Bind::Int(Some(b(v)))));
         }
-        if let Some(v) = c.allowed_ips {
-            sets.push(("allowed_ips", Bind::Text(Some(ip_list_text(&v)))));
-        }
-        if let Some(v) = c.denied_ips {
-            sets.push(("denied_ips", Bind::Text(Some(ip_list_text(&v)))));
-        }
-        if let Some(v) = c.protocols {
-            sets.push(("protocols", Bind::Text(Some(v.join(",")))));
-        }
+        access_columns(&mut sets, c.allowed_ips, c.denied_ips, c.protocols)?;
         if let Some(v) = c.active {
             sets.push(("active", Bind::Int(Some(b(v)))));
         }
@@ -282,13 +269,21 @@ impl Store {
         load_users(&mut conn, &filter).await
     }
 
-    /// Users whose root is exactly `root` (to refuse removing a shared root).
-    pub async fn users_with_root(&self, root: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT name FROM users WHERE root = $1 ORDER BY name")
-            .bind(root)
+    /// Other users whose root is `root`, lies inside it or contains it: removing `root` would
+    /// touch their files. Reads names and roots only, so it stays cheap at a million users.
+    pub async fn users_sharing_root(&self, root: &str, except_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT name, root FROM users WHERE id <> $1 ORDER BY name")
+            .bind(except_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| r.try_get::<String, _>(0).map_err(StoreError::from)).collect()
+        let mut out = Vec::new();
+        for r in &rows {
+            let other: String = r.try_get("root")?;
+            if gatehouse_policy::model::root_under(&other, root) || gatehouse_policy::model::root_under(root, &other) {
+                out.push(r.try_get("name")?);
+            }
+        }
+        Ok(out)
     }
 
     /// Sets (or clears) the password hash.
@@ -401,6 +396,29 @@ async fn set_memberships(tx: &mut sqlx::AnyConnection, user_id: &str, groups: &[
             .bind(gid)
             .execute(&mut *tx)
             .await?;
+    }
+    Ok(())
+}
+
+/// The access columns users and groups share (`allowed_ips`, `denied_ips`, `protocols`), for a
+/// dynamic UPDATE; `None` leaves a column as it is. Protocol names are validated here.
+pub(super) fn access_columns(
+    sets: &mut Vec<(&str, Bind)>,
+    allowed: Option<Vec<ipnet::IpNet>>,
+    denied: Option<Vec<ipnet::IpNet>>,
+    protocols: Option<Vec<String>>,
+) -> Result<()> {
+    if let Some(v) = allowed {
+        sets.push(("allowed_ips", Bind::Text(Some(ip_list_text(&v)))));
+    }
+    if let Some(v) = denied {
+        sets.push(("denied_ips", Bind::Text(Some(ip_list_text(&v)))));
+    }
+    if let Some(v) = protocols {
+        for p in &v {
+            gatehouse_policy::model::validate_protocol(p)?;
+        }
+        sets.push(("protocols", Bind::Text(Some(v.join(",")))));
     }
     Ok(())
 }
