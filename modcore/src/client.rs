@@ -1,6 +1,7 @@
-//! The connection to gatehoused: one per call, with a deadline, checked by the peer's uid.
+//! The connection to gatehoused: one per call (PAM, gatehouse-keys) or one kept by a session
+//! (gatehouse-sftp, [`Connection`]), with a deadline per request, checked by the peer's uid.
 //!
-//! Nothing here survives the call: no static socket that a forked child could share. The whole
+//! Nothing here is static: no socket that a forked child could share. The whole
 //! exchange (connect, send, receive) has one deadline, so a stopped or hung daemon gives
 //! `AUTHINFO_UNAVAIL` within [`DEADLINE`], never a hang. The daemon must run as root or as the
 //! `gatehouse` system user (`SO_PEERCRED`), so a user who binds a socket at the configured path
@@ -103,28 +104,60 @@ fn daemon_uid() -> Option<u32> {
 /// Sends one request frame and reads one response frame, within [`DEADLINE`].
 pub fn exchange(socket: &str, request: &[u8], max_response: usize) -> Result<Vec<u8>, Unreachable> {
     let deadline = Instant::now() + DEADLINE;
-    let mut s = connect(socket, deadline)?;
-    let uid = peer_uid(&s)?;
-    if uid != 0 && Some(uid) != daemon_uid() {
-        return Err(Unreachable(format!("the process behind {socket} runs as uid {uid}, not root or {DAEMON_USER}")));
+    Connection::open_until(socket, deadline)?.ask_until(request, max_response, deadline)
+}
+
+/// A checked connection to the daemon that may carry many requests, one at a time (the daemon
+/// closes it after its idle timeout; the owner then opens a new one). PAM and NSS never keep
+/// one: gatehouse-sftp does, for the session's policy refreshes. Each `ask` has its own
+/// [`DEADLINE`].
+pub struct Connection {
+    stream: UnixStream,
+}
+
+impl Connection {
+    /// Connects to `socket` and checks that root or the daemon user answers there.
+    pub fn open(socket: &str) -> Result<Connection, Unreachable> {
+        Connection::open_until(socket, Instant::now() + DEADLINE)
     }
-    let left = |d: Instant| d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    s.set_write_timeout(Some(left(deadline))).map_err(|e| Unreachable(e.to_string()))?;
-    let len = u32::try_from(request.len()).map_err(|_| Unreachable("request too large".into()))?;
-    s.write_all(&len.to_be_bytes())
-        .and_then(|()| s.write_all(request))
-        .map_err(|e| Unreachable(format!("send: {e}")))?;
-    s.set_read_timeout(Some(left(deadline))).map_err(|e| Unreachable(e.to_string()))?;
-    let mut head = [0u8; 4];
-    s.read_exact(&mut head).map_err(|e| Unreachable(format!("receive: {e}")))?;
-    let n = u32::from_be_bytes(head) as usize;
-    if n > max_response {
-        return Err(Unreachable(format!("response of {n} bytes exceeds {max_response}")));
+
+    fn open_until(socket: &str, deadline: Instant) -> Result<Connection, Unreachable> {
+        let stream = connect(socket, deadline)?;
+        let uid = peer_uid(&stream)?;
+        if uid != 0 && Some(uid) != daemon_uid() {
+            return Err(Unreachable(format!(
+                "the process behind {socket} runs as uid {uid}, not root or {DAEMON_USER}"
+            )));
+        }
+        Ok(Connection { stream })
     }
-    let mut body = vec![0u8; n];
-    s.set_read_timeout(Some(left(deadline))).map_err(|e| Unreachable(e.to_string()))?;
-    s.read_exact(&mut body).map_err(|e| Unreachable(format!("receive: {e}")))?;
-    Ok(body)
+
+    /// Sends one request frame and reads one response frame, within [`DEADLINE`]. After an
+    /// error the connection is unusable (a frame may be half sent or half read): drop it.
+    pub fn ask(&mut self, request: &[u8], max_response: usize) -> Result<Vec<u8>, Unreachable> {
+        self.ask_until(request, max_response, Instant::now() + DEADLINE)
+    }
+
+    fn ask_until(&mut self, request: &[u8], max_response: usize, deadline: Instant) -> Result<Vec<u8>, Unreachable> {
+        let s = &mut self.stream;
+        let left = |d: Instant| d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        s.set_write_timeout(Some(left(deadline))).map_err(|e| Unreachable(e.to_string()))?;
+        let len = u32::try_from(request.len()).map_err(|_| Unreachable("request too large".into()))?;
+        s.write_all(&len.to_be_bytes())
+            .and_then(|()| s.write_all(request))
+            .map_err(|e| Unreachable(format!("send: {e}")))?;
+        s.set_read_timeout(Some(left(deadline))).map_err(|e| Unreachable(e.to_string()))?;
+        let mut head = [0u8; 4];
+        s.read_exact(&mut head).map_err(|e| Unreachable(format!("receive: {e}")))?;
+        let n = u32::from_be_bytes(head) as usize;
+        if n > max_response {
+            return Err(Unreachable(format!("response of {n} bytes exceeds {max_response}")));
+        }
+        let mut body = vec![0u8; n];
+        s.set_read_timeout(Some(left(deadline))).map_err(|e| Unreachable(e.to_string()))?;
+        s.read_exact(&mut body).map_err(|e| Unreachable(format!("receive: {e}")))?;
+        Ok(body)
+    }
 }
 
 #[cfg(test)]

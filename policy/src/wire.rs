@@ -154,8 +154,48 @@ pub enum Request {
         /// The login name.
         user: String,
     },
+    /// The calling user's own session policy (gatehouse-sftp, which runs as the user). The
+    /// daemon finds the user by the caller's uid (`SO_PEERCRED`); only root may name a user.
+    Session {
+        /// For root callers (tests, admin tools): the user to describe. Ignored otherwise.
+        #[serde(default)]
+        user: Option<String>,
+        /// `SSH_CONNECTION`'s client address, for the IP check of a running session.
+        #[serde(default)]
+        rhost: Option<String>,
+    },
     /// Is the daemon there? Answered with [`Response::Ok`] to anyone.
     Ping,
+}
+
+/// What gatehouse-sftp needs to serve one user: the root, the caps, the rules (the user's and
+/// each group's, merged by the client with `rules::Policy::new`, the one place that merges), and
+/// whether the session may go on at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionPolicy {
+    /// The login name.
+    pub user: String,
+    /// The user's uid (the caller's, for non-root callers).
+    pub uid: u32,
+    /// The root folder, an absolute host path.
+    pub root: String,
+    /// `r` or `rw`.
+    pub mode: crate::rules::Mode,
+    /// Whether existing data may be deleted or overwritten.
+    pub delete_allowed: bool,
+    /// Largest file an upload may create or grow, in bytes.
+    #[serde(default)]
+    pub max_file_size: Option<u64>,
+    /// The user's own rules.
+    #[serde(default)]
+    pub rules: Vec<crate::rules::Rule>,
+    /// Each group's name and rules, in the order the store gives them.
+    #[serde(default)]
+    pub groups: Vec<(String, Vec<crate::rules::Rule>)>,
+    /// `None` while the account may use SSH now; otherwise why not (inactive, expired, `ssh` not
+    /// among the protocols, address not allowed): the session ends.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// The daemon's answer: exactly one per request.
@@ -178,6 +218,8 @@ pub enum Response {
     /// The password is right and the user has TOTP: ask for the code and send
     /// [`Request::VerifyTotp`] within two minutes.
     TotpRequired,
+    /// The caller's session policy ([`Request::Session`]).
+    Session(Box<SessionPolicy>),
     /// The `authorized_keys` lines to print (possibly none).
     Keys {
         /// One line per key, with options (`restrict,from="…" ssh-ed25519 AAAA… comment`).
@@ -300,6 +342,12 @@ impl Request {
                 check_field("code", code.expose(), MAX_FIELD)
             }
             Request::Keys { user } => user_service(user, None),
+            Request::Session { user, rhost } => {
+                if let Some(u) = user {
+                    user_service(u, None)?;
+                }
+                opt("rhost", rhost)
+            }
             Request::Ping => Ok(()),
         }
     }
@@ -312,6 +360,7 @@ impl Request {
             Request::ChangePassword { .. } => "change_password",
             Request::VerifyTotp { .. } => "verify_totp",
             Request::Keys { .. } => "keys",
+            Request::Session { .. } => "session",
             Request::Ping => "ping",
         }
     }
@@ -476,6 +525,8 @@ mod tests {
                 code: Secret::new("123456".into()),
             },
             Request::Keys { user: "alice".into() },
+            Request::Session { user: None, rhost: Some("192.0.2.7".into()) },
+            Request::Session { user: Some("alice".into()), rhost: None },
             Request::Ping,
         ]
     }
@@ -489,6 +540,17 @@ mod tests {
             Response::TotpRequired,
             Response::Keys { lines: vec!["restrict ssh-ed25519 AAAA x".into()] },
             Response::Keys { lines: vec![] },
+            Response::Session(Box::new(SessionPolicy {
+                user: "alice".into(),
+                uid: 1_900_000_002,
+                root: "/srv/gatehouse/alice".into(),
+                mode: crate::rules::Mode::Rw,
+                delete_allowed: false,
+                max_file_size: Some(1 << 20),
+                rules: vec![crate::rules::Rule::new("/in", crate::rules::Level::Upload).unwrap()],
+                groups: vec![("acme".into(), vec![crate::rules::Rule::new("/acme/*", crate::rules::Level::Read).unwrap()])],
+                refused: Some("account is inactive (active=false)".into()),
+            })),
             Response::Unavailable { reason: "db".into() },
             Response::BadRequest { reason: "user is empty".into() },
         ]

@@ -559,3 +559,35 @@ async fn exporter_follows_changes_postgres() {
     let pg = common::PgServer::start();
     exporter_follows_changes(Db::Postgres(&pg)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_policy_for_root_and_by_uid() {
+    use gatehouse_policy::rules::{Level, Mode, Rule};
+    let d = Daemon::start(|_| {}).await;
+    d.add(NewUser { rules: vec![Rule::new("/in", Level::Upload).unwrap()], max_file_size: Some(4096), ..nu("alice") })
+        .await;
+    d.add(NewUser { active: Some(false), ..nu("inact") }).await;
+    d.add(NewUser { protocols: Some(vec!["ftp".into()]), ..nu("ftponly") }).await;
+    d.add(NewUser { allowed_ips: vec!["10.0.0.0/8".parse().unwrap()], ..nu("office") }).await;
+    let session = |user: Option<&str>, rhost: Option<&str>| {
+        d.call(&Request::Session { user: user.map(Into::into), rhost: rhost.map(Into::into) })
+    };
+    let Response::Session(p) = session(Some("alice"), None) else { panic!("no session policy") };
+    assert_eq!((p.user.as_str(), p.mode, p.delete_allowed, p.max_file_size), ("alice", Mode::Rw, true, Some(4096)));
+    assert_eq!(p.rules, vec![Rule::new("/in", Level::Upload).unwrap()]);
+    assert!(p.root.ends_with("/alice") && p.refused.is_none(), "{p:?}");
+    for (name, rhost, why) in [
+        ("inact", None, "inactive"),
+        ("ftponly", None, "ssh is not among"),
+        ("office", Some("127.0.0.1"), "127.0.0.1"),
+    ] {
+        let Response::Session(p) = session(Some(name), rhost) else { panic!("no session policy for {name}") };
+        assert!(p.refused.as_deref().is_some_and(|r| r.contains(why)), "{name}: {:?}", p.refused);
+    }
+    let Response::Session(p) = session(Some("office"), Some("10.1.2.3")) else { panic!() };
+    assert!(p.refused.is_none(), "{p:?}");
+    // Root naming nobody is looked up by its own uid 0, which no gatehouse user has.
+    assert_eq!(session(None, None), Response::UnknownUser);
+    assert_eq!(session(Some("nobody"), None), Response::UnknownUser);
+    d.stop().await;
+}

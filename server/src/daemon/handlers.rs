@@ -7,7 +7,7 @@ use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
 use gatehouse_policy::model::{format_time, validate_name, Group, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
-use gatehouse_policy::wire::Response;
+use gatehouse_policy::wire::{Response, SessionPolicy};
 use gatehouse_policy::{invite, totp};
 use std::time::Instant;
 
@@ -370,6 +370,59 @@ pub async fn change_password(
             Outcome::new(Response::Ok, "password changed")
         }
         Err(e) => Outcome::unavailable(e),
+    }
+}
+
+/// `Session`: the policy gatehouse-sftp serves a user with, asked for by the user's own process
+/// (found by `caller_uid`) or by root naming the user. Answered again on every refresh, so a rule
+/// change reaches running sessions and a deactivated or expired user's session ends.
+pub async fn session(st: &State, caller_uid: u32, named: Option<&str>, rhost: Option<&str>) -> Outcome {
+    let name = match named {
+        Some(n) if caller_uid == 0 => Some(n.to_string()),
+        _ => match st.store.user_name_by_uid(caller_uid).await {
+            Ok(n) => n,
+            Err(e) => return Outcome::unavailable(e),
+        },
+    };
+    let Some(name) = name else {
+        return Outcome::new(Response::UnknownUser, format!("uid {caller_uid} is not a gatehouse user"));
+    };
+    let u = match lookup(st, &name).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return Outcome::new(Response::UnknownUser, "no such gatehouse user"),
+        Err(e) => return Outcome::unavailable(e),
+    };
+    let groups = match st.store.groups_of(&u).await {
+        Ok(g) => g,
+        Err(e) => return Outcome::unavailable(e),
+    };
+    let policy = session_policy(&u, &groups, rhost, now());
+    let reason = match &policy.refused {
+        Some(r) => r.clone(),
+        None => format!("session policy: {} rule(s), {} group(s)", u.rules.len(), groups.len()),
+    };
+    Outcome::new(Response::Session(Box::new(policy)), reason)
+}
+
+/// A user's session policy at time `now`: the account checks of a login over `ssh` (active,
+/// expiry, protocol, and the address when one is given) decide `refused`; a lock after failed
+/// logins does not end a session that is already open.
+pub fn session_policy(u: &User, groups: &[Group], rhost: Option<&str>, now: i64) -> SessionPolicy {
+    let req = LoginRequest { now, protocol: Some("ssh"), rhost };
+    let refused = login_checks(u, groups, &req)
+        .into_iter()
+        .find(|c| !c.allowed && c.what != "lock")
+        .map(|c| c.reason);
+    SessionPolicy {
+        user: u.name.clone(),
+        uid: u.uid,
+        root: u.root.clone(),
+        mode: u.mode,
+        delete_allowed: u.delete_allowed,
+        max_file_size: u.max_file_size,
+        rules: u.rules.clone(),
+        groups: groups.iter().map(|g| (g.name.clone(), g.rules.clone())).collect(),
+        refused,
     }
 }
 

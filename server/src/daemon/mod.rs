@@ -356,11 +356,14 @@ pub async fn dispatch(st: &State, caller_uid: u32, req: Request) -> Response {
         Request::ChangePassword { user, service, .. } => (user.as_str(), service.as_str(), None),
         Request::VerifyTotp { user, service, rhost, .. } => (user.as_str(), service.as_str(), rhost.as_deref()),
         Request::Keys { user } => (user.as_str(), "", None),
+        Request::Session { user, rhost } => (user.as_deref().unwrap_or("-"), "", rhost.as_deref()),
         Request::Ping => ("", "", None),
     };
     let out = answer(st, caller_uid, &req).await;
     let answer = match &out.response {
         Response::Ok | Response::Keys { .. } => "allow",
+        Response::Session(p) if p.refused.is_some() => "deny",
+        Response::Session(_) => "allow",
         Response::NewPasswordRequired => "new-password-required",
         Response::TotpRequired => "totp-required",
         Response::UnknownUser => "unknown-user",
@@ -391,6 +394,9 @@ async fn answer(st: &State, caller_uid: u32, req: &Request) -> handlers::Outcome
             Ok(()) => handlers::keys(st, user).await,
             Err(why) => outcome_denied(why),
         },
+        // Anyone may ask for their own session policy: the user is found by the caller's uid,
+        // and only root may name another.
+        Request::Session { user, rhost } => handlers::session(st, caller_uid, user.as_deref(), rhost.as_deref()).await,
         Request::Authenticate { user, service, rhost, password, .. } => match login("authenticate users", service) {
             Ok(protocol) => handlers::authenticate(st, caller_uid, user, &protocol, rhost.as_deref(), password).await,
             Err(o) => o,

@@ -259,6 +259,19 @@ impl Store {
         load_one(&mut conn, name_or_id).await
     }
 
+    /// The name of the user with this uid, if any (gatehouse-sftp's session request names no
+    /// user: the daemon finds it by the caller's uid).
+    pub async fn user_name_by_uid(&self, uid: u32) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT name FROM users WHERE uid = $1")
+            .bind(i64::from(uid))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get("name")?),
+            None => None,
+        })
+    }
+
     /// Users ordered by name, a page at a time.
     pub async fn list_users(&self, after: Option<&str>, limit: Option<i64>) -> Result<Vec<User>> {
         let mut conn = self.pool.acquire().await?;
