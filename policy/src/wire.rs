@@ -548,7 +548,10 @@ mod tests {
                 delete_allowed: false,
                 max_file_size: Some(1 << 20),
                 rules: vec![crate::rules::Rule::new("/in", crate::rules::Level::Upload).unwrap()],
-                groups: vec![("acme".into(), vec![crate::rules::Rule::new("/acme/*", crate::rules::Level::Read).unwrap()])],
+                groups: vec![(
+                    "acme".into(),
+                    vec![crate::rules::Rule::new("/acme/*", crate::rules::Level::Read).unwrap()],
+                )],
                 refused: Some("account is inactive (active=false)".into()),
             })),
             Response::Unavailable { reason: "db".into() },

@@ -576,11 +576,9 @@ async fn session_policy_for_root_and_by_uid() {
     assert_eq!((p.user.as_str(), p.mode, p.delete_allowed, p.max_file_size), ("alice", Mode::Rw, true, Some(4096)));
     assert_eq!(p.rules, vec![Rule::new("/in", Level::Upload).unwrap()]);
     assert!(p.root.ends_with("/alice") && p.refused.is_none(), "{p:?}");
-    for (name, rhost, why) in [
-        ("inact", None, "inactive"),
-        ("ftponly", None, "ssh is not among"),
-        ("office", Some("127.0.0.1"), "127.0.0.1"),
-    ] {
+    for (name, rhost, why) in
+        [("inact", None, "inactive"), ("ftponly", None, "ssh is not among"), ("office", Some("127.0.0.1"), "127.0.0.1")]
+    {
         let Response::Session(p) = session(Some(name), rhost) else { panic!("no session policy for {name}") };
         assert!(p.refused.as_deref().is_some_and(|r| r.contains(why)), "{name}: {:?}", p.refused);
     }

@@ -8,3 +8,4 @@ pub mod keys;
 pub mod legacy;
 pub mod session;
 pub mod sftp;
+pub mod syslog;

@@ -409,10 +409,7 @@ pub async fn session(st: &State, caller_uid: u32, named: Option<&str>, rhost: Op
 /// logins does not end a session that is already open.
 pub fn session_policy(u: &User, groups: &[Group], rhost: Option<&str>, now: i64) -> SessionPolicy {
     let req = LoginRequest { now, protocol: Some("ssh"), rhost };
-    let refused = login_checks(u, groups, &req)
-        .into_iter()
-        .find(|c| !c.allowed && c.what != "lock")
-        .map(|c| c.reason);
+    let refused = login_checks(u, groups, &req).into_iter().find(|c| !c.allowed && c.what != "lock").map(|c| c.reason);
     SessionPolicy {
         user: u.name.clone(),
         uid: u.uid,

@@ -5,4 +5,5 @@
 //! - [`server`]: the handler table: decode → decide (policy core) → act → exactly one reply.
 pub mod codec;
 pub mod fs;
+pub mod run;
 pub mod server;

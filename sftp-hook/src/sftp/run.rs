@@ -1,0 +1,133 @@
+//! The session loop: read what the client sent, handle every whole packet in it, write all the
+//! replies in one go, refresh the policy when it is due, and wait for more.
+//!
+//! Requests are pipelined by clients (OpenSSH's sftp keeps 64 reads or writes in flight), so
+//! the loop handles as many packets as one read brought before it writes: one `write(2)` for
+//! many replies. Replies go out in request order, one per id. Waiting uses `poll` with a
+//! timeout of [`REFRESH`], so an idle session still learns that its user was deactivated.
+use super::codec::{split_packet, MAX_PACKET};
+use super::server::Server;
+use crate::session::{Refresh, Session, REFRESH};
+use crate::syslog::Syslog;
+use gatehouse_policy::rules::Policy;
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::io::Errno;
+
+/// Replies are written out once this many bytes are waiting, even mid-batch.
+const FLUSH_AT: usize = 1 << 20;
+
+/// How the session ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum End {
+    /// The client closed the channel.
+    ClientDone,
+    /// The policy ended it (deactivated, expired, ...), with the reason.
+    Policy(String),
+    /// The client sent a packet that cannot be framed, or the channel failed.
+    Broken(String),
+}
+
+fn write_all(out: &mut Vec<u8>) -> Result<(), End> {
+    let mut done = 0;
+    while done < out.len() {
+        match rustix::io::write(rustix::stdio::stdout(), &out[done..]) {
+            Ok(0) => return Err(End::Broken("stdout closed".into())),
+            Ok(n) => done += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(End::Broken(format!("write: {e}"))),
+        }
+    }
+    out.clear();
+    Ok(())
+}
+
+/// Where the running session's policy comes from: the daemon ([`Session`]) in production, a
+/// file in the local test server (`examples/sftp_local.rs`).
+pub trait PolicyFeed {
+    /// True when it is time to ask again.
+    fn refresh_due(&self) -> bool;
+    /// Asks again.
+    fn refresh(&mut self, log: &Syslog) -> Refresh;
+    /// The policy in force and the upload size cap.
+    fn current(&self) -> (Policy, Option<u64>);
+}
+
+impl PolicyFeed for Session {
+    fn refresh_due(&self) -> bool {
+        Session::refresh_due(self)
+    }
+    fn refresh(&mut self, log: &Syslog) -> Refresh {
+        Session::refresh(self, log)
+    }
+    fn current(&self) -> (Policy, Option<u64>) {
+        (self.policy.clone(), self.info.max_file_size)
+    }
+}
+
+/// Serves the session on stdin/stdout until it ends.
+pub fn serve(server: &mut Server, session: &mut impl PolicyFeed) -> End {
+    match serve_inner(server, session) {
+        Ok(()) => End::ClientDone,
+        Err(e) => e,
+    }
+}
+
+fn serve_inner(server: &mut Server, session: &mut impl PolicyFeed) -> Result<(), End> {
+    let mut inbuf: Vec<u8> = Vec::with_capacity(2 * MAX_PACKET + 8);
+    let chunk = MAX_PACKET + 8;
+    loop {
+        let mut start = 0;
+        loop {
+            match split_packet(&inbuf[start..]) {
+                Ok(Some((body, used))) => {
+                    server.handle(body);
+                    start += used;
+                    if server.out.len() >= FLUSH_AT {
+                        write_all(&mut server.out)?;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    write_all(&mut server.out)?;
+                    return Err(End::Broken(format!("bad packet: {e}")));
+                }
+            }
+        }
+        inbuf.drain(..start);
+        write_all(&mut server.out)?;
+
+        if session.refresh_due() {
+            match session.refresh(server.log()) {
+                Refresh::Same => {}
+                Refresh::Changed => {
+                    server.log().info("policy changed; the new rules apply from now on");
+                    let (policy, max) = session.current();
+                    server.set_policy(policy, max);
+                }
+                Refresh::End(why) => return Err(End::Policy(why)),
+            }
+        }
+
+        let stdin = rustix::stdio::stdin();
+        let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+        let timeout = rustix::event::Timespec { tv_sec: REFRESH.as_secs() as i64, tv_nsec: 0 };
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) | Err(Errno::INTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(End::Broken(format!("poll: {e}"))),
+        }
+        let have = inbuf.len();
+        inbuf.resize(have + chunk, 0);
+        let n = loop {
+            match rustix::io::read(rustix::stdio::stdin(), &mut inbuf[have..]) {
+                Ok(n) => break n,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(End::Broken(format!("read: {e}"))),
+            }
+        };
+        inbuf.truncate(have + n);
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}

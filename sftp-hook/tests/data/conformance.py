@@ -1,0 +1,444 @@
+#!/usr/bin/python3
+"""The SFTP conformance table: (rule set, operation, path, expected result), each case run
+through a real SFTP session (paramiko) and checked on disk afterwards.
+
+Two transports, same table:
+  local ROOTBASE SERVER  -- spawns SERVER POLICY.json (sftp-hook/examples/sftp_local.rs, the real
+                            gatehouse-sftp handlers without sshd) on a socket pair, as uid 65534;
+  ssh ROOTBASE HOST PORT USER KEYFILE CLI
+                         -- connects to a real sshd as USER; the rule set is applied with the
+                            gatehouse CLI before each group of cases.
+Every case gets a fresh tree. A case passes when the result matches and the disk shows exactly
+the expected effect: nothing else in the root changed, and nothing outside it.
+Prints one line per case (`ok`/`FAIL`), then `cases N failed M`; exits 1 on any failure.
+"""
+import errno
+import hashlib
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+
+import paramiko
+
+NOBODY = 65534
+
+# ---------------------------------------------------------------------------------------------
+# Rule sets: (mode, delete_allowed, rules)
+# ---------------------------------------------------------------------------------------------
+RULES_TREE = {
+    "/": "list",
+    "/in": "upload",
+    "/pub": "read",
+    "/secret": "none",
+    "/work": "write",
+    "/clients/*": "read",
+    "/clients/*/in": "upload",
+}
+RULE_SETS = {
+    "rw": ("rw", True, {}),
+    "r": ("r", True, {}),
+    "nodelete": ("rw", False, {}),
+    "tree": ("rw", True, RULES_TREE),
+    "tree-r": ("r", True, RULES_TREE),
+}
+
+OUTSIDE = "outside"  # a sibling of the root, which no case may change
+
+
+def make_tree(root, outside):
+    for d in ["dir", "emptydir", "in", "pub", "secret", "work/sub", "clients/acme/in"]:
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    files = {
+        "a.txt": b"AAAA",
+        "dir/b.txt": b"BBBBBB",
+        "in/existing.txt": b"dropped",
+        "pub/p.txt": b"public",
+        "secret/s.txt": b"secret!",
+        "work/w.txt": b"work",
+        "work/sub/x.txt": b"x",
+        "clients/acme/report.txt": b"report",
+    }
+    for p, data in files.items():
+        with open(os.path.join(root, p), "wb") as f:
+            f.write(data)
+    # Admin-placed links: one out of the root, one from a write folder into a none folder.
+    os.symlink(outside, os.path.join(root, "work", "out"))
+    os.symlink("../secret", os.path.join(root, "work", "tosecret"))
+    os.makedirs(outside, exist_ok=True)
+    with open(os.path.join(outside, "victim.txt"), "wb") as f:
+        f.write(b"do not touch")
+    for base in (root, outside):
+        for dirpath, dirnames, filenames in os.walk(base):
+            for n in [dirpath] + [os.path.join(dirpath, x) for x in dirnames + filenames]:
+                os.lchown(n, NOBODY, NOBODY)
+
+
+def snapshot(base):
+    """path -> (kind, mode, size, digest) for everything under base."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(base):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            rel = "/" + os.path.relpath(p, base)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("l", 0, 0, os.readlink(p))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("d", stat.S_IMODE(st.st_mode), 0, "")
+            else:
+                with open(p, "rb") as f:
+                    digest = hashlib.sha1(f.read()).hexdigest()
+                out[rel] = ("f", stat.S_IMODE(st.st_mode), st.st_size, digest, int(st.st_mtime))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations: each returns a value (for download/list/stat) and the paths it may change.
+# ---------------------------------------------------------------------------------------------
+NEW = b"new content"
+
+
+def op_download(c, p, _):
+    with c.open(p, "rb") as f:
+        return f.read()
+
+
+def op_upload(c, p, _):
+    with c.open(p, "wb") as f:  # WRITE|CREAT|TRUNC
+        f.write(NEW)
+
+
+def op_append(c, p, _):
+    with c.open(p, "ab") as f:
+        f.write(NEW)
+
+
+def op_list(c, p, _):
+    return sorted(c.listdir(p))
+
+
+OPS = {
+    "download": op_download,
+    "upload": op_upload,
+    "overwrite": op_upload,
+    "append": op_append,
+    "mkdir": lambda c, p, _: c.mkdir(p),
+    "rmdir": lambda c, p, _: c.rmdir(p),
+    "remove": lambda c, p, _: c.remove(p),
+    "rename": lambda c, p, to: c.rename(p, to),
+    "posix-rename": lambda c, p, to: c.posix_rename(p, to),
+    "chmod": lambda c, p, mode: c.chmod(p, mode),
+    "utime": lambda c, p, _: c.utime(p, (1000000000, 1000000000)),
+    "truncate": lambda c, p, size: c.truncate(p, size),
+    "chown": lambda c, p, _: c.chown(p, 0, 0),
+    "list": op_list,
+    "stat": lambda c, p, _: c.stat(p).st_size,
+    "lstat": lambda c, p, _: c.lstat(p).st_size,
+    "symlink": lambda c, p, to: c.symlink(to, p),
+    "readlink": lambda c, p, _: c.readlink(p),
+    "realpath": lambda c, p, _: c.normalize(p),
+}
+
+# (rule set, op, path, arg, expected, effect) -- expected: ok | denied | nosuch | fail.
+# effect (ok cases): a function (before, after, result) -> error string or None; paths named in
+# `touches` may change, everything else must not.
+def same(result, want):
+    return None if result == want else "got %r, want %r" % (result, want)
+
+
+def file_is(p, data):
+    def check(before, after, result):
+        e = after.get(p)
+        if e is None or e[0] != "f" or e[3] != hashlib.sha1(data).hexdigest():
+            return "%s is %r, want content %r" % (p, e, data)
+    return check
+
+
+def gone(p):
+    return lambda b, a, r: None if p not in a else "%s still there" % p
+
+
+def is_dir(p):
+    return lambda b, a, r: None if a.get(p, ("?",))[0] == "d" else "%s is not a directory" % p
+
+
+def moved(src, dst):
+    def check(b, a, r):
+        if src in a:
+            return "%s still there" % src
+        if dst not in a or a[dst][3] != b[src][3]:
+            return "%s is %r, want the content of %s" % (dst, a.get(dst), src)
+    return check
+
+
+def mode_is(p, m):
+    return lambda b, a, r: None if a[p][1] == m else "%s mode %o, want %o" % (p, a[p][1], m)
+
+
+def size_is(p, n):
+    return lambda b, a, r: None if a[p][2] == n else "%s size %d, want %d" % (p, a[p][2], n)
+
+
+def mtime_is(p, t):
+    return lambda b, a, r: None if a[p][4] == t else "%s mtime %d, want %d" % (p, a[p][4], t)
+
+
+def result_is(want):
+    return lambda b, a, r: same(r, want)
+
+
+def all_of(*checks):
+    def check(b, a, r):
+        for c in checks:
+            e = c(b, a, r)
+            if e:
+                return e
+    return check
+
+
+ROOT_LIST = sorted(["a.txt", "dir", "emptydir", "in", "pub", "secret", "work", "clients"])
+TREE_LIST = sorted(["a.txt", "dir", "emptydir", "in", "pub", "work", "clients"])  # no "secret"
+
+CASES = [
+    # --- mode rw, no rules: everything but links and chown
+    ("rw", "download", "/a.txt", None, "ok", [], result_is(b"AAAA")),
+    ("rw", "upload", "/new.txt", None, "ok", ["/new.txt"], file_is("/new.txt", NEW)),
+    ("rw", "overwrite", "/a.txt", None, "ok", ["/a.txt"], file_is("/a.txt", NEW)),
+    ("rw", "append", "/a.txt", None, "ok", ["/a.txt"], file_is("/a.txt", b"AAAA" + NEW)),
+    ("rw", "mkdir", "/d2", None, "ok", ["/d2"], is_dir("/d2")),
+    ("rw", "rmdir", "/emptydir", None, "ok", ["/emptydir"], gone("/emptydir")),
+    ("rw", "rmdir", "/dir", None, "fail", [], None),
+    ("rw", "remove", "/a.txt", None, "ok", ["/a.txt"], gone("/a.txt")),
+    ("rw", "remove", "/dir", None, "fail", [], None),
+    ("rw", "rename", "/a.txt", "/a2.txt", "ok", ["/a.txt", "/a2.txt"], moved("/a.txt", "/a2.txt")),
+    ("rw", "rename", "/a.txt", "/dir/b.txt", "fail", [], None),
+    ("rw", "posix-rename", "/a.txt", "/dir/b.txt", "ok", ["/a.txt", "/dir/b.txt"], moved("/a.txt", "/dir/b.txt")),
+    ("rw", "chmod", "/a.txt", 0o600, "ok", ["/a.txt"], mode_is("/a.txt", 0o600)),
+    ("rw", "chmod", "/a.txt", 0o4755, "ok", ["/a.txt"], mode_is("/a.txt", 0o755)),
+    ("rw", "chmod", "/dir", 0o2775, "ok", ["/dir"], mode_is("/dir", 0o775)),
+    ("rw", "utime", "/a.txt", None, "ok", ["/a.txt"], mtime_is("/a.txt", 1000000000)),
+    ("rw", "truncate", "/a.txt", 1, "ok", ["/a.txt"], size_is("/a.txt", 1)),
+    ("rw", "chown", "/a.txt", None, "denied", [], None),
+    ("rw", "list", "/", None, "ok", [], result_is(ROOT_LIST)),
+    ("rw", "stat", "/dir/b.txt", None, "ok", [], result_is(6)),
+    ("rw", "symlink", "/ln", "/a.txt", "denied", [], None),
+    ("rw", "realpath", "/dir/../..", None, "ok", [], result_is("/")),
+    # --- mode r: read and list only
+    ("r", "download", "/dir/b.txt", None, "ok", [], result_is(b"BBBBBB")),
+    ("r", "list", "/", None, "ok", [], result_is(ROOT_LIST)),
+    ("r", "upload", "/new.txt", None, "denied", [], None),
+    ("r", "overwrite", "/a.txt", None, "denied", [], None),
+    ("r", "append", "/a.txt", None, "denied", [], None),
+    ("r", "mkdir", "/d2", None, "denied", [], None),
+    ("r", "rmdir", "/emptydir", None, "denied", [], None),
+    ("r", "remove", "/a.txt", None, "denied", [], None),
+    ("r", "rename", "/a.txt", "/a2.txt", "denied", [], None),
+    ("r", "chmod", "/a.txt", 0o600, "denied", [], None),
+    ("r", "utime", "/a.txt", None, "denied", [], None),
+    ("r", "truncate", "/a.txt", 0, "denied", [], None),
+    # --- no-delete: new files yes, destroying existing data no
+    ("nodelete", "upload", "/new.txt", None, "ok", ["/new.txt"], file_is("/new.txt", NEW)),
+    ("nodelete", "overwrite", "/a.txt", None, "denied", [], None),
+    ("nodelete", "append", "/a.txt", None, "denied", [], None),
+    ("nodelete", "truncate", "/a.txt", 0, "denied", [], None),
+    ("nodelete", "remove", "/a.txt", None, "denied", [], None),
+    ("nodelete", "rmdir", "/emptydir", None, "denied", [], None),
+    ("nodelete", "posix-rename", "/a.txt", "/dir/b.txt", "denied", [], None),
+    ("nodelete", "rename", "/a.txt", "/a2.txt", "ok", ["/a.txt", "/a2.txt"], moved("/a.txt", "/a2.txt")),
+    ("nodelete", "mkdir", "/d2", None, "ok", ["/d2"], is_dir("/d2")),
+    ("nodelete", "download", "/a.txt", None, "ok", [], result_is(b"AAAA")),
+    # --- per-path rules: drop box, none, read, write, wildcards
+    ("tree", "list", "/", None, "ok", [], result_is(TREE_LIST)),
+    ("tree", "list", "/in", None, "ok", [], result_is(["existing.txt"])),
+    ("tree", "upload", "/in/new.txt", None, "ok", ["/in/new.txt"], file_is("/in/new.txt", NEW)),
+    ("tree", "overwrite", "/in/existing.txt", None, "denied", [], None),
+    ("tree", "append", "/in/existing.txt", None, "denied", [], None),
+    ("tree", "download", "/in/existing.txt", None, "denied", [], None),
+    ("tree", "remove", "/in/existing.txt", None, "denied", [], None),
+    ("tree", "mkdir", "/in/sub", None, "denied", [], None),
+    ("tree", "rmdir", "/in", None, "denied", [], None),
+    ("tree", "list", "/secret", None, "nosuch", [], None),
+    ("tree", "stat", "/secret", None, "nosuch", [], None),
+    ("tree", "download", "/secret/s.txt", None, "nosuch", [], None),
+    ("tree", "upload", "/secret/new.txt", None, "nosuch", [], None),
+    ("tree", "rename", "/secret", "/s2", "nosuch", [], None),
+    ("tree", "download", "/pub/p.txt", None, "ok", [], result_is(b"public")),
+    ("tree", "upload", "/pub/x.txt", None, "denied", [], None),
+    ("tree", "remove", "/pub/p.txt", None, "denied", [], None),
+    ("tree", "chmod", "/pub/p.txt", 0o600, "denied", [], None),
+    ("tree", "upload", "/work/new.txt", None, "ok", ["/work/new.txt"], file_is("/work/new.txt", NEW)),
+    ("tree", "remove", "/work/w.txt", None, "ok", ["/work/w.txt"], gone("/work/w.txt")),
+    ("tree", "truncate", "/work/w.txt", 2, "ok", ["/work/w.txt"], size_is("/work/w.txt", 2)),
+    ("tree", "rename", "/work/w.txt", "/work/sub/w.txt", "ok", ["/work/w.txt", "/work/sub/w.txt"],
+     moved("/work/w.txt", "/work/sub/w.txt")),
+    ("tree", "rename", "/work/w.txt", "/pub/w.txt", "denied", [], None),
+    ("tree", "rename", "/work/sub", "/in/sub", "denied", [], None),
+    ("tree", "rename", "/work", "/w2", "denied", [], None),
+    ("tree", "rmdir", "/work/sub", None, "fail", [], None),
+    ("tree", "upload", "/new.txt", None, "denied", [], None),
+    ("tree", "mkdir", "/newdir", None, "denied", [], None),
+    ("tree", "download", "/a.txt", None, "denied", [], None),
+    ("tree", "upload", "/clients/acme/in/f.txt", None, "ok", ["/clients/acme/in/f.txt"],
+     file_is("/clients/acme/in/f.txt", NEW)),
+    ("tree", "download", "/clients/acme/report.txt", None, "ok", [], result_is(b"report")),
+    ("tree", "upload", "/clients/acme/x.txt", None, "denied", [], None),
+    ("tree", "list", "/clients/acme", None, "ok", [], result_is(["in", "report.txt"])),
+    # --- escapes through paths and admin-placed links
+    ("tree", "upload", "/../../outside/new.txt", None, "denied", [], None),
+    ("tree", "download", "/work/out/victim.txt", None, "denied", [], None),
+    ("tree", "upload", "/work/out/new.txt", None, "denied", [], None),
+    ("tree", "list", "/work/tosecret", None, "nosuch", [], None),
+    ("tree", "download", "/work/tosecret/s.txt", None, "nosuch", [], None),
+    ("tree", "readlink", "/work/out", None, "denied", [], None),
+    ("tree", "readlink", "/work/tosecret", None, "ok", [], result_is("../secret")),
+    ("tree", "symlink", "/work/ln", "/work/w.txt", "denied", [], None),
+    ("tree", "remove", "/work/out", None, "ok", ["/work/out"], gone("/work/out")),
+    # --- a read-only user under the same rules: the mode caps every set
+    ("tree-r", "upload", "/in/new.txt", None, "denied", [], None),
+    ("tree-r", "upload", "/work/new.txt", None, "denied", [], None),
+    ("tree-r", "download", "/work/w.txt", None, "ok", [], result_is(b"work")),
+    ("tree-r", "list", "/secret", None, "nosuch", [], None),
+]
+
+
+def classify(exc):
+    if isinstance(exc, IOError) and exc.errno == errno.ENOENT:
+        return "nosuch"
+    if isinstance(exc, IOError) and exc.errno == errno.EACCES:
+        return "denied"
+    return "fail"
+
+
+# ---------------------------------------------------------------------------------------------
+# Transports
+# ---------------------------------------------------------------------------------------------
+class PipeChannel:
+    """The socket-like object paramiko's SFTPClient needs, over one end of a socket pair."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def get_name(self):
+        return "local"
+
+    def send(self, data):
+        return self.sock.send(data)
+
+    def recv(self, n):
+        return self.sock.recv(n)
+
+    def close(self):
+        self.sock.close()
+
+
+class Local:
+    """SERVER POLICY.json on a socket pair, as uid 65534."""
+
+    def __init__(self, server, workdir):
+        self.server, self.workdir = server, workdir
+        self.proc = None
+
+    def open(self, root, rule_set):
+        mode, delete, rules = RULE_SETS[rule_set]
+        policy = {
+            "user": "nobody", "uid": NOBODY, "root": root, "mode": mode, "delete_allowed": delete,
+            "max_file_size": None, "rules": [{"path": k, "level": v} for k, v in rules.items()],
+            "groups": [], "refused": None,
+        }
+        pfile = os.path.join(self.workdir, "policy.json")
+        with open(pfile, "w") as f:
+            json.dump(policy, f)
+        ours, theirs = socket.socketpair()
+        self.log = open(os.path.join(self.workdir, "server.log"), "ab")
+        self.proc = subprocess.Popen(
+            ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups", self.server, pfile],
+            stdin=theirs, stdout=theirs, stderr=self.log, close_fds=True)
+        theirs.close()
+        self.sock = ours
+        return paramiko.SFTPClient(PipeChannel(ours))
+
+    def close(self, client):
+        client.close()
+        self.sock.close()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+class Ssh:
+    """A real sshd: the rule set is applied to USER with the CLI first."""
+
+    def __init__(self, host, port, user, keyfile, cli):
+        self.host, self.port, self.user, self.keyfile, self.cli = host, int(port), user, keyfile, cli
+
+    def open(self, root, rule_set):
+        mode, delete, rules = RULE_SETS[rule_set]
+        run = lambda *a: subprocess.run([self.cli] + list(a), check=True, capture_output=True)
+        run("user", "set", self.user, "--mode", mode, "--no-delete" if not delete else "--delete")
+        for line in subprocess.run([self.cli, "rule", "list", self.user, "--json"], check=True,
+                                   capture_output=True).stdout.decode().splitlines():
+            pass
+        existing = json.loads(subprocess.run([self.cli, "rule", "list", self.user, "--json"], check=True,
+                                             capture_output=True).stdout or b"[]")
+        for r in existing:
+            run("rule", "del", self.user, r["path"])
+        for k, v in rules.items():
+            run("rule", "add", self.user, k, v)
+        self.t = paramiko.Transport((self.host, self.port))
+        self.t.connect(username=self.user, pkey=paramiko.Ed25519Key.from_private_key_file(self.keyfile))
+        return paramiko.SFTPClient.from_transport(self.t)
+
+    def close(self, client):
+        client.close()
+        self.t.close()
+
+
+def main():
+    kind, base = sys.argv[1], sys.argv[2]
+    transport = Local(sys.argv[3], base) if kind == "local" else Ssh(*sys.argv[3:8])
+    failed = 0
+    for i, (rs, op, path, arg, want, touches, effect) in enumerate(CASES):
+        root = os.path.join(base, "root")
+        outside = os.path.join(base, OUTSIDE)
+        for d in (root, outside):
+            shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(root)
+        make_tree(root, outside)
+        before, before_out = snapshot(root), snapshot(outside)
+        client = transport.open(root, rs)
+        got, result, err = "ok", None, ""
+        try:
+            result = OPS[op](client, path, arg)
+        except Exception as e:  # noqa: BLE001 - every failure is classified and reported
+            got, err = classify(e), repr(e)
+        finally:
+            transport.close(client)
+        after, after_out = snapshot(root), snapshot(outside)
+        problems = []
+        if got != want:
+            problems.append("result %s, want %s %s" % (got, want, err))
+        if after_out != before_out:
+            problems.append("OUTSIDE THE ROOT CHANGED")
+        keep = lambda s: {k: v for k, v in s.items() if not any(k == t or k.startswith(t + "/") for t in touches)}
+        if keep(after) != keep(before):
+            diff = sorted(set(keep(after).items()) ^ set(keep(before).items()))
+            problems.append("unexpected change on disk: %r" % diff[:4])
+        if got == "ok" and want == "ok" and effect:
+            e = effect(before, after, result)
+            if e:
+                problems.append(e)
+        label = "%-3d %-9s %-12s %s%s" % (i + 1, rs, op, path, " -> %s" % arg if isinstance(arg, str) else "")
+        if problems:
+            failed += 1
+            print("FAIL %s: %s" % (label, "; ".join(problems)))
+        else:
+            print("ok   %s: %s" % (label, want))
+    print("cases %d failed %d" % (len(CASES), failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
