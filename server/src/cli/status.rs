@@ -125,23 +125,99 @@ fn pam(dir: &str) -> Part {
     }
 }
 
-fn sshd(path: &str) -> Part {
-    if Path::new(path).exists() {
-        part("sshd", true, format!("{path} is installed (sshd -T is checked once gatehouse-sftp exists)"))
-    } else {
-        part("sshd", false, format!("{path} is missing"))
+/// What `sshd -T` must print for a gatehouse user (lowercase keywords, as `-T` prints them).
+const SSHD_FOR_GATEHOUSE: &[&str] = &[
+    "forcecommand /usr/sbin/gatehouse-sftp",
+    "authorizedkeyscommand /usr/sbin/gatehouse-keys %u %U %f %t %k",
+    "authorizedkeyscommanduser gatehouse-keys",
+    "authorizedkeysfile none",
+    "kbdinteractiveauthentication yes",
+    "disableforwarding yes",
+    "permittty no",
+    "usepam yes",
+];
+
+/// The lines of [`SSHD_FOR_GATEHOUSE`] missing from an `sshd -T` output.
+pub fn sshd_missing(t_output: &str) -> Vec<&'static str> {
+    let lines: Vec<&str> = t_output.lines().map(str::trim).collect();
+    SSHD_FOR_GATEHOUSE.iter().copied().filter(|want| !lines.contains(want)).collect()
+}
+
+/// Runs `sshd -T -C user=…` with a deadline (it reads only local files, but a broken NSS
+/// source could stall it).
+fn sshd_t(user: &str) -> Result<String, String> {
+    use std::process::{Command, Stdio};
+    let spec = format!("user={user},addr=127.0.0.1,host=localhost,laddr=127.0.0.1,lport=22");
+    let mut child = Command::new("/usr/sbin/sshd")
+        .args(["-T", "-C", &spec])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run /usr/sbin/sshd -T: {e}"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("sshd -T did not answer within 5 s".into());
+            }
+            Err(e) => return Err(format!("sshd -T: {e}")),
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| format!("sshd -T: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("sshd -T failed: {}", err.lines().next().unwrap_or("")));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Is the drop-in there, and does sshd really apply it to a gatehouse user (`sample`) and not
+/// to root?
+fn sshd(path: &str, sample: Option<&str>) -> Part {
+    if !Path::new(path).exists() {
+        return part("sshd", false, format!("{path} is missing"));
+    }
+    let Some(user) = sample else {
+        return part("sshd", true, format!("{path} is installed (no gatehouse user yet to check sshd -T with)"));
+    };
+    let ours = match sshd_t(user) {
+        Ok(t) => t,
+        Err(e) => return part("sshd", false, e),
+    };
+    let missing = sshd_missing(&ours);
+    if !missing.is_empty() {
+        return part(
+            "sshd",
+            false,
+            format!("sshd -T -C user={user} lacks: {} (is {path} included, and not overridden?)", missing.join("; ")),
+        );
+    }
+    match sshd_t("root") {
+        Ok(t) if t.lines().any(|l| l.trim() == "forcecommand /usr/sbin/gatehouse-sftp") => {
+            part("sshd", false, "sshd -T -C user=root shows gatehouse's ForceCommand: the Match block leaks to local users")
+        }
+        Ok(_) => part("sshd", true, format!("sshd applies {path} to gatehouse users ({user} checked) and not to root")),
+        Err(e) => part("sshd", false, e),
     }
 }
 
 /// Runs every check against the host's real paths.
 pub async fn run(store: &Store) -> Vec<Part> {
+    let sample = store.list_users(None, Some(1)).await.ok().and_then(|v| v.into_iter().next()).map(|u| u.name);
     vec![
         database(store).await,
         daemon(SOCKET_PATH),
         snapshot(SNAPSHOT_PATH),
         nsswitch("/etc/nsswitch.conf"),
         pam("/etc/pam.d"),
-        sshd("/etc/ssh/sshd_config.d/gatehouse.conf"),
+        sshd("/etc/ssh/sshd_config.d/gatehouse.conf", sample.as_deref()),
     ]
 }
 
@@ -165,6 +241,15 @@ mod tests {
         assert!(!snapshot(&format!("{d}/nss.db")).ok);
         assert!(!nsswitch(&format!("{d}/nsswitch.conf")).ok);
         assert!(!pam(&d).ok);
-        assert!(!sshd(&format!("{d}/x.conf")).ok);
+        assert!(!sshd(&format!("{d}/x.conf"), Some("alice")).ok);
+    }
+
+    #[test]
+    fn sshd_t_lines() {
+        let all = SSHD_FOR_GATEHOUSE.join("\n");
+        assert!(sshd_missing(&all).is_empty());
+        let without = all.replace("permittty no", "permittty yes");
+        assert_eq!(sshd_missing(&without), vec!["permittty no"]);
+        assert_eq!(sshd_missing("").len(), SSHD_FOR_GATEHOUSE.len());
     }
 }
