@@ -49,7 +49,7 @@ RULE_SETS = {
 OUTSIDE = "outside"  # a sibling of the root, which no case may change
 
 
-def make_tree(root, outside):
+def make_tree(root, outside, owner):
     for d in ["dir", "emptydir", "in", "pub", "secret", "work/sub", "clients/acme/in"]:
         os.makedirs(os.path.join(root, d), exist_ok=True)
     files = {
@@ -74,7 +74,7 @@ def make_tree(root, outside):
     for base in (root, outside):
         for dirpath, dirnames, filenames in os.walk(base):
             for n in [dirpath] + [os.path.join(dirpath, x) for x in dirnames + filenames]:
-                os.lchown(n, NOBODY, NOBODY)
+                os.lchown(n, owner, owner)
 
 
 def snapshot(base):
@@ -341,6 +341,8 @@ class Local:
     def __init__(self, server, workdir):
         self.server, self.workdir = server, workdir
         self.proc = None
+        self.root = os.path.join(workdir, "root")
+        self.uid = NOBODY
 
     def open(self, root, rule_set):
         mode, delete, rules = RULE_SETS[rule_set]
@@ -372,24 +374,34 @@ class Ssh:
     """A real sshd: the rule set is applied to USER with the CLI first."""
 
     def __init__(self, host, port, user, keyfile, cli):
+        import pwd
         self.host, self.port, self.user, self.keyfile, self.cli = host, int(port), user, keyfile, cli
+        entry = pwd.getpwnam(user)
+        self.uid = entry.pw_uid
+        show = subprocess.run([cli, "user", "show", user, "--json"], check=True, capture_output=True).stdout
+        self.root = json.loads(show)["root"]
+        self.rule_set = None
 
     def open(self, root, rule_set):
-        mode, delete, rules = RULE_SETS[rule_set]
-        run = lambda *a: subprocess.run([self.cli] + list(a), check=True, capture_output=True)
-        run("user", "set", self.user, "--mode", mode, "--no-delete" if not delete else "--delete")
-        for line in subprocess.run([self.cli, "rule", "list", self.user, "--json"], check=True,
-                                   capture_output=True).stdout.decode().splitlines():
-            pass
-        existing = json.loads(subprocess.run([self.cli, "rule", "list", self.user, "--json"], check=True,
-                                             capture_output=True).stdout or b"[]")
-        for r in existing:
-            run("rule", "del", self.user, r["path"])
-        for k, v in rules.items():
-            run("rule", "add", self.user, k, v)
+        if rule_set != self.rule_set:
+            self.apply(rule_set)
+            self.rule_set = rule_set
         self.t = paramiko.Transport((self.host, self.port))
         self.t.connect(username=self.user, pkey=paramiko.Ed25519Key.from_private_key_file(self.keyfile))
         return paramiko.SFTPClient.from_transport(self.t)
+
+    def apply(self, rule_set):
+        mode, delete, rules = RULE_SETS[rule_set]
+        run = lambda *a: subprocess.run([self.cli] + list(a), check=True, capture_output=True)
+        run("user", "set", self.user, "--mode", mode, "--no-delete" if not delete else "--delete")
+        listed = subprocess.run([self.cli, "rule", "list", self.user, "--json"], check=True, capture_output=True)
+        for r in json.loads(listed.stdout or b"[]"):
+            run("rule", "del", self.user, r["path"])
+        for k, v in rules.items():
+            run("rule", "add", self.user, k, v)
+
+    def _unused(self):
+        pass
 
     def close(self, client):
         client.close()
@@ -401,12 +413,13 @@ def main():
     transport = Local(sys.argv[3], base) if kind == "local" else Ssh(*sys.argv[3:8])
     failed = 0
     for i, (rs, op, path, arg, want, touches, effect) in enumerate(CASES):
-        root = os.path.join(base, "root")
+        root = transport.root
         outside = os.path.join(base, OUTSIDE)
         for d in (root, outside):
             shutil.rmtree(d, ignore_errors=True)
         os.makedirs(root)
-        make_tree(root, outside)
+        os.chmod(root, 0o755)
+        make_tree(root, outside, transport.uid)
         before, before_out = snapshot(root), snapshot(outside)
         client = transport.open(root, rs)
         got, result, err = "ok", None, ""
