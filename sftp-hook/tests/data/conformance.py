@@ -38,12 +38,14 @@ RULES_TREE = {
     "/clients/*": "read",
     "/clients/*/in": "upload",
 }
+# (mode, delete_allowed, rules, max_file_size)
 RULE_SETS = {
-    "rw": ("rw", True, {}),
-    "r": ("r", True, {}),
-    "nodelete": ("rw", False, {}),
-    "tree": ("rw", True, RULES_TREE),
-    "tree-r": ("r", True, RULES_TREE),
+    "rw": ("rw", True, {}, None),
+    "r": ("r", True, {}, None),
+    "nodelete": ("rw", False, {}, None),
+    "tree": ("rw", True, RULES_TREE, None),
+    "tree-r": ("r", True, RULES_TREE, None),
+    "capped": ("rw", True, {}, 8),
 }
 
 OUTSIDE = "outside"  # a sibling of the root, which no case may change
@@ -302,6 +304,11 @@ CASES = [
     ("tree-r", "upload", "/work/new.txt", None, "denied", [], None),
     ("tree-r", "download", "/work/w.txt", None, "ok", [], result_is(b"work")),
     ("tree-r", "list", "/secret", None, "nosuch", [], None),
+    # --- max_file_size 8: writes past it are refused (the new file stays, empty)
+    ("capped", "upload", "/new.txt", None, "denied", ["/new.txt"], None),
+    ("capped", "append", "/a.txt", None, "denied", [], None),
+    ("capped", "truncate", "/a.txt", 100, "denied", [], None),
+    ("capped", "truncate", "/a.txt", 2, "ok", ["/a.txt"], size_is("/a.txt", 2)),
 ]
 
 
@@ -345,10 +352,10 @@ class Local:
         self.uid = NOBODY
 
     def open(self, root, rule_set):
-        mode, delete, rules = RULE_SETS[rule_set]
+        mode, delete, rules, cap = RULE_SETS[rule_set]
         policy = {
             "user": "nobody", "uid": NOBODY, "root": root, "mode": mode, "delete_allowed": delete,
-            "max_file_size": None, "rules": [{"path": k, "level": v} for k, v in rules.items()],
+            "max_file_size": cap, "rules": [{"path": k, "level": v} for k, v in rules.items()],
             "groups": [], "refused": None,
         }
         pfile = os.path.join(self.workdir, "policy.json")
@@ -391,9 +398,10 @@ class Ssh:
         return paramiko.SFTPClient.from_transport(self.t)
 
     def apply(self, rule_set):
-        mode, delete, rules = RULE_SETS[rule_set]
+        mode, delete, rules, cap = RULE_SETS[rule_set]
         run = lambda *a: subprocess.run([self.cli] + list(a), check=True, capture_output=True)
-        run("user", "set", self.user, "--mode", mode, "--no-delete" if not delete else "--delete")
+        run("user", "set", self.user, "--mode", mode, "--no-delete" if not delete else "--delete",
+            "--max-file-size", str(cap or 0))
         listed = subprocess.run([self.cli, "rule", "list", self.user, "--json"], check=True, capture_output=True)
         for r in json.loads(listed.stdout or b"[]"):
             run("rule", "del", self.user, r["path"])
