@@ -12,7 +12,13 @@
 //! asserts on its own labels. Success is judged from sshd's own log ("Accepted publickey for
 //! alice", "Starting session: forced-command (config) …") as well as from what the client saw. A
 //! failing assertion prints the client's output, what sshd logged meanwhile, sshd's whole log and
-//! gatehoused's log. Needs root, openssh-server, openssh-client, rsync, rclone, lftp and
+//! gatehoused's log.
+//!
+//! A second part ([`MATRIX`]) checks each client's operations on disk, one gatehouse user per
+//! client (OpenSSH sftp, scp in both modes, rsync, lftp, curl, rclone, paramiko through
+//! `tests/data/clients.py`), escapes through `scp -O` and rsync, the SFTP conformance table
+//! (`tests/data/conformance.py`) through sshd, `gatehouse status` and a user whose password must
+//! change. Needs root, openssh-server, openssh-client, rsync, rclone, lftp, curl and
 //! python3-paramiko (for `/usr/bin/python3`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::net::TcpListener;
@@ -160,6 +166,20 @@ impl Run {
             .not_logged(label, "Starting session")
     }
 
+    /// Every client run in `labels` exited 0.
+    fn all_ok(&self, labels: &[&str]) -> &Self {
+        for l in labels {
+            self.rc(l, 0);
+        }
+        self
+    }
+
+    /// The `disk USER` block (see `disk` in sshd-setup.sh) is exactly `want`.
+    fn disk(&self, user: &str, want: &[&str]) {
+        let got = self.block(&format!("disk {user}"));
+        assert_eq!(got, want, "{user}'s root (OWNER TYPE SIZE PATH)\n{}", self.logs());
+    }
+
     /// The lines of the `== NAME` block the scenario printed.
     fn block(&self, name: &str) -> Vec<&str> {
         let head = format!("== {name}");
@@ -288,6 +308,231 @@ ls -A /var/lib/gatehouse/home | sed 's/^/entry /'
 echo "== end"
 "#;
 
+/// The client compatibility matrix, escapes through `scp -O`/rsync, the conformance table through
+/// sshd, `gatehouse status` and a must-change-password user: run after [`SCENARIO`] (alice's root
+/// is listed there before the escapes below add to it). Each client works as its own user, so
+/// each `disk USER` block shows that client's effect alone.
+///
+/// Resume is checked with a partial file whose first half differs from the source
+/// (`partial.bin`): a client that really resumes keeps that half and appends the source's second
+/// half (`resumed.bin`); one that transferred everything again would give `big.bin`. rsync
+/// `--append-verify` checks the whole file, so it gets a true prefix and its `--stats` must show
+/// only the second half sent.
+const MATRIX: &str = r#"
+M=$T/m
+mkdir -p "$M/tree/sub" "$T/w"
+head -c 1048576 /dev/urandom > "$M/big.bin"
+head -c 1048576 /dev/urandom > "$M/other.bin"
+HALF=524288
+head -c $HALF "$M/other.bin" > "$M/partial.bin"
+head -c $HALF "$M/big.bin" > "$M/prefix.bin"
+{ cat "$M/partial.bin"; tail -c +$((HALF + 1)) "$M/big.bin"; } > "$M/resumed.bin"
+printf 'small file\n' > "$M/small.txt"
+printf 'one\n' > "$M/tree/one.txt"
+printf 'two\n' > "$M/tree/sub/two.txt"
+# prep USER PARTIAL: USER's root gets resume-down.bin (whole) and resume-up.bin (PARTIAL), the
+# client's download directory $T/w/USER a partial resume-down.bin (PARTIAL).
+prep() {
+    waitroot "$1"
+    cp "$M/big.bin" "/srv/gatehouse/$1/resume-down.bin"
+    cp "$2" "/srv/gatehouse/$1/resume-up.bin"
+    chown "$1:" "/srv/gatehouse/$1/resume-down.bin" "/srv/gatehouse/$1/resume-up.bin"
+    mkdir -p "$T/w/$1"
+    cp "$2" "$T/w/$1/resume-down.bin"
+}
+
+# OpenSSH sftp -b: every operation, resume with reget/reput.
+prep osftp "$M/partial.bin"
+cat > "$T/w/osftp.batch" <<EOB
+mkdir dir1
+put $M/big.bin dir1/up.bin
+ls -1 dir1
+get dir1/up.bin $T/w/osftp/down.bin
+rename dir1/up.bin dir1/renamed.bin
+put $M/small.txt del.txt
+rm del.txt
+mkdir gone
+rmdir gone
+reget resume-down.bin $T/w/osftp/resume-down.bin
+reput $M/big.bin resume-up.bin
+EOB
+cmd osftp sftp -P "$PORT" $(kopts osftp) -b "$T/w/osftp.batch" osftp@127.0.0.1
+cmd osftp-down cmp "$M/big.bin" "$T/w/osftp/down.bin"
+cmd osftp-up cmp "$M/big.bin" /srv/gatehouse/osftp/dir1/renamed.bin
+cmd osftp-resume-down cmp "$M/resumed.bin" "$T/w/osftp/resume-down.bin"
+cmd osftp-resume-up cmp "$M/resumed.bin" /srv/gatehouse/osftp/resume-up.bin
+disk osftp
+
+# scp, SFTP mode (the default) and legacy (-O). scp can only copy: upload, download and a
+# recursive upload (-r, which makes directories); it cannot list, rename, delete or resume.
+waitroot scpu
+mkdir -p "$T/w/scpu"
+cmd scp-up scp -P "$PORT" $(kopts scpu) "$M/big.bin" scpu@127.0.0.1:up.bin
+cmd scp-down scp -P "$PORT" $(kopts scpu) scpu@127.0.0.1:up.bin "$T/w/scpu/down.bin"
+cmd scp-tree scp -r -P "$PORT" $(kopts scpu) "$M/tree" scpu@127.0.0.1:tree
+cmd scpO-up scp -O -P "$PORT" $(kopts scpu) "$M/big.bin" scpu@127.0.0.1:up-o.bin
+cmd scpO-down scp -O -P "$PORT" $(kopts scpu) scpu@127.0.0.1:up-o.bin "$T/w/scpu/down-o.bin"
+cmd scpO-tree scp -O -r -P "$PORT" $(kopts scpu) "$M/tree" scpu@127.0.0.1:tree-o
+cmd scp-cmp sh -c "cmp $M/big.bin /srv/gatehouse/scpu/up.bin && cmp $M/big.bin $T/w/scpu/down.bin && \
+    cmp $M/big.bin /srv/gatehouse/scpu/up-o.bin && cmp $M/big.bin $T/w/scpu/down-o.bin && \
+    diff -r $M/tree /srv/gatehouse/scpu/tree && diff -r $M/tree /srv/gatehouse/scpu/tree-o"
+disk scpu
+
+# rsync: upload, download, list, a directory (mkdir), resume (--partial --append-verify) and
+# --delete (rsyncu may delete). rsync cannot rename.
+prep rsyncu "$M/prefix.bin"
+RS="ssh -p $PORT $(kopts rsyncu)"
+cmd rsync-up rsync -e "$RS" "$M/big.bin" rsyncu@127.0.0.1:up.bin
+cmd rsync-down rsync -e "$RS" rsyncu@127.0.0.1:up.bin "$T/w/rsyncu/down.bin"
+cmd rsync-tree rsync -r -e "$RS" "$M/tree" rsyncu@127.0.0.1:
+cmd rsync-list rsync -e "$RS" rsyncu@127.0.0.1:tree/
+cmd rsync-resume-up rsync --partial --append-verify --stats -e "$RS" "$M/big.bin" rsyncu@127.0.0.1:resume-up.bin
+cmd rsync-resume-down rsync --partial --append-verify --stats -e "$RS" rsyncu@127.0.0.1:resume-down.bin "$T/w/rsyncu/resume-down.bin"
+mkdir -p "$T/w/rsyncu/del"
+printf 'keep\n' > "$T/w/rsyncu/del/keep.txt"
+printf 'drop\n' > "$T/w/rsyncu/del/drop.txt"
+cmd rsync-del-1 rsync -r -e "$RS" "$T/w/rsyncu/del/" rsyncu@127.0.0.1:del/
+rm "$T/w/rsyncu/del/drop.txt"
+cmd rsync-delete rsync -r --delete -e "$RS" "$T/w/rsyncu/del/" rsyncu@127.0.0.1:del/
+cmd rsync-cmp sh -c "cmp $M/big.bin /srv/gatehouse/rsyncu/up.bin && cmp $M/big.bin $T/w/rsyncu/down.bin && \
+    cmp $M/big.bin /srv/gatehouse/rsyncu/resume-up.bin && cmp $M/big.bin $T/w/rsyncu/resume-down.bin && \
+    diff -r $M/tree /srv/gatehouse/rsyncu/tree"
+disk rsyncu
+
+# lftp over sftp://: every operation, resume with get -c / put -c.
+prep lftpu "$M/partial.bin"
+cmd lftp-all timeout 60 lftp -c "set sftp:connect-program 'ssh -a -x -p $PORT $(kopts lftpu)'; \
+    open -u lftpu, sftp://127.0.0.1; mkdir ldir; put $M/big.bin -o ldir/up.bin; \
+    get ldir/up.bin -o $T/w/lftpu/down.bin; mv ldir/up.bin ldir/renamed.bin; \
+    put $M/small.txt -o del.txt; rm del.txt; mkdir gone; rmdir gone; \
+    get -c resume-down.bin -o $T/w/lftpu/resume-down.bin; put -c $M/big.bin -o resume-up.bin; cls -1 ldir"
+cmd lftp-down cmp "$M/big.bin" "$T/w/lftpu/down.bin"
+cmd lftp-up cmp "$M/big.bin" /srv/gatehouse/lftpu/ldir/renamed.bin
+cmd lftp-resume-down cmp "$M/resumed.bin" "$T/w/lftpu/resume-down.bin"
+cmd lftp-resume-up cmp "$M/resumed.bin" /srv/gatehouse/lftpu/resume-up.bin
+disk lftpu
+
+# curl sftp:// (libssh2): -T, download, a directory listing, -Q quote commands, -C - resume.
+prep curlu "$M/partial.bin"
+CU="curl -sS -k --key $T/keys/curlu --pubkey $T/keys/curlu.pub -u curlu:"
+URL="sftp://127.0.0.1:$PORT"
+cmd curl-mkdir $CU -Q "mkdir /cdir" "$URL/"
+cmd curl-up $CU -T "$M/big.bin" "$URL/cdir/up.bin"
+cmd curl-down $CU -o "$T/w/curlu/down.bin" "$URL/cdir/up.bin"
+cmd curl-list $CU "$URL/cdir/"
+cmd curl-rename $CU -Q "rename /cdir/up.bin /cdir/renamed.bin" "$URL/cdir/"
+cmd curl-up-small $CU -T "$M/small.txt" "$URL/del.txt"
+cmd curl-rm $CU -Q "rm /del.txt" -Q "mkdir /gone" -Q "rmdir /gone" "$URL/"
+cmd curl-resume-down $CU -C - -o "$T/w/curlu/resume-down.bin" "$URL/resume-down.bin"
+cmd curl-resume-up $CU -C - -T "$M/big.bin" "$URL/resume-up.bin"
+cmd curl-cmp-down cmp "$M/big.bin" "$T/w/curlu/down.bin"
+cmd curl-cmp-up cmp "$M/big.bin" /srv/gatehouse/curlu/cdir/renamed.bin
+cmd curl-cmp-resume-down cmp "$M/resumed.bin" "$T/w/curlu/resume-down.bin"
+cmd curl-cmp-resume-up cmp "$M/resumed.bin" /srv/gatehouse/curlu/resume-up.bin
+disk curlu
+
+# rclone with an on-the-fly sftp remote. rclone has no resume: an interrupted transfer starts
+# again from the beginning, so none is checked. Its default (concurrent) upload of a file larger
+# than one read sends WRITE packets longer than their fields (see rclone_concurrent_upload), so
+# the matrix runs with concurrent writes off and the default is tried once on its own.
+waitroot rcloneu
+mkdir -p "$T/w/rcloneu"
+RC0=":sftp,host=127.0.0.1,port=$PORT,user=rcloneu,key_file=$T/keys/rcloneu,shell_type=none"
+cmd rclone-up-concurrent rclone --config /dev/null --retries 1 copyto "$M/big.bin" "${RC0}:concurrent.bin"
+cmd rclone-cmp-concurrent cmp "$M/big.bin" /srv/gatehouse/rcloneu/concurrent.bin
+rm -f /srv/gatehouse/rcloneu/concurrent.bin
+RC="${RC0},disable_concurrent_writes=true:"
+cmd rclone-mkdir rclone --config /dev/null mkdir "${RC}rdir"
+cmd rclone-up rclone --config /dev/null copyto "$M/big.bin" "${RC}rdir/up.bin"
+cmd rclone-down rclone --config /dev/null copyto "${RC}rdir/up.bin" "$T/w/rcloneu/down.bin"
+cmd rclone-lsf-dir rclone --config /dev/null lsf "${RC}rdir"
+cmd rclone-moveto rclone --config /dev/null moveto "${RC}rdir/up.bin" "${RC}rdir/renamed.bin"
+cmd rclone-up-small rclone --config /dev/null copyto "$M/small.txt" "${RC}del.txt"
+cmd rclone-deletefile rclone --config /dev/null deletefile "${RC}del.txt"
+cmd rclone-mkdir-gone rclone --config /dev/null mkdir "${RC}gone"
+cmd rclone-rmdir rclone --config /dev/null rmdir "${RC}gone"
+cmd rclone-cmp sh -c "cmp $M/big.bin $T/w/rcloneu/down.bin && cmp $M/big.bin /srv/gatehouse/rcloneu/rdir/renamed.bin"
+disk rcloneu
+
+# paramiko (tests/data/clients.py): the same, plus the requests the CLI clients do not make.
+prep pyu "$M/partial.bin"
+ln -s pdir/target /srv/gatehouse/pyu/adminlink
+cmd py /usr/bin/python3 "$DATA/clients.py" "$PORT" pyu "$T/keys/pyu" "$T/w/pyu" "$M/big.bin" "$M/small.txt"
+cmd py-cmp sh -c "cmp $M/big.bin $T/w/pyu/py-down.bin && cmp $M/big.bin /srv/gatehouse/pyu/pdir/posix.bin && \
+    cmp $M/resumed.bin /srv/gatehouse/pyu/resume-up.bin && cmp $M/resumed.bin $T/w/pyu/resume-down.bin && \
+    printf sma | cmp - /srv/gatehouse/pyu/trunc.txt && stat -c 'mode %a' /srv/gatehouse/pyu/pdir/posix.bin"
+disk pyu
+
+# Escapes through scp -O and rsync, as alice (no rules, may delete). Uploads may not create
+# links, hard links or devices; no path reaches outside the root, neither written (`..`,
+# absolute) nor through a symlink an admin placed in the root (the Landlock fence).
+AK=$(kopts alice)
+RA="ssh -p $PORT $AK"
+E=$T/w/esc
+mkdir -p "$E/links"
+printf 'x\n' > "$E/links/f.txt"
+ln -s /etc/passwd "$E/links/pw"
+ln "$E/links/f.txt" "$E/links/hard.txt"
+ln -s /etc /srv/gatehouse/alice/etclink
+mkdir -p /srv/outside
+printf 'outside the root\n' > /srv/outside/secret.txt
+ln -s /srv/outside /srv/gatehouse/alice/outlink
+cmd esc-rsync-l rsync -r -l -e "$RA" "$E/links/" alice@127.0.0.1:esc-l/
+cmd esc-rsync-a rsync -a -e "$RA" "$E/links/" alice@127.0.0.1:esc-a/
+cmd esc-rsync-H rsync -r -H -e "$RA" "$E/links/" alice@127.0.0.1:esc-H/
+cmd esc-rsync-D rsync -r -D -e "$RA" "$E/links/" alice@127.0.0.1:esc-D/
+cmd esc-rsync-L rsync -r --copy-links -e "$RA" "$E/links/" alice@127.0.0.1:esc-L/
+cmd esc-rsync-dotdot rsync -e "$RA" alice@127.0.0.1:../../etc/passwd "$E/r-dotdot"
+cmd esc-rsync-abs rsync -e "$RA" alice@127.0.0.1:/etc/passwd "$E/r-abs"
+cmd esc-rsync-link rsync -e "$RA" alice@127.0.0.1:outlink/secret.txt "$E/r-link"
+cmd esc-rsync-etc rsync -e "$RA" alice@127.0.0.1:etclink/debian_version "$E/r-etc"
+cmd esc-scp-abs scp -O -P "$PORT" $AK alice@127.0.0.1:/etc/passwd "$E/s-abs"
+cmd esc-scp-dotdot scp -O -P "$PORT" $AK alice@127.0.0.1:../../etc/passwd "$E/s-dotdot"
+cmd esc-scp-link scp -O -P "$PORT" $AK alice@127.0.0.1:outlink/secret.txt "$E/s-link"
+cmd esc-scp-etc scp -O -P "$PORT" $AK alice@127.0.0.1:etclink/debian_version "$E/s-etc"
+cmd esc-scp-up scp -O -P "$PORT" $AK "$M/small.txt" alice@127.0.0.1:../../tmp/x
+cmd esc-scp-up-deep scp -O -P "$PORT" $AK "$M/small.txt" "alice@127.0.0.1:../../..$T/scp-escape"
+cmd esc-scp-up-link scp -O -P "$PORT" $AK "$M/small.txt" alice@127.0.0.1:etclink/gatehouse-escape
+echo "== escapes"
+for f in r-dotdot r-abs s-abs s-dotdot r-link s-link r-etc s-etc; do
+    if [ ! -e "$E/$f" ]; then echo "$f absent"
+    elif cmp -s /etc/passwd "$E/$f"; then echo "$f HOST-PASSWD"
+    elif cmp -s /srv/outside/secret.txt "$E/$f"; then echo "$f OUTSIDE-SECRET"
+    elif cmp -s /etc/debian_version "$E/$f"; then echo "$f HOST-ETC"
+    else echo "$f other"
+    fi
+done
+for p in /srv/tmp/x /srv/tmp "$T/scp-escape" /etc/gatehouse-escape; do
+    if [ -e "$p" ]; then echo "written $p"; fi
+done
+(cd /srv/gatehouse/alice && find . -mindepth 1 \( -type l -o -type b -o -type c -o -type p \) -printf 'special %y %p\n' | grep -v -e '^special l ./etclink$' -e '^special l ./outlink$' || true)
+(cd /srv/gatehouse/alice && find . -mindepth 1 -links +1 -type f -printf 'hardlinked %p\n')
+echo "== end"
+disk alice
+
+# A user with per-path rules: scp -O and rsync refused with the hint to use sftp; SFTP works.
+waitroot ruled
+mkdir -p /srv/gatehouse/ruled/in && chown ruled: /srv/gatehouse/ruled/in
+cmd ruled-scpO scp -O -P "$PORT" $(kopts ruled) "$M/small.txt" ruled@127.0.0.1:in/x.txt
+cmd ruled-rsync rsync -e "ssh -p $PORT $(kopts ruled)" "$M/small.txt" ruled@127.0.0.1:in/y.txt
+cmd ruled-scp scp -P "$PORT" $(kopts ruled) "$M/small.txt" ruled@127.0.0.1:in/z.txt
+disk ruled
+
+# The conformance table through sshd (paramiko, the rule sets applied with the CLI).
+mkdir -p "$T/confwork" && chmod 755 "$T/confwork"
+waitroot conf
+cmd conformance /usr/bin/python3 "$DATA/conformance.py" ssh "$T/confwork" 127.0.0.1 "$PORT" conf "$T/keys/conf" "$GATEHOUSE_CLI"
+
+# gatehouse status, as root.
+cmd status "$GATEHOUSE_CLI" status
+
+# A user who must change the password (an invitation is pending): the key is not offered.
+cmd mustchange-key ssh_key mustchg "" id
+cmd mustchange-keys-cmd /usr/sbin/gatehouse-keys mustchg
+cmd mustchange-show "$GATEHOUSE_CLI" user show mustchg
+cmd mustchange-password kbd mustchg --password "$PW"
+"#;
+
 fn scenario() -> Result<Run, String> {
     let b = built()?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -296,7 +541,7 @@ fn scenario() -> Result<Run, String> {
         .map_err(|e| e.to_string())?;
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = manifest.join("tests/data");
-    let script = format!(". {}/sshd-setup.sh\n{SHOW_SETTINGS}{SCENARIO}", data.display());
+    let script = format!(". {}/sshd-setup.sh\n{SHOW_SETTINGS}{SCENARIO}{MATRIX}", data.display());
     let out = Command::new("unshare")
         .args(["-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
         .env("T", t)
@@ -561,4 +806,295 @@ fn uploaded_ssh_rc_never_runs() {
     r.not_logged("rc-login", ".ssh/rc");
     assert!(r.block("rc marks").is_empty(), "an rc file ran: {:?}", r.block("rc marks"));
     assert!(!r.block("home").iter().any(|l| l.starts_with("entry ")), "{:?}", r.block("home"));
+}
+
+/// The size of the matrix's test file and of each partial file (`MATRIX`).
+const BIG: &str = "1048576";
+
+#[test]
+fn client_openssh_sftp() {
+    let r = run();
+    r.rc("osftp", 0)
+        .not_said("osftp", "Couldn't")
+        .said("osftp", "sftp> ls -1 dir1|dir1/up.bin|")
+        .logged("osftp", "Accepted publickey for osftp");
+    // down/up: whole transfers; resume-*: reget/reput kept the partial half and appended.
+    r.all_ok(&["osftp-down", "osftp-up", "osftp-resume-down", "osftp-resume-up"]);
+    r.disk(
+        "osftp",
+        &[
+            "osftp d - ./dir1",
+            &format!("osftp f {BIG} ./dir1/renamed.bin"),
+            &format!("osftp f {BIG} ./resume-down.bin"),
+            &format!("osftp f {BIG} ./resume-up.bin"),
+        ],
+    );
+}
+
+#[test]
+fn client_scp_sftp_and_legacy_modes() {
+    let r = run();
+    // scp can only copy: upload, download, and -r (which creates directories). It has no way to
+    // list, rename, delete or resume, so those are not tried.
+    r.all_ok(&["scp-up", "scp-down", "scp-tree", "scpO-up", "scpO-down", "scpO-tree", "scp-cmp"]);
+    r.disk(
+        "scpu",
+        &[
+            "scpu d - ./tree",
+            "scpu d - ./tree-o",
+            "scpu f 4 ./tree-o/one.txt",
+            "scpu d - ./tree-o/sub",
+            "scpu f 4 ./tree-o/sub/two.txt",
+            "scpu f 4 ./tree/one.txt",
+            "scpu d - ./tree/sub",
+            "scpu f 4 ./tree/sub/two.txt",
+            &format!("scpu f {BIG} ./up-o.bin"),
+            &format!("scpu f {BIG} ./up.bin"),
+        ],
+    );
+}
+
+#[test]
+fn client_rsync() {
+    let r = run();
+    // rsync cannot rename; everything else it can express is checked.
+    r.all_ok(&["rsync-up", "rsync-down", "rsync-tree", "rsync-del-1", "rsync-delete", "rsync-cmp"]);
+    r.rc("rsync-list", 0).said("rsync-list", " one.txt|").said("rsync-list", " sub");
+    // --append-verify resumed: only the missing half travelled.
+    for l in ["rsync-resume-up", "rsync-resume-down"] {
+        r.rc(l, 0).said(l, "Literal data: 524,288 bytes");
+    }
+    r.disk(
+        "rsyncu",
+        &[
+            "rsyncu d - ./del",
+            "rsyncu f 5 ./del/keep.txt",
+            &format!("rsyncu f {BIG} ./resume-down.bin"),
+            &format!("rsyncu f {BIG} ./resume-up.bin"),
+            "rsyncu d - ./tree",
+            "rsyncu f 4 ./tree/one.txt",
+            "rsyncu d - ./tree/sub",
+            "rsyncu f 4 ./tree/sub/two.txt",
+            &format!("rsyncu f {BIG} ./up.bin"),
+        ],
+    );
+}
+
+#[test]
+fn client_lftp() {
+    let r = run();
+    r.rc("lftp-all", 0).said("lftp-all", "ldir/renamed.bin").not_said("lftp-all", "Access failed");
+    r.all_ok(&["lftp-down", "lftp-up", "lftp-resume-down", "lftp-resume-up"]);
+    r.disk(
+        "lftpu",
+        &[
+            "lftpu d - ./ldir",
+            &format!("lftpu f {BIG} ./ldir/renamed.bin"),
+            &format!("lftpu f {BIG} ./resume-down.bin"),
+            &format!("lftpu f {BIG} ./resume-up.bin"),
+        ],
+    );
+}
+
+#[test]
+fn client_curl() {
+    let r = run();
+    r.all_ok(&["curl-mkdir", "curl-up", "curl-down", "curl-up-small", "curl-rm", "curl-resume-down", "curl-resume-up"]);
+    r.rc("curl-list", 0).said("curl-list", " up.bin");
+    r.rc("curl-rename", 0).said("curl-rename", " renamed.bin").not_said("curl-rename", " up.bin");
+    r.all_ok(&["curl-cmp-down", "curl-cmp-up", "curl-cmp-resume-down", "curl-cmp-resume-up"]);
+    r.disk(
+        "curlu",
+        &[
+            "curlu d - ./cdir",
+            &format!("curlu f {BIG} ./cdir/renamed.bin"),
+            &format!("curlu f {BIG} ./resume-down.bin"),
+            &format!("curlu f {BIG} ./resume-up.bin"),
+        ],
+    );
+}
+
+#[test]
+fn client_rclone() {
+    let r = run();
+    // rclone has no resume (an interrupted transfer starts over), so none is checked.
+    r.all_ok(&[
+        "rclone-mkdir",
+        "rclone-up",
+        "rclone-down",
+        "rclone-moveto",
+        "rclone-up-small",
+        "rclone-deletefile",
+        "rclone-mkdir-gone",
+        "rclone-rmdir",
+        "rclone-cmp",
+    ]);
+    r.rc("rclone-lsf-dir", 0).said("rclone-lsf-dir", "up.bin");
+    r.disk("rcloneu", &["rcloneu d - ./rdir", &format!("rcloneu f {BIG} ./rdir/renamed.bin")]);
+}
+
+/// rclone 1.60's default upload (pkg/sftp's concurrent `ReadFrom`): when a read from the source
+/// comes back short, it sends an SSH_FXP_WRITE whose packet length covers its whole 32 KiB
+/// buffer while the data string holds only the bytes read (seen: length 32797, data 4096).
+/// OpenSSH's sftp-server skips bytes left over after a request's fields; gatehouse-sftp answers
+/// `SSH_FX_BAD_MESSAGE` ("trailing bytes" in `codec::decode`), so the upload fails.
+#[test]
+#[ignore = "gatehouse-sftp refuses a WRITE with bytes after its data string, which rclone 1.60 sends"]
+fn rclone_concurrent_upload() {
+    let r = run();
+    r.rc("rclone-up-concurrent", 0).rc("rclone-cmp-concurrent", 0);
+}
+
+#[test]
+fn client_paramiko() {
+    let r = run();
+    let py = "py";
+    r.rc(py, 0);
+    for step in [
+        "put",
+        "get",
+        "mkdir",
+        "rename",
+        "posix-rename",
+        "put-small",
+        "remove",
+        "mkdir-gone",
+        "rmdir",
+        "put-trunc",
+        "truncate",
+        "chmod",
+    ] {
+        r.said(py, &format!("step {step} ok|"));
+    }
+    // Resume: the halves already there were kept.
+    r.said(py, "step resume-up ok 524288|").said(py, "step resume-down ok 524288|");
+    r.said(py, "step statvfs ok bsize=").said(py, "step limits ok packet=");
+    r.said(py, "step readlink ok pdir/target|");
+    // No links made by users.
+    r.said(py, "step symlink err PermissionError").said(py, "step hardlink err PermissionError");
+    r.said(py, "step listdir ok adminlink,pdir,resume-down.bin,resume-up.bin,trunc.txt");
+    // Contents, the truncation and the chmod on disk.
+    r.rc("py-cmp", 0).said("py-cmp", "mode 600");
+    r.disk(
+        "pyu",
+        &[
+            "root l 11 ./adminlink",
+            "pyu d - ./pdir",
+            &format!("pyu f {BIG} ./pdir/posix.bin"),
+            &format!("pyu f {BIG} ./resume-down.bin"),
+            &format!("pyu f {BIG} ./resume-up.bin"),
+            "pyu f 3 ./trunc.txt",
+        ],
+    );
+}
+
+#[test]
+fn no_escape_through_scp_or_rsync() {
+    let r = run();
+    // Uploads may not create symlinks, hard links or devices: refused before any transfer.
+    for (label, opt) in [("esc-rsync-l", "-l"), ("esc-rsync-a", "-l"), ("esc-rsync-H", "-H"), ("esc-rsync-D", "-D")] {
+        r.failed(label).said(label, &format!("rsync: option {opt} is not allowed for uploads"));
+    }
+    // --copy-links is the client's business: the links arrive as regular files.
+    r.rc("esc-rsync-L", 0);
+    // Absolute and `..` paths stay in the root, and symlinks placed in the root by an admin lead
+    // nowhere (Landlock): nothing read, nothing written outside.
+    for label in ["esc-rsync-dotdot", "esc-rsync-abs", "esc-rsync-link", "esc-rsync-etc"] {
+        r.failed(label).not_said(label, "root:x:0:0");
+    }
+    r.said("esc-rsync-abs", "/srv/gatehouse/alice/./etc").said("esc-rsync-dotdot", "/srv/gatehouse/alice/./etc");
+    r.said("esc-rsync-link", "Permission denied").said("esc-rsync-etc", "Permission denied");
+    r.failed("esc-scp-abs").said("esc-scp-abs", "scp: ./etc/passwd: No such file or directory");
+    r.failed("esc-scp-dotdot").said("esc-scp-dotdot", "scp: ./etc/passwd: No such file or directory");
+    r.failed("esc-scp-link").said("esc-scp-link", "Permission denied");
+    r.failed("esc-scp-etc").said("esc-scp-etc", "Permission denied");
+    r.failed("esc-scp-up").said("esc-scp-up", "scp: ./tmp/x:");
+    r.failed("esc-scp-up-deep").failed("esc-scp-up-link").said("esc-scp-up-link", "Permission denied");
+    let esc = r.block("escapes");
+    let want = [
+        "r-dotdot absent",
+        "r-abs absent",
+        "s-abs absent",
+        "s-dotdot absent",
+        "r-link absent",
+        "s-link absent",
+        "r-etc absent",
+        "s-etc absent",
+    ];
+    assert_eq!(esc, want, "downloads, paths written outside the root, links and hard links in alice's root");
+    r.disk(
+        "alice",
+        &[
+            "alice d - ./.ssh",
+            "alice f 23 ./.ssh/rc",
+            "alice d - ./esc-L",
+            "alice f 2 ./esc-L/f.txt",
+            "alice f 2 ./esc-L/hard.txt",
+            "alice f 1369 ./esc-L/pw",
+            "root l 4 ./etclink",
+            "alice f 22 ./lftp.txt",
+            "root l 12 ./outlink",
+            "alice f 22 ./rclone.txt",
+            "alice f 22 ./rsynced.txt",
+            "alice f 22 ./scp-legacy.txt",
+            "alice f 22 ./scp-sftp.txt",
+        ],
+    );
+}
+
+#[test]
+fn per_path_rules_refuse_scp_and_rsync() {
+    let r = run();
+    let hint = "Your account has per-folder rules; use sftp (for example `sftp user@host`), not scp -O or rsync.";
+    r.failed("ruled-scpO").said("ruled-scpO", hint).logged("ruled-scpO", "Accepted publickey for ruled");
+    r.failed("ruled-rsync").said("ruled-rsync", hint);
+    // scp's SFTP mode goes through the rules: /in is upload, so the file lands (scp's closing
+    // fsetstat of the times is refused there and scp only warns).
+    r.rc("ruled-scp", 0);
+    r.disk("ruled", &["ruled d - ./in", "ruled f 11 ./in/z.txt"]);
+}
+
+#[test]
+fn conformance_table_through_sshd() {
+    let r = run();
+    let res = r.get("conformance");
+    let out = res.out.replace('|', "\n");
+    let summary = out.lines().rev().find(|l| l.starts_with("cases ")).unwrap_or("");
+    let cases: usize = summary.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(
+        res.rc == 0 && summary.ends_with(" failed 0") && cases >= 60,
+        "conformance.py through sshd: rc {}, {summary:?}\n{out}\n--- sshd meanwhile:\n{}",
+        res.rc,
+        res.log.replace('|', "\n")
+    );
+}
+
+#[test]
+fn status_sees_the_drop_in() {
+    let r = run();
+    let out = r.get("status").out.replace('|', "\n");
+    let sshd = out.lines().find(|l| l.starts_with("sshd ")).unwrap_or("");
+    assert!(
+        sshd.contains(" ok ") && sshd.contains("sshd applies /etc/ssh/sshd_config.d/gatehouse.conf to gatehouse users"),
+        "gatehouse status:\n{out}"
+    );
+    r.rc("status", 0);
+}
+
+#[test]
+fn must_change_password_refuses_the_key() {
+    let r = run();
+    r.failed("mustchange-key")
+        .said("mustchange-key", "Permission denied")
+        .logged("mustchange-key", "Failed publickey for mustchg from 127.0.0.1")
+        .no_login("mustchange-key");
+    // gatehouse-keys gives sshd no key for the user while the change is pending.
+    r.rc("mustchange-keys-cmd", 0);
+    assert!(r.get("mustchange-keys-cmd").out.is_empty(), "{:?}", r.get("mustchange-keys-cmd"));
+    r.said("mustchange-show", "password:        set, must be changed at next login");
+    // The password path leads to the change conversation instead (kbdint.py has no new one
+    // to give here, so it fails after the prompts).
+    r.failed("mustchange-password")
+        .said("mustchange-password", "prompt Password:|prompt New password:")
+        .no_login("mustchange-password");
 }

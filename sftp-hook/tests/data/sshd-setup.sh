@@ -55,7 +55,7 @@ ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
 
 # Client keys, one per user.
 mkdir -m 0700 "$T/keys"
-for k in alice carol dave erin frank greg localbob; do
+for k in alice carol dave erin frank greg localbob osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg; do
     ssh-keygen -q -t ed25519 -N '' -C "$k@test" -f "$T/keys/$k"
 done
 
@@ -80,6 +80,13 @@ newuser dave --allow-ip 10.0.0.0/8
 newuser erin
 newuser frank
 newuser greg
+# One user per client of the compatibility matrix, the conformance table's user, a user with
+# per-path rules (no scp -O or rsync) and one whose password must change (no key logins).
+for u in osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg; do
+    newuser "$u"
+done
+g rule add ruled /in upload >/dev/null
+g invite mustchg --json > "$T/invite-mustchg.json"
 g user set erin --inactive >/dev/null
 g user set frank --expires 2021-01-01 >/dev/null
 g user set greg --protocols ftp >/dev/null
@@ -141,3 +148,22 @@ ssh_key() {
 # kbd USER ARGS...: the paramiko client (see kbdint.py).
 kbd() { /usr/bin/python3 "$DATA/kbdint.py" "$PORT" "$@"; }
 totp() { /usr/bin/python3 "$DATA/totp.py" "$TOTP_SECRET" "${1:-0}"; }
+
+
+# kopts USER: OpenSSH client options for a key login as USER (for sftp, scp, rsync -e, lftp).
+kopts() {
+    echo "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o IdentitiesOnly=yes -i $T/keys/$1"
+}
+# disk USER: what USER's root holds, one line per entry, sorted by path:
+#   OWNER TYPE SIZE PATH   (TYPE as find's %y; SIZE is - for directories)
+disk() {
+    echo "== disk $1"
+    (cd "/srv/gatehouse/$1" && find . -mindepth 1 -printf '%u %y %s %p\n' | sed -E 's/^([^ ]+) d [0-9]+ /\1 d - /' | sort -k4)
+    echo "== end"
+}
+# waitroot USER: until gatehouse-tasks has made USER's root.
+waitroot() {
+    for _ in $(seq 200); do [ -d "/srv/gatehouse/$1" ] && return 0; sleep 0.05; done
+    echo "no root for $1" >&2
+    return 1
+}
