@@ -936,10 +936,9 @@ fn client_rclone() {
 /// rclone 1.60's default upload (pkg/sftp's concurrent `ReadFrom`): when a read from the source
 /// comes back short, it sends an SSH_FXP_WRITE whose packet length covers its whole 32 KiB
 /// buffer while the data string holds only the bytes read (seen: length 32797, data 4096).
-/// OpenSSH's sftp-server skips bytes left over after a request's fields; gatehouse-sftp answers
-/// `SSH_FX_BAD_MESSAGE` ("trailing bytes" in `codec::decode`), so the upload fails.
+/// OpenSSH's sftp-server skips bytes left over after a request's fields, and so does
+/// gatehouse-sftp (`codec::decode`); it once answered `SSH_FX_BAD_MESSAGE` here.
 #[test]
-#[ignore = "gatehouse-sftp refuses a WRITE with bytes after its data string, which rclone 1.60 sends"]
 fn rclone_concurrent_upload() {
     let r = run();
     r.rc("rclone-up-concurrent", 0).rc("rclone-cmp-concurrent", 0);

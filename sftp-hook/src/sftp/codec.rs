@@ -4,8 +4,9 @@
 //!
 //! Every length is checked against what is left of the packet (and the packet against
 //! [`MAX_PACKET`]) before anything is allocated; each request is parsed from its own packet only,
-//! and trailing bytes are an error. Filenames are byte strings on the wire; they are handed on as
-//! bytes and the server decides what to do with ones that are not UTF-8.
+//! and bytes after a request's fields are skipped, as OpenSSH's sftp-server skips them.
+//! Filenames are byte strings on the wire; they are handed on as bytes and the server decides
+//! what to do with ones that are not UTF-8.
 //!
 //! Symlink order: OpenSSH sends SYMLINK's two strings as (target, link path), the reverse of the
 //! draft's (linkpath, targetpath), and every deployed client follows OpenSSH; see
@@ -266,14 +267,11 @@ pub fn decode(body: &[u8]) -> Result<Request<'_>, DecodeError> {
     let mut r = Reader::new(body);
     let kind = r.u8("type").map_err(|what| DecodeError::Malformed { kind: 0, id: None, what })?;
     let mut id = None;
-    let result = decode_fields(kind, &mut r, &mut id).and_then(|req| {
-        // Unknown types are answered by id alone; whatever follows the id is not parsed.
-        if !matches!(req, Request::Unknown { .. }) {
-            r.finish()?;
-        }
-        Ok(req)
-    });
-    result.map_err(|what| DecodeError::Malformed { kind, id, what })
+    // Bytes after a request's fields are ignored, as OpenSSH's sftp-server skips them: real
+    // clients send them (rclone's pkg/sftp sends a WRITE whose data string says 4096 bytes in a
+    // packet sized for its whole 32 KiB buffer when a read of its source came back short).
+    // Every field is still bounded by the packet, and the next packet starts after this one.
+    decode_fields(kind, &mut r, &mut id).map_err(|what| DecodeError::Malformed { kind, id, what })
 }
 
 /// The fields after the type byte. `id` is set as soon as the request id has been read, so the
@@ -858,18 +856,24 @@ mod tests {
     }
 
     #[test]
-    fn trailing_bytes_are_rejected() {
+    fn trailing_bytes_are_ignored_as_openssh_does() {
         for req in samples() {
-            if matches!(req, Request::Unknown { .. } | Request::UnknownExtended { .. }) {
-                continue; // their tail is not parsed
-            }
             let mut body = encode(&req)[4..].to_vec();
-            body.push(0);
-            let err = decode(&body).unwrap_err();
-            // After INIT's version, extra bytes are read as a (cut short) extension pair.
-            let what = if body[0] == msg::INIT { "extension name" } else { "trailing bytes" };
-            assert_eq!(err, DecodeError::Malformed { kind: body[0], id: id_of(&req), what }, "{req:?}");
+            body.extend_from_slice(&[0, 0, 0, 9, 1, 2, 3]);
+            if body[0] == msg::INIT {
+                // After INIT's version, extra bytes are read as (cut short) extension pairs.
+                assert!(decode(&body).is_err());
+                continue;
+            }
+            if matches!(req, Request::Unknown { id: None, .. }) {
+                continue; // the extra bytes become its id
+            }
+            assert_eq!(decode(&body), Ok(req.clone()), "{req:?}");
         }
+        // rclone's short WRITE: the data string says 3 bytes, the packet carries more.
+        let mut body = vec![msg::WRITE, 0, 0, 0, 6, 0, 0, 0, 1, b'h', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3];
+        body.extend_from_slice(b"abcdefgh");
+        assert_eq!(decode(&body), Ok(Request::Write { id: 6, handle: b"h", offset: 0, data: b"abc" }));
     }
 
     #[test]

@@ -225,19 +225,25 @@ impl Root {
     /// to itself under its resolved parent. A symlink with an absolute target, or one whose `..`
     /// climbs above the root, is [`FsError::Escape`].
     pub fn resolve(&self, path: &str, follow_last: bool) -> Result<String, FsError> {
+        self.resolve_stat(path, follow_last).map(|(p, _)| p)
+    }
+
+    /// [`Root::resolve`], plus the lstat of the resolved path when the fast path already had it
+    /// (no symlink on the way: the common case), which saves the caller a second walk.
+    pub fn resolve_stat(&self, path: &str, follow_last: bool) -> Result<(String, Option<Stat>), FsError> {
         let rel = relative(path)?;
         if rel == "." {
-            return Ok("/".to_owned());
+            return Ok(("/".to_owned(), None));
         }
         // Fast path: the whole path opens with no symlink on the way (a final one is returned
         // as itself thanks to O_PATH | O_NOFOLLOW).
         if let Ok(fd) = self.open_beneath(rel, OFlags::PATH | OFlags::NOFOLLOW) {
             let st = rustix::fs::fstat(&fd)?;
             if !(follow_last && file_type(&st) == FileType::Symlink) {
-                return Ok(path.to_owned());
+                return Ok((path.to_owned(), Some(st)));
             }
         }
-        self.resolve_slow(rel, follow_last)
+        Ok((self.resolve_slow(rel, follow_last)?, None))
     }
 
     /// The component-by-component walk of [`Root::resolve`] (a symlink or a missing component

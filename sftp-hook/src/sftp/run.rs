@@ -16,6 +16,9 @@ use rustix::io::Errno;
 /// Replies are written out once this many bytes are waiting, even mid-batch.
 const FLUSH_AT: usize = 1 << 20;
 
+/// The input buffer: room for two whole packets and their headers.
+const IN_BUF: usize = 2 * (MAX_PACKET + 4);
+
 /// How the session ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum End {
@@ -73,12 +76,14 @@ pub fn serve(server: &mut Server, session: &mut impl PolicyFeed) -> End {
 }
 
 fn serve_inner(server: &mut Server, session: &mut impl PolicyFeed) -> Result<(), End> {
-    let mut inbuf: Vec<u8> = Vec::with_capacity(2 * MAX_PACKET + 8);
-    let chunk = MAX_PACKET + 8;
+    // One fixed buffer: bytes [start, end) are received and not yet handled. After handling,
+    // what is left is less than one packet, so moving it to the front always leaves room for a
+    // whole packet; nothing is zeroed or reallocated per read.
+    let mut inbuf = vec![0u8; IN_BUF];
+    let (mut start, mut end) = (0usize, 0usize);
     loop {
-        let mut start = 0;
         loop {
-            match split_packet(&inbuf[start..]) {
+            match split_packet(&inbuf[start..end]) {
                 Ok(Some((body, used))) => {
                     server.handle(body);
                     start += used;
@@ -93,7 +98,12 @@ fn serve_inner(server: &mut Server, session: &mut impl PolicyFeed) -> Result<(),
                 }
             }
         }
-        inbuf.drain(..start);
+        if start == end {
+            (start, end) = (0, 0);
+        } else if IN_BUF - end < MAX_PACKET + 4 {
+            inbuf.copy_within(start..end, 0);
+            (start, end) = (0, end - start);
+        }
         write_all(&mut server.out)?;
 
         if session.refresh_due() {
@@ -116,18 +126,16 @@ fn serve_inner(server: &mut Server, session: &mut impl PolicyFeed) -> Result<(),
             Ok(_) => {}
             Err(e) => return Err(End::Broken(format!("poll: {e}"))),
         }
-        let have = inbuf.len();
-        inbuf.resize(have + chunk, 0);
         let n = loop {
-            match rustix::io::read(rustix::stdio::stdin(), &mut inbuf[have..]) {
+            match rustix::io::read(rustix::stdio::stdin(), &mut inbuf[end..]) {
                 Ok(n) => break n,
                 Err(Errno::INTR) => {}
                 Err(e) => return Err(End::Broken(format!("read: {e}"))),
             }
         };
-        inbuf.truncate(have + n);
         if n == 0 {
             return Ok(());
         }
+        end += n;
     }
 }

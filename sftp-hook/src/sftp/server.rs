@@ -399,9 +399,14 @@ impl Server {
 
     /// The client's path, canonical and with symlinks resolved inside the root.
     fn resolve(&self, raw: &[u8], follow_last: bool) -> Result<String, Fail> {
+        self.resolve_stat(raw, follow_last).map(|(p, _)| p)
+    }
+
+    /// [`Server::resolve`], plus the resolved path's lstat when the walk already had it.
+    fn resolve_stat(&self, raw: &[u8], follow_last: bool) -> Result<(String, Option<Stat>), Fail> {
         let s = std::str::from_utf8(raw).map_err(|_| Fail::no_such_file())?;
         let canonical = path::canonicalize("/", s).map_err(|_| Fail::no_such_file())?;
-        match self.root.resolve(&canonical, follow_last) {
+        match self.root.resolve_stat(&canonical, follow_last) {
             Ok(p) => Ok(p),
             Err(FsError::Escape) => {
                 self.log
@@ -436,11 +441,14 @@ impl Server {
 
     fn open(&mut self, raw: &[u8], pflags: u32, attrs: &Attrs) -> Result<Reply, Fail> {
         use codec::pflags as pf;
-        let p = self.resolve(raw, true)?;
+        let (p, st) = self.resolve_stat(raw, true)?;
         let read = pflags & pf::READ != 0;
         let write = pflags & (pf::WRITE | pf::APPEND) != 0;
         let (creat, trunc, excl) = (pflags & pf::CREAT != 0, pflags & pf::TRUNC != 0, pflags & pf::EXCL != 0);
-        let existing = self.lstat_opt(&p)?;
+        let existing = match st {
+            Some(st) => Some(st),
+            None => self.lstat_opt(&p)?,
+        };
         let read = read || !write;
         if read {
             self.check(Ask::new(Op::Download, &p))?;
@@ -549,9 +557,13 @@ impl Server {
     }
 
     fn stat(&mut self, raw: &[u8], follow: bool) -> Result<Reply, Fail> {
-        let p = self.resolve(raw, follow)?;
+        let (p, st) = self.resolve_stat(raw, follow)?;
         self.check(Ask::new(Op::Stat, &p))?;
-        Ok(Reply::Attrs(attrs_of(&self.root.lstat(&p)?)))
+        let st = match st {
+            Some(st) => st,
+            None => self.root.lstat(&p)?,
+        };
+        Ok(Reply::Attrs(attrs_of(&st)))
     }
 
     fn fstat(&mut self, raw: &[u8]) -> Result<Reply, Fail> {
