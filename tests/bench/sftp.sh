@@ -6,7 +6,7 @@
 #    /usr/lib/openssh/sftp-server`; ours: the gatehouse user alice, key login through
 #    gatehouse-keys, ForceCommand gatehouse-sftp;
 #  * 1 GiB get and put with aes128-gcm@openssh.com and chacha20-poly1305@openssh.com;
-#  * 10,000 small operations in one session (stat, list, 1 KiB put and get);
+#  * 10,000 small operations in one session (1 KiB put and get, ls -l, chmod);
 #  * login to first byte (`sftp -b` of one `ls`), and the same with 300,000 keys in the
 #    database against a 300,000-line AuthorizedKeysFile (SFTP_BENCH_KEYS=0 skips it).
 # Runs are interleaved (peer, ours, peer, ours, …); each figure is the median of
@@ -17,6 +17,8 @@ ROOT=$(pwd)
 TD=${CARGO_TARGET_DIR:-target}
 RUNS=${SFTP_BENCH_RUNS:-5}
 KEYS=${SFTP_BENCH_KEYS:-300000}
+# SFTP_BENCH_ONLY=put (or get, small, login) runs only the matching figures.
+ONLY=${SFTP_BENCH_ONLY:-}
 cargo build -q --release --locked -p gatehouse-server --bins
 cargo build -q --release --locked -p gatehouse-sftp-hook --bins
 cargo build -q --release --locked -p pam_gatehouse -p nss_gatehouse --lib
@@ -32,14 +34,15 @@ set -eu
 head -c 1073741824 /dev/urandom > "$T/big"
 install -o localbob -g localbob -m 0644 "$T/big" /home/localbob/big
 install -o alice -g alice -m 0644 "$T/big" /srv/gatehouse/alice/big
-# 10,000 small operations: 2,500 each of stat, ls, put and get of a 1 KiB file.
+# 10,000 small operations: 2,500 each of put and get of a 1 KiB file, `ls -l` of it (a stat)
+# and `chmod` (a setstat).
 head -c 1024 /dev/urandom > "$T/small"
 {
     for i in $(seq 2500); do
         echo "put $T/small s$i"
         echo "get s$i /dev/null"
-        echo "ls s$i"
-        echo "stat s$i"
+        echo "ls -l s$i"
+        echo "chmod 644 s$i"
     done
 } > "$T/small.batch"
 SOPTS="-q -P $PORT -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o IdentitiesOnly=yes"
@@ -52,8 +55,10 @@ summary() { # LABEL values... -> "median (min–max)"
     label=$1; shift
     printf '%s\n' "$@" | sort -n | awk -v l="$label" '{v[NR]=$1} END {printf "%s %d %d %d\n", l, v[int((NR+1)/2)], v[1], v[NR]}'
 }
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 for c in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
     for dir in get put; do
+        want $dir || continue
         peer=() ours=()
         for i in $(seq "$RUNS"); do
             for who in localbob alice; do
@@ -67,6 +72,7 @@ for c in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
         summary "BENCH 1GiB-$dir-$c gatehouse-sftp" "${ours[@]}"
     done
 done
+if want small; then
 peer=() ours=()
 for i in $(seq "$RUNS"); do
     peer+=("$(time_ms sh -c "sftp $SOPTS -i $T/keys/localbob -b $T/small.batch localbob@127.0.0.1")")
@@ -74,6 +80,8 @@ for i in $(seq "$RUNS"); do
 done
 summary "BENCH small-10000-ops sftp-server" "${peer[@]}"
 summary "BENCH small-10000-ops gatehouse-sftp" "${ours[@]}"
+fi
+if want login; then
 login() { printf 'ls\n' | sftp $SOPTS -i "$T/keys/$1" -b - "$1@127.0.0.1"; }
 peer=() ours=()
 for i in $(seq $((RUNS * 4))); do
@@ -82,7 +90,8 @@ for i in $(seq $((RUNS * 4))); do
 done
 summary "BENCH login-first-byte sftp-server" "${peer[@]}"
 summary "BENCH login-first-byte gatehouse-sftp" "${ours[@]}"
-if [ "$KEYS" -gt 0 ]; then
+fi
+if want login && [ "$KEYS" -gt 0 ]; then
     # KEYS other keys: in the database (other users, 3 each) and in localbob's authorized_keys
     # (before his own key, which is the last line).
     /usr/bin/python3 - "$KEYS" "$T" <<'PY'
@@ -115,7 +124,7 @@ out=$(T="$W" DATA="$ROOT/sftp-hook/tests/data" PROFILE="$ROOT/packaging/pam-conf
     DROPIN="$ROOT/packaging/sshd/gatehouse.conf" PAM_SO="$B/libpam_gatehouse.so" NSS_SO="$B/libnss_gatehouse.so" \
     GATEHOUSED="$B/gatehoused" GATEHOUSE_TASKS="$B/gatehouse-tasks" GATEHOUSE_CLI="$B/gatehouse" \
     KEYS_BIN="$B/gatehouse-keys" SFTP_BIN="$B/gatehouse-sftp" PW="correct horse battery staple" \
-    PORT=$((20000 + RANDOM % 20000)) RUNS="$RUNS" KEYS="$KEYS" \
+    PORT=$((20000 + RANDOM % 20000)) RUNS="$RUNS" KEYS="$KEYS" ONLY="$ONLY" \
     unshare -m -p -f --mount-proc --propagation private \
     bash -c '. "$DATA/sshd-setup.sh"; . "$T/bench.sh"')
 echo "$out" | grep '^BENCH' | awk '

@@ -16,6 +16,11 @@ use rustix::io::Errno;
 /// Replies are written out once this many bytes are waiting, even mid-batch.
 const FLUSH_AT: usize = 1 << 20;
 
+/// The most read at once. Small reads keep replies flowing back while a client streams writes
+/// (OpenSSH's sftp-server reads 16 KiB at a time), instead of holding many acknowledgements
+/// back until a large batch is done.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// The input buffer: room for two whole packets and their headers.
 const IN_BUF: usize = 2 * (MAX_PACKET + 4);
 
@@ -127,7 +132,7 @@ fn serve_inner(server: &mut Server, session: &mut impl PolicyFeed) -> Result<(),
             Err(e) => return Err(End::Broken(format!("poll: {e}"))),
         }
         let n = loop {
-            match rustix::io::read(rustix::stdio::stdin(), &mut inbuf[end..]) {
+            match rustix::io::read(rustix::stdio::stdin(), &mut inbuf[end..(end + READ_CHUNK).min(IN_BUF)]) {
                 Ok(n) => break n,
                 Err(Errno::INTR) => {}
                 Err(e) => return Err(End::Broken(format!("read: {e}"))),
