@@ -523,6 +523,10 @@ mkdir -p "$T/confwork" && chmod 755 "$T/confwork"
 waitroot conf
 cmd conformance /usr/bin/python3 "$DATA/conformance.py" ssh "$T/confwork" 127.0.0.1 "$PORT" conf "$T/keys/conf" "$GATEHOUSE_CLI"
 
+# A running session follows the database: rule change, revoked handle, deactivation.
+waitroot live
+cmd refresh /usr/bin/python3 "$DATA/refresh.py" 127.0.0.1 "$PORT" live "$T/keys/live" "$GATEHOUSE_CLI"
+
 # gatehouse status, as root.
 cmd status "$GATEHOUSE_CLI" status
 
@@ -1066,6 +1070,31 @@ fn conformance_table_through_sshd() {
         res.rc,
         res.log.replace('|', "\n")
     );
+}
+
+/// A rule change reaches a running session (and a handle opened before it), removing the rule
+/// does too, and deactivating the user ends the session (`tests/data/refresh.py`).
+#[test]
+fn running_session_follows_the_database() {
+    let r = run();
+    let res = r.get("refresh");
+    let out = res.out.replace('|', "\n");
+    for step in [
+        "upload-before",
+        "rule-change-applies",
+        "open-handle-revoked",
+        "download-still-allowed",
+        "rule-removal-applies",
+        "deactivation-ends-session",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(&format!("STEP {step} ok"))),
+            "step {step} did not pass (rc {}):\n{out}\n--- sshd meanwhile:\n{}",
+            res.rc,
+            res.log.replace('|', "\n")
+        );
+    }
+    assert_eq!(res.rc, 0, "{out}");
 }
 
 #[test]

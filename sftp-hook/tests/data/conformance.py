@@ -229,6 +229,9 @@ CASES = [
     ("rw", "stat", "/dir/b.txt", None, "ok", [], result_is(6)),
     ("rw", "symlink", "/ln", "/a.txt", "denied", [], None),
     ("rw", "realpath", "/dir/../..", None, "ok", [], result_is("/")),
+    ("rw", "list", "/../..", None, "ok", [], result_is(ROOT_LIST)),
+    ("rw", "download", "~root/.bashrc", None, "nosuch", [], None),
+    ("rw", "download", "../../../../etc/passwd", None, "nosuch", [], None),
     # --- mode r: read and list only
     ("r", "download", "/dir/b.txt", None, "ok", [], result_is(b"BBBBBB")),
     ("r", "list", "/", None, "ok", [], result_is(ROOT_LIST)),

@@ -55,7 +55,7 @@ ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
 
 # Client keys, one per user.
 mkdir -m 0700 "$T/keys"
-for k in alice carol dave erin frank greg localbob osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg; do
+for k in alice carol dave erin frank greg localbob osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg live; do
     ssh-keygen -q -t ed25519 -N '' -C "$k@test" -f "$T/keys/$k"
 done
 
@@ -82,7 +82,7 @@ newuser frank
 newuser greg
 # One user per client of the compatibility matrix, the conformance table's user, a user with
 # per-path rules (no scp -O or rsync) and one whose password must change (no key logins).
-for u in osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg; do
+for u in osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg live; do
     newuser "$u"
 done
 g rule add ruled /in upload >/dev/null
