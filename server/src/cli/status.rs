@@ -200,9 +200,11 @@ fn sshd(path: &str, sample: Option<&str>) -> Part {
         );
     }
     match sshd_t("root") {
-        Ok(t) if t.lines().any(|l| l.trim() == "forcecommand /usr/sbin/gatehouse-sftp") => {
-            part("sshd", false, "sshd -T -C user=root shows gatehouse's ForceCommand: the Match block leaks to local users")
-        }
+        Ok(t) if t.lines().any(|l| l.trim() == "forcecommand /usr/sbin/gatehouse-sftp") => part(
+            "sshd",
+            false,
+            "sshd -T -C user=root shows gatehouse's ForceCommand: the Match block leaks to local users",
+        ),
         Ok(_) => part("sshd", true, format!("sshd applies {path} to gatehouse users ({user} checked) and not to root")),
         Err(e) => part("sshd", false, e),
     }
