@@ -10,8 +10,9 @@
 //! config, its root fd and its already-open daemon socket. [`Fence::Legacy`] adds what a
 //! dynamically linked scp or rsync needs to start (checked on Debian 12, see DESIGN "Checked
 //! facts"): `/usr` read+execute, `/dev/null` read-write, and read-only `/etc/nsswitch.conf`,
-//! `/etc/passwd`, `/etc/group` and the gatehouse NSS snapshot (scp looks its own user up and
-//! gatehouse users live in the snapshot). Never all of `/etc`.
+//! `/etc/passwd`, `/etc/group`, and files (not listings) under `/var/lib/gatehouse`, for the NSS
+//! snapshot (scp looks its own user up and gatehouse users live in the snapshot). Never all of
+//! `/etc`.
 //!
 //! ABI: rights up to [`ABI::V6`] (fs rights of V5 incl. truncate and device ioctls, TCP
 //! bind/connect, abstract UNIX socket and signal scoping). Not V9's `ResolveUnix`: it would stop
@@ -27,8 +28,14 @@ use std::os::fd::BorrowedFd;
 const ABI_USED: ABI = ABI::V6;
 
 /// Read-only files a legacy (scp/rsync) process may open, each only if it exists.
-const LEGACY_READ_FILES: &[&str] =
-    &["/etc/nsswitch.conf", "/etc/passwd", "/etc/group", gatehouse_policy::config::SNAPSHOT_PATH];
+const LEGACY_READ_FILES: &[&str] = &["/etc/nsswitch.conf", "/etc/passwd", "/etc/group"];
+
+/// The directory of the NSS snapshot: its files are readable (not listable) by a legacy process.
+/// A Landlock rule binds an inode, and gatehoused replaces the snapshot by renaming a new file
+/// over it, so a rule on the file itself goes stale the moment a change is exported (scp then
+/// fails with "unknown user"). The directory's other file, the database, is 0600 and owned by
+/// the daemon's user, so file permissions still keep it from the user.
+const LEGACY_READ_DIR: &str = "/var/lib/gatehouse";
 
 /// Which process is being fenced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +103,9 @@ pub fn confine(root: BorrowedFd<'_>, fence: Fence) -> Result<Confined, ConfineEr
             if std::path::Path::new(path).exists() {
                 created = created.add_rule(PathBeneath::new(open(path)?, read_file & !AccessFs::Execute))?;
             }
+        }
+        if std::path::Path::new(LEGACY_READ_DIR).is_dir() {
+            created = created.add_rule(PathBeneath::new(open(LEGACY_READ_DIR)?, read_file & !AccessFs::Execute))?;
         }
     }
     let status = created.no_new_privs(true).restrict_self()?;
