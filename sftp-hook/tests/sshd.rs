@@ -482,6 +482,10 @@ cmd esc-rsync-a rsync -a -e "$RA" "$E/links/" alice@127.0.0.1:esc-a/
 cmd esc-rsync-H rsync -r -H -e "$RA" "$E/links/" alice@127.0.0.1:esc-H/
 cmd esc-rsync-D rsync -r -D -e "$RA" "$E/links/" alice@127.0.0.1:esc-D/
 cmd esc-rsync-L rsync -r --copy-links -e "$RA" "$E/links/" alice@127.0.0.1:esc-L/
+cmd esc-L-pw-is-the-clients cmp "$(readlink -f "$E/links/pw")" /srv/gatehouse/alice/esc-L/pw
+echo "== esc-L pw size"
+stat -c %s /srv/gatehouse/alice/esc-L/pw
+echo "== end"
 cmd esc-rsync-dotdot rsync -e "$RA" alice@127.0.0.1:../../etc/passwd "$E/r-dotdot"
 cmd esc-rsync-abs rsync -e "$RA" alice@127.0.0.1:/etc/passwd "$E/r-abs"
 cmd esc-rsync-link rsync -e "$RA" alice@127.0.0.1:outlink/secret.txt "$E/r-link"
@@ -1025,6 +1029,10 @@ fn no_escape_through_scp_or_rsync() {
         "s-etc absent",
     ];
     assert_eq!(esc, want, "downloads, paths written outside the root, links and hard links in alice's root");
+    // --copy-links is the client's business: the file the client's link pointed to arrives as
+    // a plain file (its size is that of the namespace's /etc/passwd, which differs by host).
+    r.rc("esc-L-pw-is-the-clients", 0);
+    let pw = format!("alice f {} ./esc-L/pw", r.block("esc-L pw size").first().copied().unwrap_or("?"));
     r.disk(
         "alice",
         &[
@@ -1033,7 +1041,7 @@ fn no_escape_through_scp_or_rsync() {
             "alice d - ./esc-L",
             "alice f 2 ./esc-L/f.txt",
             "alice f 2 ./esc-L/hard.txt",
-            "alice f 1369 ./esc-L/pw",
+            &pw,
             "root l 4 ./etclink",
             "alice f 22 ./lftp.txt",
             "root l 12 ./outlink",
