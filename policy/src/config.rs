@@ -3,6 +3,7 @@
 //! The file is 0644 and holds no secret. Unknown keys are an error, so a typo is caught when the
 //! file is read instead of being silently ignored.
 use crate::error::PolicyError;
+use crate::ftp::FtpServer;
 use crate::model::{root_under, validate_protocol, validate_root};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -20,6 +21,8 @@ pub const DAEMON_USER: &str = "gatehouse";
 pub const SNAPSHOT_PATH: &str = "/var/lib/gatehouse/nss.db";
 /// The shared, root-owned, read-only home directory of every gatehouse user.
 pub const SHARED_HOME: &str = "/var/lib/gatehouse/home";
+/// Default of `vsftpd_user_config_dir`.
+pub const VSFTPD_USER_CONFIG_DIR: &str = "/etc/vsftpd/gatehouse";
 /// The login shell of every gatehouse user.
 pub const LOGIN_SHELL: &str = "/usr/sbin/gatehouse-sftp";
 
@@ -35,6 +38,9 @@ pub struct Config {
     pub root_prefixes: Vec<String>,
     /// Which FTP server configs to generate (`vsftpd`, `proftpd`); empty means the installed ones.
     pub ftp_servers: Vec<String>,
+    /// vsftpd's `user_config_dir`: gatehouse-tasks keeps one root-owned file per FTP user here.
+    /// The directory belongs to gatehouse: files of users who are gone are removed.
+    pub vsftpd_user_config_dir: String,
     /// Protocols given to users created without `--protocols`.
     pub default_protocols: Vec<String>,
     /// The uid/gid range.
@@ -93,6 +99,7 @@ impl Default for Config {
             home_base: "/srv/gatehouse".into(),
             root_prefixes: Vec::new(),
             ftp_servers: Vec::new(),
+            vsftpd_user_config_dir: VSFTPD_USER_CONFIG_DIR.into(),
             default_protocols: vec!["ftp".into(), "ssh".into()],
             ids: IdRange::default(),
             protocols,
@@ -187,6 +194,13 @@ impl Config {
                 return Err(PolicyError::invalid("ftp_servers", s, "expected vsftpd or proftpd"));
             }
         }
+        validate_root(&self.vsftpd_user_config_dir).map_err(|_| {
+            PolicyError::invalid(
+                "vsftpd_user_config_dir",
+                &self.vsftpd_user_config_dir,
+                "must be an absolute canonical path",
+            )
+        })?;
         for p in &self.default_protocols {
             validate_protocol(p)?;
         }
@@ -235,6 +249,16 @@ impl Config {
         }
     }
 
+    /// Should configs for `server` be generated? Yes when `ftp_servers` names it, or when
+    /// `ftp_servers` is empty and the server is `installed` (the caller looks for its binary).
+    pub fn generates_for(&self, server: FtpServer, installed: bool) -> bool {
+        if self.ftp_servers.is_empty() {
+            installed
+        } else {
+            self.ftp_servers.iter().any(|s| s == server.name())
+        }
+    }
+
     /// The protocol a PAM service maps to, if any.
     pub fn protocol_for_service(&self, service: &str) -> Option<&str> {
         self.protocols.get(service).map(String::as_str)
@@ -263,6 +287,18 @@ mod tests {
         assert!(Config::parse("[ids]\nfirst = 5\nlast = 4").is_err());
         assert!(Config::parse("[lockout]\nwindow = \"5x\"").is_err());
         assert!(Config::parse("ftp_servers = [\"iis\"]").is_err());
+        assert!(Config::parse("vsftpd_user_config_dir = \"rel\"").is_err());
+    }
+
+    #[test]
+    fn ftp_servers_default_to_the_installed_ones() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.vsftpd_user_config_dir, "/etc/vsftpd/gatehouse");
+        assert!(c.generates_for(FtpServer::Vsftpd, true));
+        assert!(!c.generates_for(FtpServer::Vsftpd, false));
+        let c = Config::parse("ftp_servers = [\"proftpd\"]").unwrap();
+        assert!(!c.generates_for(FtpServer::Vsftpd, true));
+        assert!(c.generates_for(FtpServer::Proftpd, false));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`config::Config`]: the configuration file and its defaults.
 //! - [`access`]: login-time checks (active, expiry, lock, protocol, IP).
 //! - [`error::PolicyError`]: every rejection, naming the field and the reason.
+//! - [`ftp`]: what vsftpd can enforce for a user, and its per-user files.
 //! - [`model`]: user and group records and the validation of each field.
 //! - [`path`]: canonicalisation of client paths.
 //! - [`rules`]: permission levels, rule keys and the permission rule itself.
@@ -24,6 +25,7 @@
 pub mod access;
 pub mod config;
 pub mod error;
+pub mod ftp;
 pub mod invite;
 pub mod ip;
 pub mod keys;

@@ -1,5 +1,5 @@
-//! gatehouse-tasks: the root helper that creates users' roots (and removes them) on gatehoused's
-//! request.
+//! gatehouse-tasks: the root helper that creates users' roots (and removes them) and writes
+//! vsftpd's per-user files, on gatehoused's request.
 //!
 //! Runs as root and refuses to start otherwise. Reads `GATEHOUSE_CONFIG` or
 //! `/etc/gatehouse/gatehouse.toml` once, for the allowed prefixes (`home_base`,
@@ -50,11 +50,7 @@ fn bind_socket(path: &str) -> Result<tokio::net::UnixListener, String> {
 
 /// The log line for one request.
 fn log(peer: u32, req: Option<&Request>, resp: &Response) {
-    let (op, root) = match req {
-        Some(Request::EnsureRoot { root, .. }) => ("ensure_root", root.as_str()),
-        Some(Request::RemoveRoot { root, .. }) => ("remove_root", root.as_str()),
-        None => ("-", "-"),
-    };
+    let (op, root) = req.map_or(("-", "-"), Request::describe);
     match resp {
         Response::Refused { reason } => tracing::warn!(caller_uid = peer, op, root, reason = %reason, "refused"),
         Response::Failed { reason } => tracing::error!(caller_uid = peer, op, root, reason = %reason, "failed"),

@@ -63,7 +63,15 @@ async fn run() -> Result<(), String> {
     tracing::info!(socket = SOCKET_PATH, "ready");
     let stop = std::sync::Arc::new(tokio::sync::Notify::new());
     let snapshot = std::path::PathBuf::from(gatehouse_policy::config::SNAPSHOT_PATH);
-    let roots = gatehouse_server::tasks::hook::RootHook::new(TASKS_SOCKET_PATH);
+    let vsftpd = gatehouse_policy::ftp::FtpServer::Vsftpd;
+    let vsftpd_dir = store
+        .config()
+        .generates_for(vsftpd, std::path::Path::new(vsftpd.binary()).exists())
+        .then(|| std::path::PathBuf::from(&store.config().vsftpd_user_config_dir));
+    if let Some(dir) = &vsftpd_dir {
+        tracing::info!(dir = %dir.display(), "vsftpd per-user files are kept by gatehouse-tasks");
+    }
+    let roots = gatehouse_server::tasks::hook::RootHook::new(TASKS_SOCKET_PATH).with_vsftpd(vsftpd_dir);
     let exporter = tokio::spawn(exporter::run_with_roots(
         store.clone(),
         snapshot,

@@ -4,6 +4,7 @@ use super::throttle::{source_key, Admit};
 use super::{Grant, State};
 use crate::store::{now, StoreError};
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
+use gatehouse_policy::ftp::{vsftpd_limits, FtpServer};
 use gatehouse_policy::model::{format_time, validate_name, Group, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
@@ -287,8 +288,10 @@ async fn rehash(st: &State, u: &User, password: &Secret) -> String {
     }
 }
 
-/// `Account`: every login check, then the forced password change.
-pub async fn account(st: &State, user: &str, protocol: &str, rhost: Option<&str>) -> Outcome {
+/// `Account`: every login check, then what the FTP server behind `service` can enforce (a user
+/// vsftpd cannot serve as the policy says is refused there, see [`vsftpd_limits`]), then the
+/// forced password change.
+pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhost: Option<&str>) -> Outcome {
     let u = match lookup(st, user).await {
         Ok(Some(u)) => u,
         Ok(None) => return Outcome::new(Response::UnknownUser, "no such gatehouse user"),
@@ -304,6 +307,11 @@ pub async fn account(st: &State, user: &str, protocol: &str, rhost: Option<&str>
     let checks = login_checks(&u, &groups, &req);
     if let Some(c) = checks.iter().find(|c| !c.allowed) {
         return Outcome::denied(format!("{}: {}", c.what, c.reason));
+    }
+    if FtpServer::for_service(service) == Some(FtpServer::Vsftpd) {
+        if let Err(why) = vsftpd_limits(&u, &groups) {
+            return Outcome::denied(why);
+        }
     }
     if u.must_change_password {
         return Outcome::new(Response::NewPasswordRequired, "all checks pass; a new password is required first");

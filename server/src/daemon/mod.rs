@@ -402,7 +402,7 @@ async fn answer(st: &State, caller_uid: u32, req: &Request) -> handlers::Outcome
             Err(o) => o,
         },
         Request::Account { user, service, rhost, .. } => match login("check accounts", service) {
-            Ok(protocol) => handlers::account(st, user, &protocol, rhost.as_deref()).await,
+            Ok(protocol) => handlers::account(st, user, service, &protocol, rhost.as_deref()).await,
             Err(o) => o,
         },
         Request::VerifyTotp { user, service, rhost, code } => match login("authenticate users", service) {

@@ -1,14 +1,25 @@
-//! gatehoused's side of root creation: after each successful snapshot export, users whose root
-//! does not exist yet are sent to gatehouse-tasks as [`Request::EnsureRoot`].
+//! gatehoused's side of the root helper: after each successful snapshot export, users whose root
+//! does not exist yet are sent to gatehouse-tasks as [`Request::EnsureRoot`], and, when vsftpd
+//! files are generated ([`RootHook::with_vsftpd`]), each vsftpd file that differs from what the
+//! database says is sent as [`Request::VsftpdWrite`] or [`Request::VsftpdRemove`].
 //!
-//! The hook never holds up an export: each pass runs as its own task, a pass is skipped while
-//! the previous one is still running, every request has a [`CALL_TIMEOUT`] and a pass stops
-//! asking after [`PASS_BUDGET`] (the next export picks up the rest). A missing helper socket is
-//! logged once at warn, not at every export; a refusal is logged once per root.
+//! The vsftpd files are compared with what is on disk (the directory is 0755 and the files
+//! 0644, so gatehoused reads them), so only changes travel and a pass with nothing to do sends
+//! nothing. Which users get a file, and what it says, is [`vsftpd_entry`]: users allowed `ftp`
+//! whom vsftpd can serve; every other file in the directory is removed.
+//!
+//! The hook never holds up an export: each pass runs as its own task, every request has a
+//! [`CALL_TIMEOUT`] and a pass stops asking after [`PASS_BUDGET`] (the next export picks up the
+//! rest). An export that finds a pass still running marks the hook dirty, and the running pass
+//! goes round again when it ends, so no change is left behind. A missing helper socket is logged
+//! once at warn, not at every export; a refusal is logged once per request.
 use super::proto::{call, Request, Response};
 use crate::store::Store;
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use gatehouse_policy::ftp::{vsftpd_entry, vsftpd_user_file};
+use gatehouse_policy::model::{validate_name, Group, User};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -20,96 +31,175 @@ pub const PASS_BUDGET: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct State {
-    /// Roots the helper refused (logged once; not asked again until gatehoused restarts).
+    /// Requests the helper refused (logged once; not asked again until gatehoused restarts):
+    /// roots by path, vsftpd requests by their whole text.
     refused: BTreeSet<String>,
     /// The socket was missing at the last attempt (warned once).
     absent: bool,
 }
 
-/// Asks gatehouse-tasks at `socket` for missing roots. Cheap to clone.
+/// Asks gatehouse-tasks at `socket` for missing roots and changed vsftpd files. Cheap to clone.
 #[derive(Clone)]
 pub struct RootHook {
     socket: PathBuf,
+    vsftpd_dir: Option<PathBuf>,
     state: Arc<Mutex<State>>,
+    again: Arc<AtomicBool>,
 }
 
 impl RootHook {
-    /// A hook talking to the helper socket at `socket`.
+    /// A hook talking to the helper socket at `socket`; roots only.
     pub fn new(socket: impl Into<PathBuf>) -> RootHook {
-        RootHook { socket: socket.into(), state: Arc::new(Mutex::new(State::default())) }
+        RootHook {
+            socket: socket.into(),
+            vsftpd_dir: None,
+            state: Arc::new(Mutex::new(State::default())),
+            again: Arc::new(AtomicBool::new(false)),
+        }
     }
 
-    /// Starts one pass in the background unless one is still running; returns at once.
+    /// Also keeps vsftpd's per-user files in `dir` in step (`None`: vsftpd files are not
+    /// generated, see `Config::generates_for`).
+    pub fn with_vsftpd(mut self, dir: Option<PathBuf>) -> RootHook {
+        self.vsftpd_dir = dir;
+        self
+    }
+
+    /// Starts one pass in the background; returns at once. If a pass is running, it runs again
+    /// when it ends instead.
     pub fn after_export(&self, store: &Store) {
-        let Ok(guard) = self.state.clone().try_lock_owned() else { return };
-        let store = store.clone();
-        let socket = self.socket.clone();
+        // Set before trying the lock, read by the holder after releasing it: a pass that misses
+        // this flag started after it was set, so it reads the database as this export did.
+        self.again.store(true, Ordering::SeqCst);
+        let (store, hook) = (store.clone(), self.clone());
         tokio::spawn(async move {
-            let users = match store.list_users(None, None).await {
-                Ok(u) => u,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot list users to create their roots");
+            loop {
+                let Ok(guard) = hook.state.clone().try_lock_owned() else { return };
+                hook.again.store(false, Ordering::SeqCst);
+                hook.one_pass(&store, guard).await;
+                if !hook.again.load(Ordering::SeqCst) {
                     return;
                 }
-            };
-            let mut guard = guard;
-            let wanted: Vec<(String, u32, u32)> = users
-                .into_iter()
-                .filter(|u| !guard.refused.contains(&u.root))
-                .filter(|u| matches!(std::fs::symlink_metadata(&u.root), Err(e) if e.kind() == std::io::ErrorKind::NotFound))
-                .map(|u| (u.root, u.uid, u.gid))
-                .collect();
-            if wanted.is_empty() {
-                return;
-            }
-            let pass = tokio::task::spawn_blocking(move || {
-                pass(&socket, &wanted, &mut guard);
-            });
-            if let Err(e) = pass.await {
-                tracing::error!(error = %e, "root creation pass failed");
             }
         });
+    }
+
+    async fn one_pass(&self, store: &Store, mut guard: tokio::sync::OwnedMutexGuard<State>) {
+        let users = match store.list_users(None, None).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list users to create their roots");
+                return;
+            }
+        };
+        let groups = match self.vsftpd_dir {
+            Some(_) => match store.list_groups().await {
+                Ok(g) => g,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list groups to write vsftpd files");
+                    return;
+                }
+            },
+            None => Vec::new(),
+        };
+        let (socket, dir) = (self.socket.clone(), self.vsftpd_dir.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            let mut wanted: Vec<Request> = users
+                .iter()
+                .filter(|u| matches!(std::fs::symlink_metadata(&u.root), Err(e) if e.kind() == std::io::ErrorKind::NotFound))
+                .map(|u| Request::EnsureRoot { root: u.root.clone(), uid: u.uid, gid: u.gid })
+                .collect();
+            if let Some(dir) = &dir {
+                wanted.extend(vsftpd_changes(dir, &users, &groups));
+            }
+            wanted.retain(|r| !guard.refused.contains(&refusal_key(r)));
+            if !wanted.is_empty() {
+                pass(&socket, &wanted, &mut guard);
+            }
+        });
+        if let Err(e) = job.await {
+            tracing::error!(error = %e, "gatehouse-tasks pass failed");
+        }
+    }
+}
+
+/// The requests that bring `dir` in line with the database: a write for each user whose file
+/// is missing or says something else, a remove for each file of a name that should have none.
+/// Files whose names are not gatehouse names (dot files, an admin's notes) are left alone.
+/// Nothing is asked while `dir` does not exist.
+pub fn vsftpd_changes(dir: &Path, users: &[User], groups: &[Group]) -> Vec<Request> {
+    if !dir.is_dir() {
+        // Not set up yet (the admin creates the directory with vsftpd's config): nothing to do.
+        return Vec::new();
+    }
+    let by_name: BTreeMap<&str, &Group> = groups.iter().map(|g| (g.name.as_str(), g)).collect();
+    let mut keep = BTreeSet::new();
+    let mut out = Vec::new();
+    for u in users {
+        let mine: Vec<Group> = u.groups.iter().filter_map(|n| by_name.get(n.as_str()).map(|g| (*g).clone())).collect();
+        let Some((root, write)) = vsftpd_entry(u, &mine) else { continue };
+        keep.insert(u.name.as_str());
+        let now = std::fs::read_to_string(dir.join(&u.name)).ok();
+        if now.as_deref() != Some(vsftpd_user_file(root, write).as_str()) {
+            out.push(Request::VsftpdWrite { name: u.name.clone(), root: root.to_string(), write });
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut gone: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| !keep.contains(n.as_str()) && validate_name("name", n).is_ok())
+            .collect();
+        gone.sort();
+        out.extend(gone.into_iter().map(|name| Request::VsftpdRemove { name }));
+    }
+    out
+}
+
+/// What a refusal is remembered by: a root by its path (whoever asks for it), any other request
+/// by its whole text (a changed request is asked again).
+fn refusal_key(req: &Request) -> String {
+    match req {
+        Request::EnsureRoot { root, .. } => root.clone(),
+        other => format!("{other:?}"),
     }
 }
 
 /// Sends the requests, within [`PASS_BUDGET`].
-fn pass(socket: &std::path::Path, wanted: &[(String, u32, u32)], state: &mut State) {
+fn pass(socket: &Path, wanted: &[Request], state: &mut State) {
     let start = Instant::now();
-    for (root, uid, gid) in wanted {
+    for req in wanted {
         if start.elapsed() > PASS_BUDGET {
-            tracing::info!("root creation pass out of time; the rest waits for the next export");
+            tracing::info!("gatehouse-tasks pass out of time; the rest waits for the next export");
             return;
         }
-        let req = Request::EnsureRoot { root: root.clone(), uid: *uid, gid: *gid };
-        match call(socket, &req, CALL_TIMEOUT) {
+        let (op, what) = req.describe();
+        match call(socket, req, CALL_TIMEOUT) {
             Ok(resp) => {
                 if state.absent {
                     tracing::info!(socket = %socket.display(), "gatehouse-tasks is reachable again");
                     state.absent = false;
                 }
                 match resp {
-                    Response::Ok => tracing::info!(root = %root, uid, "created the user's root"),
+                    Response::Ok => tracing::info!(op, what, "gatehouse-tasks did it"),
                     Response::Existed | Response::Absent => {}
                     Response::Refused { reason } => {
-                        tracing::warn!(root = %root, reason = %reason, "gatehouse-tasks refused to create the root");
-                        state.refused.insert(root.clone());
+                        tracing::warn!(op, what, reason = %reason, "gatehouse-tasks refused");
+                        state.refused.insert(refusal_key(req));
                     }
-                    Response::Failed { reason } => {
-                        tracing::warn!(root = %root, reason = %reason, "gatehouse-tasks could not create the root")
-                    }
+                    Response::Failed { reason } => tracing::warn!(op, what, reason = %reason, "gatehouse-tasks failed"),
                 }
             }
             Err(gatehouse_policy::wire::WireError::Io(e))
                 if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) =>
             {
                 if !state.absent {
-                    tracing::warn!(socket = %socket.display(), "gatehouse-tasks is not running; users' roots are not created");
+                    tracing::warn!(socket = %socket.display(), "gatehouse-tasks is not running; users' roots and FTP files are not written");
                     state.absent = true;
                 }
                 return;
             }
             Err(e) => {
-                tracing::warn!(socket = %socket.display(), error = %e, "cannot ask gatehouse-tasks to create a root");
+                tracing::warn!(socket = %socket.display(), op, what, error = %e, "cannot ask gatehouse-tasks");
                 return;
             }
         }

@@ -15,6 +15,8 @@
 //! path string is resolved twice. Removal walks the same way and unlinks symlinks themselves,
 //! never what they point to.
 //!
+//! * [`vsftpd`] writes and removes vsftpd's per-user files (root-owned, as vsftpd requires).
+//!
 //! The wire protocol between gatehoused (or the CLI) and the helper is in [`proto`]; the
 //! helper binary is `src/bin/gatehouse-tasks.rs`.
 use gatehouse_policy::config::Config;
@@ -22,6 +24,7 @@ use gatehouse_policy::model::root_under;
 
 pub mod hook;
 pub mod proto;
+pub mod vsftpd;
 mod walk;
 
 /// What [`ensure_root`] did.

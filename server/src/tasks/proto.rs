@@ -38,17 +38,44 @@ pub enum Request {
         #[serde(default)]
         sharers: Vec<String>,
     },
+    /// Write a user's vsftpd file (see [`super::vsftpd::write_user`]).
+    VsftpdWrite {
+        /// The user's login name (the file's name).
+        name: String,
+        /// `local_root`: the user's root.
+        root: String,
+        /// `write_enable`.
+        write: bool,
+    },
+    /// Remove a user's vsftpd file (see [`super::vsftpd::remove_user`]).
+    VsftpdRemove {
+        /// The user's login name.
+        name: String,
+    },
+}
+
+impl Request {
+    /// The operation's name and the path or name it is about, for log lines.
+    pub fn describe(&self) -> (&'static str, &str) {
+        match self {
+            Request::EnsureRoot { root, .. } => ("ensure_root", root),
+            Request::RemoveRoot { root, .. } => ("remove_root", root),
+            Request::VsftpdWrite { name, .. } => ("vsftpd_write", name),
+            Request::VsftpdRemove { name } => ("vsftpd_remove", name),
+        }
+    }
 }
 
 /// The helper's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Response {
-    /// Done: the root was created, or removed.
+    /// Done: the root was created, or removed; the vsftpd file was written, or removed.
     Ok,
-    /// `ensure_root`: the root already existed and was left as it was.
+    /// `ensure_root`: the root already existed and was left as it was; `vsftpd_write`: the
+    /// file already said exactly that.
     Existed,
-    /// `remove_root`: there was nothing to remove.
+    /// `remove_root`, `vsftpd_remove`: there was nothing to remove.
     Absent,
     /// Not done: the request breaks a rule or the caller may not ask. Nothing was changed.
     Refused {
@@ -145,6 +172,16 @@ pub fn handle(cfg: &Config, req: &Request) -> Response {
             Removed::Removed => Response::Ok,
             Removed::Absent => Response::Absent,
         }),
+        Request::VsftpdWrite { name, root, write } => {
+            super::vsftpd::write_user(cfg, name, root, *write).map(|c| match c {
+                Created::Created => Response::Ok,
+                Created::Existed => Response::Existed,
+            })
+        }
+        Request::VsftpdRemove { name } => super::vsftpd::remove_user(cfg, name).map(|r| match r {
+            Removed::Removed => Response::Ok,
+            Removed::Absent => Response::Absent,
+        }),
     };
     match result {
         Ok(r) => r,
@@ -205,6 +242,12 @@ mod tests {
         ));
         assert!(decode_request(br#"{"v":1,"request":{"remove_root":{"root":"/a"}}}"#).is_ok());
         assert!(decode_request(b"{").is_err());
+        let req = Request::VsftpdWrite { name: "alice".into(), root: "/srv/g/a".into(), write: false };
+        assert_eq!(
+            String::from_utf8(encode_request(&req).unwrap()).unwrap(),
+            r#"{"v":1,"request":{"vsftpd_write":{"name":"alice","root":"/srv/g/a","write":false}}}"#
+        );
+        assert_eq!(req.describe(), ("vsftpd_write", "alice"));
     }
 
     #[test]

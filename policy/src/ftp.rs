@@ -1,0 +1,184 @@
+//! What an FTP server can enforce for a user, and the per-user files gatehouse generates for it.
+//!
+//! vsftpd can express a root (`local_root`), read-only (`write_enable=NO`) and full write, and
+//! nothing finer: no per-path rules, no drop box, no no-delete (`cmds_denied=DELE` still lets
+//! STOR overwrite) and no upload size cap. Nothing may be silently weaker over FTP than over SFTP,
+//! so a user who needs more gets no vsftpd file and is refused at the PAM account check of the
+//! `vsftpd` service. [`vsftpd_limits`] is that one decision; the daemon's account handler,
+//! `gatehouse check` and the config generator all call it.
+use crate::access::effective_protocols;
+use crate::model::{Group, User};
+use crate::rules::Mode;
+
+/// The FTP servers gatehouse knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FtpServer {
+    /// vsftpd: a root, read-only or full write (per-user files in `user_config_dir`).
+    Vsftpd,
+    /// ProFTPD: the full rule set (not generated yet).
+    Proftpd,
+}
+
+impl FtpServer {
+    /// The server behind a PAM service name, for the names the servers use by default
+    /// (`pam_service_name=vsftpd`, ProFTPD's `AuthPAMConfig proftpd`). `None` for any other
+    /// service, `ftp` included: it says which protocol, not which server.
+    pub fn for_service(service: &str) -> Option<FtpServer> {
+        match service {
+            "vsftpd" => Some(FtpServer::Vsftpd),
+            "proftpd" => Some(FtpServer::Proftpd),
+            _ => None,
+        }
+    }
+
+    /// The name used in `ftp_servers` and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            FtpServer::Vsftpd => "vsftpd",
+            FtpServer::Proftpd => "proftpd",
+        }
+    }
+
+    /// The binary whose presence means the server is installed (the `ftp_servers` default).
+    pub fn binary(self) -> &'static str {
+        match self {
+            FtpServer::Vsftpd => "/usr/sbin/vsftpd",
+            FtpServer::Proftpd => "/usr/sbin/proftpd",
+        }
+    }
+}
+
+/// Can vsftpd enforce everything this user's policy says? `Err` names what it cannot, in the
+/// words the account log line and `gatehouse check` show.
+///
+/// Refused: any rule of the user or of one of their groups (even one that would be uniform: the
+/// check stays simple and errs on the side of refusing), and, for mode `rw` only, no-delete
+/// (`delete_allowed=false`) or an upload cap (`max_file_size`). A mode `r` user never writes, so
+/// those two change nothing for them.
+pub fn vsftpd_limits(user: &User, groups: &[Group]) -> Result<(), String> {
+    let mut what = Vec::new();
+    let ruled: Vec<String> = std::iter::once((!user.rules.is_empty()).then(|| "the user's".to_string()))
+        .chain(groups.iter().map(|g| (!g.rules.is_empty()).then(|| format!("group {}'s", g.name))))
+        .flatten()
+        .collect();
+    if !ruled.is_empty() {
+        what.push(format!("per-folder rules ({})", ruled.join(", ")));
+    }
+    if user.mode == Mode::Rw && !user.delete_allowed {
+        what.push("no-delete (delete_allowed=false)".to_string());
+    }
+    if let (Mode::Rw, Some(n)) = (user.mode, user.max_file_size) {
+        what.push(format!("an upload size cap (max_file_size={n})"));
+    }
+    if what.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("vsftpd cannot enforce {}; use SFTP (or ProFTPD)", what.join(", ")))
+    }
+}
+
+/// The text of a user's vsftpd file: their root and whether they may write.
+pub fn vsftpd_user_file(root: &str, write: bool) -> String {
+    format!(
+        "# Written by gatehouse-tasks; changes are overwritten.\nlocal_root={root}\nwrite_enable={}\n",
+        yes_no(write)
+    )
+}
+
+/// The vsftpd file a user should have: `Some((root, write))` for a user allowed `ftp` (their
+/// own or through a group) whom vsftpd can serve ([`vsftpd_limits`]); `None` otherwise (no file,
+/// and the account check refuses them on vsftpd).
+pub fn vsftpd_entry<'a>(user: &'a User, groups: &[Group]) -> Option<(&'a str, bool)> {
+    let ftp = effective_protocols(user, groups).iter().any(|p| p == "ftp");
+    (ftp && vsftpd_limits(user, groups).is_ok()).then_some((user.root.as_str(), user.mode == Mode::Rw))
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "YES"
+    } else {
+        "NO"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::rules::{Level, Rule};
+
+    fn user(mode: Mode, delete_allowed: bool, max: Option<u64>, rules: Vec<Rule>) -> User {
+        let json = serde_json::json!({
+            "id": "u", "name": "alice", "uid": 1900000002, "gid": 1900000002, "display_name": "",
+            "email": "", "locale": "", "time_zone": "", "password_hash": null, "password_source": "local",
+            "must_change_password": false, "keys": [], "root": "/srv/gatehouse/alice", "mode": "rw",
+            "delete_allowed": true, "rules": [], "allowed_ips": [], "denied_ips": [], "protocols": ["ftp"],
+            "groups": [], "active": true, "expires_at": null, "max_file_size": null, "admin": false,
+            "created_at": 0, "updated_at": 0, "last_login_at": null, "last_login_ip": null,
+            "failed_logins": 0, "locked_until": null
+        });
+        let mut u: User = serde_json::from_value(json).unwrap();
+        (u.mode, u.delete_allowed, u.max_file_size, u.rules) = (mode, delete_allowed, max, rules);
+        u
+    }
+
+    fn group(name: &str, rules: Vec<Rule>, protocols: &[&str]) -> Group {
+        let json = serde_json::json!({
+            "id": "g", "name": name, "gid": 1900000003, "description": "", "rules": [], "allowed_ips": [],
+            "denied_ips": [], "protocols": [], "members": ["alice"]
+        });
+        let mut g: Group = serde_json::from_value(json).unwrap();
+        g.rules = rules;
+        g.protocols = protocols.iter().map(|p| p.to_string()).collect();
+        g
+    }
+
+    #[test]
+    fn what_vsftpd_can_and_cannot_express() {
+        let rule = || vec![Rule::new("/in", Level::Upload).unwrap()];
+        /// (mode, delete_allowed, max_file_size, user rules, group rules, expressible, words)
+        type Case = (Mode, bool, Option<u64>, bool, bool, bool, &'static str);
+        let cases: &[Case] = &[
+            (Mode::Rw, true, None, false, false, true, ""),
+            (Mode::R, true, None, false, false, true, ""),
+            (Mode::R, false, Some(5), false, false, true, ""),
+            (Mode::Rw, false, None, false, false, false, "no-delete (delete_allowed=false)"),
+            (Mode::Rw, true, Some(5), false, false, false, "an upload size cap (max_file_size=5)"),
+            (Mode::Rw, true, None, true, false, false, "per-folder rules (the user's)"),
+            (Mode::R, true, None, true, false, false, "per-folder rules (the user's)"),
+            (Mode::Rw, true, None, false, true, false, "per-folder rules (group acme's)"),
+        ];
+        for &(mode, del, max, own, grp, ok, words) in cases {
+            let u = user(mode, del, max, if own { rule() } else { vec![] });
+            let g = [group("acme", if grp { rule() } else { vec![] }, &[])];
+            let got = vsftpd_limits(&u, &g);
+            assert_eq!(got.is_ok(), ok, "{mode:?} {del} {max:?} {own} {grp}: {got:?}");
+            if let Err(e) = got {
+                assert!(e.contains(words), "{e}");
+                assert!(e.starts_with("vsftpd cannot enforce ") && e.ends_with("; use SFTP (or ProFTPD)"), "{e}");
+            }
+        }
+        let all = vsftpd_limits(&user(Mode::Rw, false, Some(1), rule()), &[]).unwrap_err();
+        assert_eq!(
+            all,
+            "vsftpd cannot enforce per-folder rules (the user's), no-delete (delete_allowed=false), \
+             an upload size cap (max_file_size=1); use SFTP (or ProFTPD)"
+        );
+    }
+
+    #[test]
+    fn entries_and_files() {
+        let u = user(Mode::R, true, None, vec![]);
+        assert_eq!(vsftpd_entry(&u, &[]), Some(("/srv/gatehouse/alice", false)));
+        let mut ssh_only = user(Mode::Rw, true, None, vec![]);
+        ssh_only.protocols = vec!["ssh".into()];
+        assert_eq!(vsftpd_entry(&ssh_only, &[]), None);
+        assert_eq!(vsftpd_entry(&ssh_only, &[group("ftpers", vec![], &["ftp"])]), Some(("/srv/gatehouse/alice", true)));
+        assert_eq!(vsftpd_entry(&user(Mode::Rw, false, None, vec![]), &[]), None);
+        let f = vsftpd_user_file("/srv/g/a b", true);
+        assert!(f.contains("\nlocal_root=/srv/g/a b\nwrite_enable=YES\n"), "{f}");
+        assert!(vsftpd_user_file("/x/y", false).ends_with("write_enable=NO\n"));
+        assert_eq!(FtpServer::for_service("vsftpd"), Some(FtpServer::Vsftpd));
+        assert_eq!(FtpServer::for_service("ftp"), None);
+    }
+}

@@ -1,0 +1,266 @@
+//! End to end with vsftpd: Debian's vsftpd 3.0.3 with its stock `/etc/vsftpd.conf`, the shipped
+//! fragment (`packaging/ftp/vsftpd.conf.fragment`) and Debian's stock `/etc/pam.d/vsftpd`, the
+//! real `gatehoused` and `gatehouse-tasks`, `pam_gatehouse.so` and `libnss_gatehouse.so.2` at
+//! their installed paths, all inside private mount and PID namespaces
+//! (`tests/data/vsftpd-setup.sh`; the host's files are never touched and every process ends with
+//! the namespace), driven by `lftp` and `curl` in passive mode on loopback.
+//!
+//! One namespace and one vsftpd serve every test: `tests/data/vsftpd-scenario.sh` runs once and
+//! reports each client run as a `RESULT` line plus what vsftpd logged meanwhile (`FTPLOG`); each
+//! `#[test]` asserts on its own labels, and a failing assertion prints the client's output, what
+//! vsftpd logged meanwhile and the daemons' logs. Needs root, vsftpd, lftp and curl.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Every password of the scenario (gatehouse users and the local user).
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Builds the PAM and NSS modules (another package of the workspace) into this test's target dir.
+fn modules() -> Result<(PathBuf, PathBuf), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?.to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", "pam_gatehouse", "-p", "nss_gatehouse"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", dir.parent().ok_or("no target dir")?);
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("cargo build: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok((dir.join("libpam_gatehouse.so"), dir.join("libnss_gatehouse.so")))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One client run as the scenario reported it.
+#[derive(Debug)]
+struct Res {
+    rc: i32,
+    /// The client's output, lines joined by `|`.
+    out: String,
+    /// What vsftpd logged while the client ran, lines joined by `|`.
+    log: String,
+}
+
+/// What the scenario printed, and the daemons' logs.
+struct Run {
+    results: Vec<(String, Res)>,
+    text: String,
+    daemon_log: String,
+    tasks_log: String,
+}
+
+impl Run {
+    fn get(&self, label: &str) -> &Res {
+        self.results
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, r)| r)
+            .unwrap_or_else(|| panic!("no result {label:?} in the scenario's output:\n{}\n{}", self.text, self.logs()))
+    }
+
+    fn logs(&self) -> String {
+        format!("--- gatehoused log:\n{}\n--- gatehouse-tasks log:\n{}", self.daemon_log, self.tasks_log)
+    }
+
+    fn fail(&self, label: &str, what: &str) -> ! {
+        let r = self.get(label);
+        panic!(
+            "{label}: {what}\n--- client (rc {}):\n{}\n--- vsftpd meanwhile:\n{}\n{}",
+            r.rc,
+            r.out.replace('|', "\n"),
+            r.log.replace('|', "\n"),
+            self.logs()
+        )
+    }
+
+    /// The client exited with `rc`.
+    fn rc(&self, label: &str, rc: i32) -> &Self {
+        if self.get(label).rc != rc {
+            self.fail(label, &format!("expected exit status {rc}"));
+        }
+        self
+    }
+
+    /// The client's output contains `needle`.
+    fn said(&self, label: &str, needle: &str) -> &Self {
+        if !self.get(label).out.contains(needle) {
+            self.fail(label, &format!("expected {needle:?} in the output"));
+        }
+        self
+    }
+
+    /// The client's output does not contain `needle`.
+    fn not_said(&self, label: &str, needle: &str) -> &Self {
+        if self.get(label).out.contains(needle) {
+            self.fail(label, &format!("did not expect {needle:?} in the output"));
+        }
+        self
+    }
+
+    /// A login refused by vsftpd (530), with gatehoused's account or authenticate line for `user`
+    /// over the vsftpd service saying `reason`.
+    fn refused(&self, label: &str, user: &str, reason: &str) -> &Self {
+        self.rc(label, 1).said(label, "530 Login incorrect");
+        let who = format!("user=\"{user}\" service=\"vsftpd\"");
+        if !self.daemon_log.lines().any(|l| l.contains(&who) && l.contains("answer=\"deny\"") && l.contains(reason)) {
+            self.fail(label, &format!("expected a deny line for {user} with {reason:?} in gatehoused's log"));
+        }
+        self
+    }
+}
+
+fn scenario() -> Result<Run, String> {
+    if !Path::new("/usr/sbin/vsftpd").exists() {
+        return Err("vsftpd is not installed (apt-get install vsftpd; .ci/run does)".into());
+    }
+    let (pam_so, nss_so) = modules()?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let t = dir.path();
+    std::fs::write(t.join("g.toml"), format!("database = \"sqlite://{}/g.db\"\n", t.display()))
+        .map_err(|e| e.to_string())?;
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = manifest.join("tests/data");
+    let script = format!(". {0}/vsftpd-setup.sh\n. {0}/vsftpd-scenario.sh\n", data.display());
+    let out = Command::new("timeout")
+        .args(["120", "unshare", "-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
+        .env("T", t)
+        .env("PAMD", manifest.join("../pam/tests/data/pam.d"))
+        .env("PROFILE", manifest.join("../packaging/pam-configs/gatehouse"))
+        .env("FRAGMENT", manifest.join("../packaging/ftp/vsftpd.conf.fragment"))
+        .env("PAM_SO", &pam_so)
+        .env("NSS_SO", &nss_so)
+        .env("GATEHOUSED", env!("CARGO_BIN_EXE_gatehoused"))
+        .env("GATEHOUSE_TASKS", env!("CARGO_BIN_EXE_gatehouse-tasks"))
+        .env("GATEHOUSE_CLI", env!("CARGO_BIN_EXE_gatehouse"))
+        .env("PW", PASSWORD)
+        .env("PORT", free_port().to_string())
+        .env("PASV", free_port().min(65_000).to_string())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let read = |name: &str| std::fs::read_to_string(t.join(name)).unwrap_or_default();
+    let (daemon_log, tasks_log) = (read("daemon.log"), read("tasks.log"));
+    if !out.status.success() {
+        return Err(format!(
+            "namespace script failed ({}):\nstdout:\n{text}\nstderr:\n{}\n--- vsftpd log:\n{}\n--- gatehoused log:\n{daemon_log}\n--- gatehouse-tasks log:\n{tasks_log}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            read("vsftpd.log"),
+        ));
+    }
+    let mut results = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(l) = lines.next() {
+        let Some(rest) = l.strip_prefix("RESULT ") else { continue };
+        let mut f = rest.splitn(4, ' ');
+        let label = f.next().unwrap_or_default().to_string();
+        let rc = f.next().and_then(|s| s.parse().ok()).ok_or(format!("bad line {l:?}"))?;
+        let _ms = f.next();
+        let out = f.next().unwrap_or("").to_string();
+        let log = lines
+            .next_if(|n| n.starts_with(&format!("FTPLOG {label}")))
+            .map(|n| n.split_once(' ').map_or("", |x| x.1).split_once(' ').map_or("", |x| x.1).to_string())
+            .unwrap_or_default();
+        results.push((label, Res { rc, out, log }));
+    }
+    Ok(Run { results, text, daemon_log, tasks_log })
+}
+
+/// The scenario, run once for every test of this file.
+fn run() -> &'static Run {
+    static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
+    match RUN.get_or_init(scenario) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn tasks_writes_root_owned_files_for_users_vsftpd_can_serve() {
+    let r = run();
+    r.rc("file-rwu", 0).said("file-rwu", "root root 644");
+    r.said("file-rwu-text", "|local_root=/srv/gatehouse/rwu|write_enable=YES");
+    r.said("file-ro-text", "|local_root=/srv/gatehouse/ro|write_enable=NO");
+    // No file for a user without ftp, with rules or with no-delete; inactive and expired users
+    // keep theirs (the account check refuses them).
+    r.rc("files", 0).said("files", "expd|flip|gone|inact|ro|rwu");
+    r.not_said("files", "noftp").not_said("files", "ruled").not_said("files", "nodel");
+    // A deleted user's file goes.
+    r.rc("gone-file", 0).said("gone-file", "expd|inact|ro|rwu").not_said("gone-file", "gone");
+}
+
+#[test]
+fn read_write_user_uploads_lists_downloads_and_changes_files() {
+    let r = run();
+    r.rc("rw-put", 0).rc("rw-put-disk", 0).said("rw-put-disk", "rwu regular file|hello over ftp");
+    r.rc("rw-ls", 0).said("rw-ls", "up.txt");
+    r.rc("rw-get", 0).said("rw-get", "hello over ftp");
+    r.rc("rw-mkdir", 0).said("rw-mkdir-disk", "rwu directory");
+    r.rc("rw-mv", 0).said("rw-mv-disk", "rwu regular file|hello over ftp");
+    r.rc("rw-rm", 0).said("rw-rm-disk", "absent");
+    // The root is a chroot: / is the root, /etc is not the host's.
+    r.rc("rw-escape", 1).said("rw-escape", "550").not_said("rw-escape", "passwd");
+}
+
+#[test]
+fn read_only_user_downloads_but_cannot_upload() {
+    let r = run();
+    r.rc("ro-get", 0).said("ro-get", "for reading");
+    r.rc("ro-put", 25).said("ro-put", "550");
+    r.said("ro-put-disk", "absent");
+    r.rc("ro-mkdir", 1).said("ro-mkdir", "550");
+}
+
+#[test]
+fn refused_logins_say_why_in_the_daemon_log() {
+    let r = run();
+    r.refused("badpw", "rwu", "password");
+    r.refused("inactive", "inact", "active: account is inactive");
+    r.refused("expired", "expd", "expiry: account expired");
+    r.refused("noftp", "noftp", "protocol: ftp is not among the user's protocols");
+    r.refused("ruled", "ruled", "vsftpd cannot enforce per-folder rules (the user's); use SFTP (or ProFTPD)");
+    r.refused("nodel", "nodel", "vsftpd cannot enforce no-delete (delete_allowed=false)");
+}
+
+#[test]
+fn check_gives_the_same_reason() {
+    let r = run();
+    r.rc("check-ruled", 1).said("check-ruled", "vsftpd     DENY   vsftpd cannot enforce per-folder rules");
+    r.rc("check-nodel", 1).said("check-nodel", "vsftpd cannot enforce no-delete");
+    r.rc("check-rwu", 0).said("check-rwu", "vsftpd     allow");
+}
+
+#[test]
+fn local_user_still_logs_in_with_pam_unix() {
+    let r = run();
+    r.rc("local", 0).said("local", "local.txt");
+    r.rc("local-badpw", 1).said("local-badpw", "530");
+}
+
+#[test]
+fn cli_change_takes_effect_at_the_next_login_without_a_restart() {
+    let r = run();
+    r.rc("flip-put", 0);
+    let ms: u64 = r
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("FLIP_MS "))
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no FLIP_MS line:\n{}", r.text));
+    r.said("flip-file", "write_enable=NO");
+    assert!(ms < 2000, "the file took {ms} ms to change\n{}", r.logs());
+    r.rc("flip-put-after", 25).said("flip-put-after", "550");
+    r.rc("flip-get-after", 0).said("flip-get-after", "hello over ftp");
+    r.rc("flip-disk", 0).said("flip-disk", "before.txt").not_said("flip-disk", "after.txt");
+    r.refused("flip-ruled", "flip", "vsftpd cannot enforce per-folder rules");
+}
