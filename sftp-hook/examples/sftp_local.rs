@@ -4,9 +4,9 @@
 //! be. Log lines go to stderr. Not installed; the real program is `gatehouse-sftp`.
 //!
 //! `sftp_local POLICY.json` (run it with `sftp -D`, or spawn it on a socket pair).
-use gatehouse_policy::rules::{GroupRules, Policy};
+use gatehouse_policy::rules::Policy;
 use gatehouse_policy::wire::SessionPolicy;
-use gatehouse_sftp_hook::session::Refresh;
+use gatehouse_sftp_hook::session::{compile, Refresh};
 use gatehouse_sftp_hook::sftp::fs::Root;
 use gatehouse_sftp_hook::sftp::run::{serve, PolicyFeed};
 use gatehouse_sftp_hook::sftp::server::{Identity, Server};
@@ -25,11 +25,6 @@ fn load(path: &Path) -> Result<(SessionPolicy, Option<SystemTime>), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let info: SessionPolicy = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((info, std::fs::metadata(path).and_then(|m| m.modified()).ok()))
-}
-
-fn compile(p: &SessionPolicy) -> Policy {
-    let groups: Vec<GroupRules<'_>> = p.groups.iter().map(|(g, r)| GroupRules { group: g, rules: r }).collect();
-    Policy::new(&p.rules, &groups, p.mode, p.delete_allowed)
 }
 
 impl PolicyFeed for FileFeed {

@@ -45,7 +45,8 @@ pub fn rhost_from_ssh_connection(v: Option<&str>) -> Option<String> {
     v.and_then(|s| s.split_whitespace().next()).map(str::to_string)
 }
 
-fn compile(p: &SessionPolicy) -> Policy {
+/// Compiles a session policy's rules (the user's and each group's) into the one [`Policy`].
+pub fn compile(p: &SessionPolicy) -> Policy {
     let groups: Vec<GroupRules<'_>> = p.groups.iter().map(|(g, r)| GroupRules { group: g, rules: r }).collect();
     Policy::new(&p.rules, &groups, p.mode, p.delete_allowed)
 }

@@ -50,6 +50,19 @@ async fn lookup(st: &State, name: &str) -> Result<Option<User>, StoreError> {
     }
 }
 
+/// A gatehouse user and their groups, or the answer to give: unknown user, or unavailable.
+async fn user_and_groups(st: &State, name: &str) -> Result<(User, Vec<Group>), Outcome> {
+    let u = match lookup(st, name).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return Err(Outcome::new(Response::UnknownUser, "no such gatehouse user")),
+        Err(e) => return Err(Outcome::unavailable(e)),
+    };
+    match st.store.groups_of(&u).await {
+        Ok(g) => Ok((u, g)),
+        Err(e) => Err(Outcome::unavailable(e)),
+    }
+}
+
 /// Verifies a password under the hashing semaphore, off the async threads. An unusable stored
 /// hash (or none) costs a dummy verify and counts as a wrong password.
 async fn verify(st: &State, pw: &Secret, stored: Option<String>) -> Result<Verified, String> {
@@ -292,14 +305,9 @@ async fn rehash(st: &State, u: &User, password: &Secret) -> String {
 /// vsftpd cannot serve as the policy says is refused there, see [`vsftpd_limits`]), then the
 /// forced password change.
 pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhost: Option<&str>) -> Outcome {
-    let u = match lookup(st, user).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return Outcome::new(Response::UnknownUser, "no such gatehouse user"),
-        Err(e) => return Outcome::unavailable(e),
-    };
-    let groups = match st.store.groups_of(&u).await {
-        Ok(g) => g,
-        Err(e) => return Outcome::unavailable(e),
+    let (u, groups) = match user_and_groups(st, user).await {
+        Ok(x) => x,
+        Err(o) => return o,
     };
     let t = now();
     // No PAM_RHOST at all is treated like a host name: it fails closed for IP-restricted users.
@@ -395,14 +403,9 @@ pub async fn session(st: &State, caller_uid: u32, named: Option<&str>, rhost: Op
     let Some(name) = name else {
         return Outcome::new(Response::UnknownUser, format!("uid {caller_uid} is not a gatehouse user"));
     };
-    let u = match lookup(st, &name).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return Outcome::new(Response::UnknownUser, "no such gatehouse user"),
-        Err(e) => return Outcome::unavailable(e),
-    };
-    let groups = match st.store.groups_of(&u).await {
-        Ok(g) => g,
-        Err(e) => return Outcome::unavailable(e),
+    let (u, groups) = match user_and_groups(st, &name).await {
+        Ok(x) => x,
+        Err(o) => return o,
     };
     let policy = session_policy(&u, &groups, rhost, now());
     let reason = match &policy.refused {
@@ -433,14 +436,9 @@ pub fn session_policy(u: &User, groups: &[Group], rhost: Option<&str>, now: i64)
 
 /// `Keys`: the lines sshd reads as `authorized_keys`.
 pub async fn keys(st: &State, user: &str) -> Outcome {
-    let u = match lookup(st, user).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return Outcome::new(Response::UnknownUser, "no such gatehouse user"),
-        Err(e) => return Outcome::unavailable(e),
-    };
-    let groups = match st.store.groups_of(&u).await {
-        Ok(g) => g,
-        Err(e) => return Outcome::unavailable(e),
+    let (u, groups) = match user_and_groups(st, user).await {
+        Ok(x) => x,
+        Err(o) => return o,
     };
     let (lines, why) = authorized_keys(&u, &groups, now());
     let reason = match why {
