@@ -74,19 +74,12 @@ check() {
     : >"$T/check.log"
 }
 
-mkdir -p "$T/ov"
-mount -t tmpfs -o mode=0700 tmpfs "$T/ov"
-ov() {
-    mkdir -p "$T/ov/$2/u" "$T/ov/$2/w"
-    mount -t overlay overlay -o "lowerdir=$1,upperdir=$T/ov/$2/u,workdir=$T/ov/$2/w" "$1"
-}
+. "$REPO/tests/lib/private-world.sh"
 ov /etc etc
 ov /var var
 ov /usr usr
 ov /root root
-mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs -o mode=0755 tmpfs /srv
-mount -t tmpfs -o mode=0755 tmpfs /home
+fresh /run /srv /home
 mkdir -m 0755 /run/sshd /run/lock
 
 # The machine as a sysadmin has it before installing: sshd's host keys and its privilege

@@ -102,6 +102,7 @@ fn run(scenario: &str) -> Run {
         .args(["-m", "--propagation", "private", "sh", "-c", &script])
         .env("T", t)
         .env("DATA", &data)
+        .env("GATEHOUSE_TESTLIB", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/lib"))
         .env("PROFILE", &profile)
         .env("PAM_SO", &b.pam_so)
         .env("NSS_SO", &b.nss_so)

@@ -134,6 +134,7 @@ fn scenario() -> Result<Run, String> {
     let out = Command::new("timeout")
         .args(["120", "unshare", "-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
         .env("T", t)
+        .env("GATEHOUSE_TESTLIB", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/lib"))
         .env("PAMD", manifest.join("../pam/tests/data/pam.d"))
         .env("PROFILE", manifest.join("../packaging/pam-configs/gatehouse"))
         .env("FRAGMENT", manifest.join("../packaging/ftp/vsftpd.conf.fragment"))

@@ -554,6 +554,7 @@ fn scenario() -> Result<Run, String> {
         .args(["-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
         .env("T", t)
         .env("DATA", &data)
+        .env("GATEHOUSE_TESTLIB", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/lib"))
         .env("PROFILE", manifest.join("../packaging/pam-configs/gatehouse"))
         .env("DROPIN", manifest.join("../packaging/sshd/gatehouse.conf"))
         .env("PAM_SO", &b.pam_so)

@@ -130,7 +130,7 @@ fi
 EOF
 
 cd "$W"
-out=$(T="$W" DATA="$ROOT/sftp-hook/tests/data" PROFILE="$ROOT/packaging/pam-configs/gatehouse" \
+out=$(T="$W" DATA="$ROOT/sftp-hook/tests/data" GATEHOUSE_TESTLIB="$ROOT/tests/lib" PROFILE="$ROOT/packaging/pam-configs/gatehouse" \
     DROPIN="$ROOT/packaging/sshd/gatehouse.conf" PAM_SO="$B/libpam_gatehouse.so" NSS_SO="$B/libnss_gatehouse.so" \
     GATEHOUSED="$B/gatehoused" GATEHOUSE_TASKS="$B/gatehouse-tasks" GATEHOUSE_CLI="$B/gatehouse" \
     KEYS_BIN="$B/gatehouse-keys" SFTP_BIN="$B/gatehouse-sftp" PW="correct horse battery staple" \

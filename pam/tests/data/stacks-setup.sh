@@ -9,17 +9,12 @@
 #     PW (gatehouse and local password).
 set -eu
 LIB=/usr/lib/x86_64-linux-gnu
-mkdir -p "$T/ov"
-mount -t tmpfs -o mode=0700 tmpfs "$T/ov"
-ov() {
-    mkdir -p "$T/ov/$2/u" "$T/ov/$2/w"
-    mount -t overlay overlay -o "lowerdir=$1,upperdir=$T/ov/$2/u,workdir=$T/ov/$2/w" "$1"
-}
+. "${GATEHOUSE_TESTLIB:?}/private-world.sh"
 ov /etc etc
 ov /var/lib varlib
 ov /usr/share/pam-configs pamconfigs
 ov $LIB lib
-mount -t tmpfs -o mode=0755 tmpfs /run
+fresh /run
 
 # The modules at their installed paths.
 install -m 0644 "$PAM_SO" $LIB/security/pam_gatehouse.so

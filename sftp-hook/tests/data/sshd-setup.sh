@@ -15,20 +15,13 @@
 #     GATEHOUSE_TASKS, GATEHOUSE_CLI, KEYS_BIN, SFTP_BIN, PW (every password), PORT.
 set -eu
 LIB=/usr/lib/x86_64-linux-gnu
-mkdir -p "$T/ov"
-mount -t tmpfs -o mode=0700 tmpfs "$T/ov"
-ov() {
-    mkdir -p "$T/ov/$2/u" "$T/ov/$2/w"
-    mount -t overlay overlay -o "lowerdir=$1,upperdir=$T/ov/$2/u,workdir=$T/ov/$2/w" "$1"
-}
+. "${GATEHOUSE_TESTLIB:?}/private-world.sh"
 ov /etc etc
 ov /var/lib varlib
 ov /usr/share/pam-configs pamconfigs
 ov /usr/sbin sbin
 ov $LIB lib
-mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs -o mode=0755 tmpfs /home
-mount -t tmpfs -o mode=0755 tmpfs /srv
+fresh /run /home /srv
 mkdir -m 0755 /run/sshd
 
 # What the package installs.

@@ -1,0 +1,15 @@
+# Sourced, as root inside `unshare -m … --propagation private`, by every test that builds a private
+# copy of the host (pam/tests/data/stacks-setup.sh, sftp-hook/tests/data/sshd-setup.sh,
+# server/tests/data/vsftpd-setup.sh, packaging/tests/install.sh). Needs T, the test's temp dir.
+#   ov DIR NAME   a writable overlay over DIR whose upper layer lives on a tmpfs under $T/ov
+#   fresh DIR...  an empty tmpfs (mode 0755) on each DIR
+# Nothing written there reaches the host; the mounts end with the namespace.
+mkdir -p "$T/ov"
+mount -t tmpfs -o mode=0700 tmpfs "$T/ov"
+ov() {
+    mkdir -p "$T/ov/$2/u" "$T/ov/$2/w"
+    mount -t overlay overlay -o "lowerdir=$1,upperdir=$T/ov/$2/u,workdir=$T/ov/$2/w" "$1"
+}
+fresh() {
+    for d in "$@"; do mount -t tmpfs -o mode=0755 tmpfs "$d"; done
+}
