@@ -41,78 +41,22 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// One client run as the scenario reported it.
-#[derive(Debug)]
-struct Res {
-    rc: i32,
-    /// The client's output, lines joined by `|`.
-    out: String,
-    /// What vsftpd logged while the client ran, lines joined by `|`.
-    log: String,
-}
+#[path = "../../tests/lib/scenario.rs"]
+mod scenario;
+use scenario::Run;
 
-/// What the scenario printed, and the daemons' logs.
-struct Run {
-    results: Vec<(String, Res)>,
-    text: String,
-    daemon_log: String,
-    tasks_log: String,
-}
-
+/// Assertions only the vsftpd suite makes.
 impl Run {
-    fn get(&self, label: &str) -> &Res {
-        self.results
-            .iter()
-            .find(|(l, _)| l == label)
-            .map(|(_, r)| r)
-            .unwrap_or_else(|| panic!("no result {label:?} in the scenario's output:\n{}\n{}", self.text, self.logs()))
-    }
-
-    fn logs(&self) -> String {
-        format!("--- gatehoused log:\n{}\n--- gatehouse-tasks log:\n{}", self.daemon_log, self.tasks_log)
-    }
-
-    fn fail(&self, label: &str, what: &str) -> ! {
-        let r = self.get(label);
-        panic!(
-            "{label}: {what}\n--- client (rc {}):\n{}\n--- vsftpd meanwhile:\n{}\n{}",
-            r.rc,
-            r.out.replace('|', "\n"),
-            r.log.replace('|', "\n"),
-            self.logs()
-        )
-    }
-
-    /// The client exited with `rc`.
-    fn rc(&self, label: &str, rc: i32) -> &Self {
-        if self.get(label).rc != rc {
-            self.fail(label, &format!("expected exit status {rc}"));
-        }
-        self
-    }
-
-    /// The client's output contains `needle`.
-    fn said(&self, label: &str, needle: &str) -> &Self {
-        if !self.get(label).out.contains(needle) {
-            self.fail(label, &format!("expected {needle:?} in the output"));
-        }
-        self
-    }
-
-    /// The client's output does not contain `needle`.
-    fn not_said(&self, label: &str, needle: &str) -> &Self {
-        if self.get(label).out.contains(needle) {
-            self.fail(label, &format!("did not expect {needle:?} in the output"));
-        }
-        self
-    }
-
     /// A login refused by vsftpd (530), with gatehoused's account or authenticate line for `user`
     /// over the vsftpd service saying `reason`.
     fn refused(&self, label: &str, user: &str, reason: &str) -> &Self {
         self.rc(label, 1).said(label, "530 Login incorrect");
         let who = format!("user=\"{user}\" service=\"vsftpd\"");
-        if !self.daemon_log.lines().any(|l| l.contains(&who) && l.contains("answer=\"deny\"") && l.contains(reason)) {
+        if !self
+            .log("gatehoused")
+            .lines()
+            .any(|l| l.contains(&who) && l.contains("answer=\"deny\"") && l.contains(reason))
+        {
             self.fail(label, &format!("expected a deny line for {user} with {reason:?} in gatehoused's log"));
         }
         self
@@ -159,22 +103,7 @@ fn scenario() -> Result<Run, String> {
             read("vsftpd.log"),
         ));
     }
-    let mut results = Vec::new();
-    let mut lines = text.lines().peekable();
-    while let Some(l) = lines.next() {
-        let Some(rest) = l.strip_prefix("RESULT ") else { continue };
-        let mut f = rest.splitn(4, ' ');
-        let label = f.next().unwrap_or_default().to_string();
-        let rc = f.next().and_then(|s| s.parse().ok()).ok_or(format!("bad line {l:?}"))?;
-        let _ms = f.next();
-        let out = f.next().unwrap_or("").to_string();
-        let log = lines
-            .next_if(|n| n.starts_with(&format!("FTPLOG {label}")))
-            .map(|n| n.split_once(' ').map_or("", |x| x.1).split_once(' ').map_or("", |x| x.1).to_string())
-            .unwrap_or_default();
-        results.push((label, Res { rc, out, log }));
-    }
-    Ok(Run { results, text, daemon_log, tasks_log })
+    scenario::parse(text, "FTPLOG", "vsftpd", vec![("gatehoused", daemon_log), ("gatehouse-tasks", tasks_log)])
 }
 
 /// The scenario, run once for every test of this file.

@@ -65,99 +65,12 @@ fn built() -> Result<Built, String> {
     })
 }
 
-/// One client run as the namespace script reported it.
-#[derive(Debug)]
-struct Res {
-    rc: i32,
-    ms: u64,
-    /// The client's output, lines joined by `|`.
-    out: String,
-    /// What sshd logged while the client ran, lines joined by `|`.
-    log: String,
-}
+#[path = "../../tests/lib/scenario.rs"]
+mod scenario;
+use scenario::Run;
 
-/// What the scenario printed: its `RESULT`/`SSHDLOG` pairs by label, everything else, and the
-/// daemons' logs.
-struct Run {
-    results: Vec<(String, Res)>,
-    text: String,
-    sshd_log: String,
-    daemon_log: String,
-}
-
+/// Assertions only the sshd suite makes.
 impl Run {
-    fn get(&self, label: &str) -> &Res {
-        self.results
-            .iter()
-            .find(|(l, _)| l == label)
-            .map(|(_, r)| r)
-            .unwrap_or_else(|| panic!("no result {label:?} in the scenario's output:\n{}\n{}", self.text, self.logs()))
-    }
-
-    fn logs(&self) -> String {
-        format!("--- sshd log:\n{}\n--- gatehoused log:\n{}", self.sshd_log, self.daemon_log)
-    }
-
-    fn fail(&self, label: &str, what: &str) -> ! {
-        let r = self.get(label);
-        panic!(
-            "{label}: {what}\n--- client (rc {}, {} ms):\n{}\n--- sshd meanwhile:\n{}\n{}",
-            r.rc,
-            r.ms,
-            r.out.replace('|', "\n"),
-            r.log.replace('|', "\n"),
-            self.logs()
-        )
-    }
-
-    /// The client exited with `rc`.
-    fn rc(&self, label: &str, rc: i32) -> &Self {
-        if self.get(label).rc != rc {
-            self.fail(label, &format!("expected exit status {rc}"));
-        }
-        self
-    }
-
-    /// The client exited with a status other than 0.
-    fn failed(&self, label: &str) -> &Self {
-        if self.get(label).rc == 0 {
-            self.fail(label, "expected the client to fail");
-        }
-        self
-    }
-
-    /// The client's output contains `needle`.
-    fn said(&self, label: &str, needle: &str) -> &Self {
-        if !self.get(label).out.contains(needle) {
-            self.fail(label, &format!("expected {needle:?} in the client's output"));
-        }
-        self
-    }
-
-    /// The client's output does not contain `needle`.
-    fn not_said(&self, label: &str, needle: &str) -> &Self {
-        if self.get(label).out.contains(needle) {
-            self.fail(label, &format!("did not expect {needle:?} in the client's output"));
-        }
-        self
-    }
-
-    /// sshd logged `needle` while the client ran.
-    fn logged(&self, label: &str, needle: &str) -> &Self {
-        if !self.get(label).log.contains(needle) {
-            self.fail(label, &format!("expected sshd to log {needle:?}"));
-        }
-        self
-    }
-
-    /// sshd did not log `needle` while the client ran.
-    fn not_logged(&self, label: &str, needle: &str) -> &Self {
-        if self.get(label).log.contains(needle) {
-            self.fail(label, &format!("did not expect sshd to log {needle:?}"));
-        }
-        self
-    }
-
     /// sshd accepted no login and started no session while the client ran.
     fn no_login(&self, label: &str) -> &Self {
         self.not_logged(label, "Accepted publickey for")
@@ -166,27 +79,10 @@ impl Run {
             .not_logged(label, "Starting session")
     }
 
-    /// Every client run in `labels` exited 0.
-    fn all_ok(&self, labels: &[&str]) -> &Self {
-        for l in labels {
-            self.rc(l, 0);
-        }
-        self
-    }
-
     /// The `disk USER` block (see `disk` in sshd-setup.sh) is exactly `want`.
     fn disk(&self, user: &str, want: &[&str]) {
         let got = self.block(&format!("disk {user}"));
         assert_eq!(got, want, "{user}'s root (OWNER TYPE SIZE PATH)\n{}", self.logs());
-    }
-
-    /// The lines of the `== NAME` block the scenario printed.
-    fn block(&self, name: &str) -> Vec<&str> {
-        let head = format!("== {name}");
-        let lines: Vec<&str> =
-            self.text.lines().skip_while(|l| *l != head).skip(1).take_while(|l| !l.starts_with("== ")).collect();
-        assert!(self.text.contains(&head), "no block {name:?} in:\n{}", self.text);
-        lines
     }
 }
 
@@ -581,22 +477,7 @@ fn scenario() -> Result<Run, String> {
             read("tasks.log"),
         ));
     }
-    let mut results = Vec::new();
-    let mut lines = text.lines().peekable();
-    while let Some(l) = lines.next() {
-        let Some(rest) = l.strip_prefix("RESULT ") else { continue };
-        let mut f = rest.splitn(4, ' ');
-        let label = f.next().unwrap_or_default().to_string();
-        let rc = f.next().and_then(|s| s.parse().ok()).ok_or(format!("bad line {l:?}"))?;
-        let ms = f.next().and_then(|s| s.parse().ok()).ok_or(format!("bad line {l:?}"))?;
-        let out = f.next().unwrap_or("").to_string();
-        let log = lines
-            .next_if(|n| n.starts_with(&format!("SSHDLOG {label}")))
-            .map(|n| n.split_once(' ').map_or("", |x| x.1).split_once(' ').map_or("", |x| x.1).to_string())
-            .unwrap_or_default();
-        results.push((label, Res { rc, ms, out, log }));
-    }
-    Ok(Run { results, text, sshd_log, daemon_log })
+    scenario::parse(text, "SSHDLOG", "sshd", vec![("sshd", sshd_log), ("gatehoused", daemon_log)])
 }
 
 /// The scenario, run once for every test of this file.

@@ -17,14 +17,14 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
 
 import paramiko
 
-NOBODY = 65534
+from sftp_pipe import NOBODY, spawn
+
 
 # ---------------------------------------------------------------------------------------------
 # Rule sets: (mode, delete_allowed, rules)
@@ -326,25 +326,6 @@ def classify(exc):
 # ---------------------------------------------------------------------------------------------
 # Transports
 # ---------------------------------------------------------------------------------------------
-class PipeChannel:
-    """The socket-like object paramiko's SFTPClient needs, over one end of a socket pair."""
-
-    def __init__(self, sock):
-        self.sock = sock
-
-    def get_name(self):
-        return "local"
-
-    def send(self, data):
-        return self.sock.send(data)
-
-    def recv(self, n):
-        return self.sock.recv(n)
-
-    def close(self):
-        self.sock.close()
-
-
 class Local:
     """SERVER POLICY.json on a socket pair, as uid 65534."""
 
@@ -364,14 +345,9 @@ class Local:
         pfile = os.path.join(self.workdir, "policy.json")
         with open(pfile, "w") as f:
             json.dump(policy, f)
-        ours, theirs = socket.socketpair()
         self.log = open(os.path.join(self.workdir, "server.log"), "ab")
-        self.proc = subprocess.Popen(
-            ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups", self.server, pfile],
-            stdin=theirs, stdout=theirs, stderr=self.log, close_fds=True)
-        theirs.close()
-        self.sock = ours
-        return paramiko.SFTPClient(PipeChannel(ours))
+        client, self.sock, self.proc = spawn(self.server, pfile, self.log)
+        return client
 
     def close(self, client):
         client.close()

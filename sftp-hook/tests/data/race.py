@@ -13,33 +13,13 @@ read returned the outside file's content.
 import hashlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
 
-import paramiko
+from sftp_pipe import NOBODY, spawn
 
-NOBODY = 65534
 SECRET = b"outside-the-root secret"
-
-
-class PipeChannel:
-    def __init__(self, sock):
-        self.sock = sock
-
-    def get_name(self):
-        return "local"
-
-    def send(self, data):
-        return self.sock.send(data)
-
-    def recv(self, n):
-        return self.sock.recv(n)
-
-    def close(self):
-        self.sock.close()
 
 
 def snapshot(base):
@@ -96,13 +76,8 @@ def main():
                     pass
 
     def client(n):
-        ours, theirs = socket.socketpair()
         log = open(os.path.join(work, "server-%d.log" % n), "wb")
-        proc = subprocess.Popen(
-            ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups", server, pfile],
-            stdin=theirs, stdout=theirs, stderr=log, close_fds=True)
-        theirs.close()
-        c = paramiko.SFTPClient(PipeChannel(ours))
+        c, ours, proc = spawn(server, pfile, log)
         i = 0
         while not stop.is_set():
             i += 1
