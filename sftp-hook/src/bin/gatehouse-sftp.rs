@@ -33,28 +33,28 @@ fn main() {
             let uid = rustix::process::getuid().as_raw();
             refuse(&log, &msg, &format!("uid {uid}: refused command {:?}", original.as_deref().unwrap_or("")))
         }
-        cmd => start(cmd, &log),
+        cmd => start(cmd, log),
     };
     std::process::exit(code);
 }
 
 /// Gets the session policy, opens the root, and serves the command.
-fn start(cmd: Command, log: &Syslog) -> i32 {
+fn start(cmd: Command, log: Syslog) -> i32 {
     let uid = rustix::process::getuid().as_raw();
     let rhost = rhost_from_ssh_connection(std::env::var("SSH_CONNECTION").ok().as_deref());
     let mut session = match Session::start(SOCKET_PATH, rhost) {
         Ok(s) => s,
-        Err(e) => return refuse(log, &e, &format!("uid {uid}: {e}")),
+        Err(e) => return refuse(&log, &e, &format!("uid {uid}: {e}")),
     };
     let info = session.info.clone();
     if info.uid != uid {
-        return refuse(log, "access denied", &format!("uid {uid}: the daemon described uid {}", info.uid));
+        return refuse(&log, "access denied", &format!("uid {uid}: the daemon described uid {}", info.uid));
     }
     let root = match Root::open(Path::new(&info.root)) {
         Ok(r) => r,
         Err(e) => {
             let msg = "Your root folder is not available; ask your administrator.";
-            return refuse(log, msg, &format!("{}: cannot open root {}: {e}", info.user, info.root));
+            return refuse(&log, msg, &format!("{}: cannot open root {}: {e}", info.user, info.root));
         }
     };
     match cmd {
@@ -62,18 +62,14 @@ fn start(cmd: Command, log: &Syslog) -> i32 {
             match confine(root.fd(), Fence::Sftp) {
                 Ok(c) => log.info(&format!("{}: sftp session in {} ({c:?})", info.user, info.root)),
                 Err(e) => {
-                    return refuse(log, "access denied", &format!("{}: cannot confine the session: {e}", info.user))
+                    return refuse(&log, "access denied", &format!("{}: cannot confine the session: {e}", info.user))
                 }
             }
             let me = Identity { name: info.user.clone(), uid, gid: rustix::process::getgid().as_raw() };
-            let mut server = Server::new(
-                root,
-                session.policy.clone(),
-                info.max_file_size,
-                me,
-                Syslog::open("/dev/log", format!("gatehouse-sftp[{}]", std::process::id())),
-            );
-            match serve(&mut server, &mut session) {
+            let mut server = Server::new(root, session.policy.clone(), info.max_file_size, me, log);
+            let end = serve(&mut server, &mut session);
+            let log = server.log();
+            match end {
                 End::ClientDone => {
                     log.info(&format!("{}: session closed", info.user));
                     0
@@ -103,14 +99,14 @@ fn start(cmd: Command, log: &Syslog) -> i32 {
                     log.info(&format!("{}: {} {:?}", info.user, plan.program.display(), plan.args));
                     let e = run(&plan, root.fd(), Path::new(&info.root));
                     refuse(
-                        log,
+                        &log,
                         "the transfer program could not be started",
                         &format!("{}: exec failed: {e}", info.user),
                     )
                 }
-                Err(msg) => refuse(log, &msg, &format!("{}: refused {:?}: {msg}", info.user, words.join(" "))),
+                Err(msg) => refuse(&log, &msg, &format!("{}: refused {:?}: {msg}", info.user, words.join(" "))),
             }
         }
-        Command::Refused(msg) => refuse(log, &msg, &format!("{}: refused", info.user)),
+        Command::Refused(msg) => refuse(&log, &msg, &format!("{}: refused", info.user)),
     }
 }
