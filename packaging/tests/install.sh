@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The package test (issue 7): install the .deb, use it, remove and purge it, and check the host
 # came back as it was. Run as root: `bash packaging/tests/install.sh [OLD.deb NEW.deb]`.
-# Without arguments it builds the .deb with packaging/build-deb.sh, and the same build again as
-# Debian revision 2, the "newer" package of the upgrade step (same binaries: it exercises the
-# maintainer scripts' upgrade path and a process that keeps the module mapped, not a schema
-# migration).
+# Without arguments it builds the .deb with packaging/build-deb.sh, and a "newer" package for the
+# upgrade step: the same sources copied to a temp dir with one more schema migration (a column
+# on users) and the next NSS snapshot format version, built as Debian revision 2 in its own
+# target dir (<target dir>/upgrade-next; sharing one would let cargo take one tree's artifacts
+# for the other's, since it fingerprints path packages relative to the workspace root). So the
+# upgrade runs a real migration and a real format change: the new daemon writes a snapshot the
+# old module, still mapped in a long-running process, must refuse (UNAVAIL) without crashing.
 #
 # The host is never changed: everything after the build runs in a private mount and PID
 # namespace (`unshare -m -p -f --mount-proc --propagation private`) with overlays (upper layers
@@ -14,13 +17,31 @@
 # namespace is the host's: sshd listens on a free port of 127.0.0.1.
 #
 # No systemd runs here (as in CI and containers): the daemons are started by hand, as the
-# postinst says. Not covered yet: an upgrade whose new build brings a schema migration and a new
-# snapshot format version.
+# postinst says.
 #
 # Prints one line per check (`ok …` / `FAIL …`) and exits non-zero if any check failed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+
+# The next build: the tracked files of this tree (with their working-tree contents), one more
+# migration for each backend, the snapshot format version plus one. Prints the .deb's path.
+build_next() {
+    local t=$1 src=$1/next-src target v
+    mkdir -p "$src" "$t/new"
+    (cd "$REPO" && git ls-files -z -- . ':!fuzz/corpus' | xargs -0 cp --parents -t "$src")
+    for b in sqlite postgres; do
+        printf '%s\n' '-- Added by packaging/tests/install.sh: the upgrade step runs a real migration.' \
+            'ALTER TABLE users ADD COLUMN upgrade_probe TEXT;' >"$src/server/migrations/$b/9999_upgrade_probe.sql"
+    done
+    v=$(sed -n 's/^pub const VERSION: u32 = \([0-9]*\);$/\1/p' "$src/policy/src/snapshot.rs")
+    [ -n "$v" ] || { echo "install.sh: cannot find the snapshot VERSION in policy/src/snapshot.rs" >&2; return 1; }
+    sed -i "s/^pub const VERSION: u32 = $v;\$/pub const VERSION: u32 = $((v + 1));/" "$src/policy/src/snapshot.rs"
+    target=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps --locked |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+    (cd "$src" && CARGO_TARGET_DIR="$target/upgrade-next" bash packaging/build-deb.sh --deb-revision 2 -o "$t/new" >&2)
+    ls "$t"/new/*.deb
+}
 
 if [ "${1:-}" != "--inside" ]; then
     [ "$(id -u)" = 0 ] || { echo "install.sh: run as root" >&2; exit 2; }
@@ -34,13 +55,8 @@ if [ "${1:-}" != "--inside" ]; then
         DEB=$(readlink -f "$1")
         DEB2=$(readlink -f "${2:?install.sh: give both OLD.deb and NEW.deb}")
     else
-        bash "$REPO/packaging/build-deb.sh" >/dev/null
-        # cargo-deb empties its default output directory, so the revision 2 package is made
-        # first, then the revision 1 package at the path build-deb.sh prints.
-        mkdir "$T/new"
-        (cd "$REPO" && cargo deb -p gatehouse-server --no-build --locked --deb-revision 2 -o "$T/new" >/dev/null)
-        DEB2=$(ls "$T"/new/*.deb)
-        DEB=$(cd "$REPO" && cargo deb -p gatehouse-server --no-build --locked | tail -n 1)
+        DEB=$(bash "$REPO/packaging/build-deb.sh" | tail -n 1)
+        DEB2=$(build_next "$T")
     fi
     for d in "$DEB" "$DEB2"; do [ -f "$d" ] || { echo "install.sh: no .deb at '$d'" >&2; exit 2; }; done
     # lintian's findings are printed, not yet a check: the package description (server/Cargo.toml's
@@ -226,26 +242,49 @@ gatehouse status >"$T/status.txt" 2>&1 || true
 sed 's/^/     status | /' "$T/status.txt"
 
 echo "== upgrade to $(basename "$DEB2") with the daemons running"
-# A long-running process that mapped the NSS module before the upgrade looks alice up 10 times
-# a second throughout; it must keep resolving her and not crash.
+# The new build brings a migration and the next snapshot format. A long-running process that
+# mapped the NSS module before the upgrade looks alice up 10 times a second throughout. While the
+# old daemon writes the old format it must keep resolving her; once the new daemon writes the new
+# format, the old module must answer UNAVAIL (not found), never a wrong record, and never crash.
 python3 -c '
 import pwd, sys, time
-for _ in range(300):
+last = None
+for _ in range(600):
     try:
         pwd.getpwnam("alice")
+        now = "resolves"
     except KeyError:
-        print("lookup failed", flush=True); sys.exit(1)
+        now = "unknown"
+    if now != last:
+        print(now, flush=True)
+        last = now
     time.sleep(0.1)
-' &
+' >"$T/looker.log" 2>&1 &
 LOOKER=$!
 sleep 0.5
+snapshot_version() { python3 -c 'import struct,sys; print(struct.unpack_from("<I", open(sys.argv[1], "rb").read(12), 8)[0])' /var/lib/gatehouse/nss.db; }
+OLD_FORMAT=$(snapshot_version)
 check "dpkg -i $(basename "$DEB2")" dpkg -i "$DEB2"
 check "the upgraded package is installed" sh -c 'dpkg-query -W -f="\${Version}" gatehouse | grep -q -- "-2$"'
-check "a process that mapped the module before the upgrade still resolves alice" kill -0 "$LOOKER"
-check "sftp with alice's key after the upgrade (the old daemon still runs)" \
-    sftp -b "$T/batch" -P "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-    -o BatchMode=yes -o IdentitiesOnly=yes -i "$T/keys/alice" alice@127.0.0.1
-kill "$LOOKER" 2>/dev/null || true
+migrated() {
+    python3 - <<'PY'
+import sqlite3
+db = sqlite3.connect("file:/var/lib/gatehouse/gatehouse.db?mode=ro", uri=True)
+versions = [v for (v,) in db.execute("SELECT version FROM _sqlx_migrations WHERE success")]
+columns = [c[1] for c in db.execute("PRAGMA table_info(users)")]
+print("applied:", versions)
+assert 9999 in versions and "upgrade_probe" in columns, (versions, columns)
+assert db.execute("SELECT name FROM users").fetchall() == [("alice",)]
+PY
+}
+check "postinst ran the new migration (gatehouse db migrate), alice kept" migrated
+check "the new CLI reads alice from the migrated database" gatehouse user show alice
+locals_can_log_in "upgraded, old daemon still running"
+check "the old module in a long-running process still resolves alice" \
+    sh -c "kill -0 $LOOKER && [ \"\$(tail -n 1 $T/looker.log)\" = resolves ]"
+# Without systemd nothing restarts the daemons (with systemd the postinst does): until they are
+# restarted, processes that load the new module find the old format and treat gatehouse users
+# as unknown (fail closed); local users are unaffected (checked above).
 kill "$DAEMON" "$TASKS"
 wait "$DAEMON" "$TASKS" 2>/dev/null || true
 /usr/sbin/gatehouse-tasks 2>>"$T/tasks.log" &
@@ -253,8 +292,27 @@ TASKS=$!
 for _ in $(seq 100); do [ -S /run/gatehouse/tasks.socket ] && break; sleep 0.05; done
 setpriv --reuid=gatehouse --regid=gatehouse --init-groups /usr/sbin/gatehoused 2>>"$T/daemon.log" &
 DAEMON=$!
-for _ in $(seq 100); do [ -S /run/gatehouse/socket ] && break; sleep 0.05; done
-check "sftp with alice's password after the daemons restarted on the new build" kbd_sftp
+new_format() {
+    for _ in $(seq 100); do
+        [ -S /run/gatehouse/socket ] && [ "$(snapshot_version)" = $((OLD_FORMAT + 1)) ] && return 0
+        sleep 0.05
+    done
+    echo "snapshot format $(snapshot_version), expected $((OLD_FORMAT + 1))"
+    return 1
+}
+check "the new daemon writes the next snapshot format ($OLD_FORMAT -> $((OLD_FORMAT + 1)))" new_format
+check "a new process (new module) resolves alice" getent passwd alice
+old_module_refuses() {
+    for _ in $(seq 50); do [ "$(tail -n 1 "$T/looker.log")" = unknown ] && break; sleep 0.1; done
+    cat "$T/looker.log"
+    kill -0 "$LOOKER" && [ "$(tail -n 1 "$T/looker.log")" = unknown ] && [ "$(head -n 1 "$T/looker.log")" = resolves ]
+}
+check "the old module, still mapped, answers not found for the new format and does not crash" old_module_refuses
+kill "$LOOKER" 2>/dev/null || true
+check "sftp with alice's key after the upgrade" \
+    sftp -b "$T/batch" -P "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+    -o BatchMode=yes -o IdentitiesOnly=yes -i "$T/keys/alice" alice@127.0.0.1
+check "sftp with alice's password after the upgrade" kbd_sftp
 kill "$DAEMON" "$TASKS"
 wait "$DAEMON" "$TASKS" 2>/dev/null || true
 
