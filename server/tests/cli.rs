@@ -1349,3 +1349,58 @@ fn invite_prints_a_code_and_forces_a_new_password() {
     let help = env.ok(&["invite", "--help"]);
     assert!(help.contains("Examples:") && help.contains("not implemented"), "{help}");
 }
+
+/// Stable ids (issue 9): every command takes a user's or group's id where it takes a name; a
+/// rename keeps the id, uid, keys, rules and root, and says the root was not moved; `export`
+/// shows the id and a CSV import keeps one; bad profile fields are refused with nothing changed.
+#[test]
+fn ids_work_everywhere_and_renames_keep_them() {
+    let env = env_with_alice();
+    env.ok(&["group", "add", "acme"]);
+    let id = env.show("alice")["id"].as_str().unwrap().to_string();
+    let gid = env.json(&["group", "show", "acme", "--json"])["id"].as_str().unwrap().to_string();
+    let upper = id.to_uppercase();
+    let key = keygen(&env.path(""), "k", &["-t", "ed25519"]).unwrap();
+    env.ok(&["key", "add", &id, "--file", &key]);
+    env.ok(&["rule", "add", &upper, "/in", "upload"]);
+    env.ok(&["group", "members", &gid, "--add", &id]);
+    env.ok(&["group", "rule", "add", &gid, "/shared", "read"]);
+    env.ok(&["totp", "enable", &id]);
+    env.ok(&["invite", &id]);
+    env.ok(&["unlock", &id]);
+    env.ok(&["check", &id]);
+    env.ok_stdin(&["passwd", &id, "--stdin"], "correct horse battery staple\n");
+    assert_eq!(env.json(&["rule", "list", &id, "--json"]).as_array().unwrap().len(), 2);
+
+    let before = env.show("alice");
+    let out =
+        env.ok(&["user", "set", &id, "--name", "alice.smith", "--time-zone", "Europe/Berlin", "--locale", "de_DE"]);
+    assert!(out.contains("renamed user alice to alice.smith") && out.contains("was not moved"), "{out}");
+    let after = env.show(&id);
+    assert_eq!(after["name"], "alice.smith");
+    for field in ["id", "uid", "gid", "root", "keys", "rules", "groups", "totp_enabled", "password_set", "email"] {
+        assert_eq!(after[field], before[field], "{field} changed in the rename");
+    }
+    assert_eq!((after["time_zone"].as_str(), after["locale"].as_str()), (Some("Europe/Berlin"), Some("de_DE")));
+    let text = env.ok(&["user", "show", "alice.smith"]);
+    assert!(
+        text.contains(&format!("id:              {id}")) && text.contains("time zone:       Europe/Berlin"),
+        "{text}"
+    );
+    assert_eq!(env.exported_user("alice.smith")["id"], id.as_str());
+    env.ok(&["group", "set", &gid, "--name", "acme-corp"]);
+    assert_eq!(env.show(&id)["groups"], serde_json::json!(["acme-corp"]));
+
+    bad(&env, &["user", "set", &id, "--name", "acme-corp"], "already exists");
+    bad(&env, &["user", "set", &id, "--name", "root"], "root");
+    bad(&env, &["user", "set", &id, "--time-zone", "../../etc/passwd"], "time_zone");
+    bad(&env, &["user", "set", &id, "--time-zone", "Europe/Atlantis"], "time_zone");
+    bad(&env, &["user", "show", "00000000-0000-4000-8000-000000000000"], "no user");
+
+    let csv = env.path("ids.csv");
+    std::fs::write(&csv, "name,id,time_zone\nbob,0B5E2A4C-1D3F-4E5A-8B6C-7D8E9F0A1B2C,UTC\n").unwrap();
+    env.ok(&["import", "csv", &csv]);
+    assert_eq!(env.show("0b5e2a4c-1d3f-4e5a-8b6c-7d8e9f0a1b2c")["name"], "bob");
+    std::fs::write(&csv, format!("name,id\ncarol,{id}\n")).unwrap();
+    bad(&env, &["import", "csv", &csv], "id");
+}

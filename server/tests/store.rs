@@ -320,6 +320,86 @@ async fn totp_and_invitations(db: &Db<'_>) {
     assert!(!s.redeem_invitation(&a.id, &second.code, now).await.unwrap(), "used once");
 }
 
+/// Stable ids (issue 9): a rename keeps the id, uid, keys, rules, groups, TOTP and root, is
+/// audited, and refuses names in use; ids are accepted wherever names are, in either case; a
+/// plain-SQL INSERT without an id gets one; imports keep given ids and refuse taken ones.
+async fn renames_and_ids(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    s.add_group("root", NewGroup { name: "acme".into(), ..NewGroup::default() }).await.unwrap();
+    let a = s
+        .add_user(
+            "root",
+            NewUser {
+                keys: vec![PublicKey::parse(ED25519).unwrap()],
+                rules: vec![Rule::new("/in", Level::Upload).unwrap()],
+                groups: vec!["acme".into()],
+                ..nu("alice")
+            },
+        )
+        .await
+        .unwrap();
+    s.add_user("root", nu("bob")).await.unwrap();
+    s.totp_enable("root", "alice", false).await.unwrap();
+    let rename = |to: &str| UserChanges { name: Some(to.into()), ..UserChanges::default() };
+    let r = s.update_user("root", &a.id.to_uppercase(), rename("alice.smith")).await.unwrap();
+    assert_eq!((r.id.as_str(), r.uid, r.gid, r.root.as_str()), (a.id.as_str(), a.uid, a.gid, a.root.as_str()));
+    assert_eq!((r.keys.len(), r.rules.len(), r.groups.clone(), r.totp_enabled), (1, 1, vec!["acme".to_string()], true));
+    assert!(matches!(s.get_user("alice").await, Err(StoreError::NotFound { .. })));
+    assert_eq!(s.get_user("alice.smith").await.unwrap().id, a.id);
+    assert_eq!(s.get_group("acme").await.unwrap().members, ["alice.smith"]);
+    for taken in ["bob", "acme", "localbob"] {
+        assert!(s.update_user("root", &a.id, rename(taken)).await.is_err(), "{taken} is taken");
+    }
+    assert!(matches!(s.update_user("root", &a.id, rename("Bad Name")).await, Err(StoreError::Invalid(_))));
+    let row = sqlx::query("SELECT actor, detail FROM audit_log WHERE action = 'user.rename' AND target = 'alice'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    let detail: String = row.try_get("detail").unwrap();
+    assert!(detail.contains("alice.smith") && detail.contains(&a.id) && detail.contains("not moved"), "{detail}");
+    // The next NSS snapshot serves the new name (its name index is rebuilt) with the same uid.
+    let bytes = gatehouse_server::export::build_checked(&s, 2, &Default::default()).await.unwrap().0;
+    let snap = gatehouse_policy::snapshot::Snapshot::parse(&bytes).unwrap();
+    assert_eq!(snap.user_by_name(b"alice.smith").unwrap().unwrap().uid, a.uid);
+    assert!(snap.user_by_name(b"alice").unwrap().is_none());
+    assert_eq!(snap.user_by_uid(a.uid).unwrap().unwrap().name, b"alice.smith");
+
+    let g = s.get_group("acme").await.unwrap();
+    let changes = gatehouse_server::store::GroupChanges { name: Some("acme-corp".into()), ..Default::default() };
+    let g2 = s.update_group("root", &g.id, changes).await.unwrap();
+    assert_eq!((g2.id, g2.gid, g2.members), (g.id.clone(), g.gid, vec!["alice.smith".to_string()]));
+    assert_eq!(s.get_user(&a.id).await.unwrap().groups, ["acme-corp"]);
+
+    // Profile fields: the time zone must name a zone of the system tz database.
+    let tz =
+        |v: &str| UserChanges { time_zone: Some(v.into()), locale: Some("de_DE.UTF-8".into()), ..Default::default() };
+    let u = s.update_user("root", "bob", tz("Europe/Berlin")).await.unwrap();
+    assert_eq!((u.time_zone.as_str(), u.locale.as_str()), ("Europe/Berlin", "de_DE.UTF-8"));
+    for bad in ["Mars/Olympus", "../../etc/passwd", "Europe"] {
+        assert!(matches!(s.update_user("root", "bob", tz(bad)).await, Err(StoreError::Invalid(_))), "{bad}");
+    }
+
+    // Plain SQL that leaves the id out still gets a UUID (a trigger on SQLite, a default on
+    // PostgreSQL).
+    sqlx::query("INSERT INTO users (name, uid, gid, root, created_at, updated_at) VALUES ('sqlu', 5000100, 5000100, '/srv/x', '2026-01-01', '2026-01-01')")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let id = s.get_user("sqlu").await.unwrap().id;
+    assert!(gatehouse_policy::model::is_id(&id) && id.as_bytes()[14] == b'4', "{id}");
+    assert_eq!(s.get_user(&id).await.unwrap().name, "sqlu");
+
+    // Imports keep a given id and refuse one in use.
+    let keep = "0b5e2a4c-1d3f-4e5a-8b6c-7d8e9f0a1b2c".to_string();
+    let local_ids = s.import_checker();
+    let mine = NewUser { id: Some(keep.clone()), ..nu("carol") };
+    s.import_users("root", "test", &[mine], local_ids.as_ref(), false).await.unwrap();
+    assert_eq!(s.get_user(&keep).await.unwrap().name, "carol");
+    let dup = NewUser { id: Some(keep), ..nu("dave") };
+    let e = s.import_users("root", "test", &[dup], local_ids.as_ref(), false).await.unwrap_err();
+    assert!(e.to_string().contains("dave") && e.to_string().contains("id"), "{e}");
+}
+
 async fn suite(db: Db<'_>) {
     totp_and_invitations(&db).await;
     users_and_ids(&db).await;
@@ -332,6 +412,7 @@ async fn suite(db: Db<'_>) {
     plain_sql(&db).await;
     concurrent_writers(&db).await;
     migrations(&db).await;
+    renames_and_ids(&db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

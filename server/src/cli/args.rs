@@ -124,6 +124,12 @@ pub struct UserFields {
     /// Display name (the passwd GECOS field).
     #[arg(long, value_name = "D")]
     pub display_name: Option<String>,
+    /// Locale tag, e.g. en_GB or de_DE.UTF-8 ("" clears it).
+    #[arg(long, value_name = "L")]
+    pub locale: Option<String>,
+    /// Time zone from the system tz database, e.g. Europe/Berlin ("" clears it).
+    #[arg(long, value_name = "TZ")]
+    pub time_zone: Option<String>,
     /// The folder the user sees as "/"; must lie under home_base or root_prefixes.
     #[arg(long, value_name = "DIR")]
     pub root: Option<String>,
@@ -185,10 +191,19 @@ pub enum UserCmd {
   gatehouse user set alice --mode r
   gatehouse user set alice --allow-ip 192.0.2.0/24 --allow-ip 2001:db8::/32
   gatehouse user set alice --clear-allow-ip --no-expires
-  gatehouse user set alice --inactive")]
+  gatehouse user set alice --inactive
+  gatehouse user set alice --name alice.smith    # rename
+  gatehouse user set 3f2c8a1e-5b7d-4c2a-9e0f-1a2b3c4d5e6f --time-zone Europe/Berlin --locale de_DE
+
+A rename keeps the id, uid, keys, rules, groups, TOTP secret and the root folder, which is not
+moved or renamed (move it yourself and set --root if its name should follow). The new name must
+be free here and on the host.")]
     Set {
         /// User name or id.
         name: String,
+        /// Rename the user to NEW.
+        #[arg(long = "name", value_name = "NEW")]
+        new_name: Option<String>,
         /// Enable the account.
         #[arg(long, conflicts_with = "inactive")]
         active: bool,
@@ -369,9 +384,15 @@ pub enum GroupCmd {
         protocols: String,
     },
     /// Change a group; only the options given change.
+    #[command(after_help = "Examples:
+  gatehouse group set acme --protocols ssh
+  gatehouse group set acme --name acme-corp    # rename: id, gid, rules and members stay")]
     Set {
         /// Group name or id.
         name: String,
+        /// Rename the group to NEW.
+        #[arg(long = "name", value_name = "NEW")]
+        new_name: Option<String>,
         /// Free text.
         #[arg(long)]
         description: Option<String>,
@@ -513,7 +534,8 @@ Example:
     /// Users from a CSV file with a header row.
     #[command(after_help = "Columns (name required): name, password_hash, email, display_name, root, mode,
 delete_allowed, allowed_ips, denied_ips, protocols, expires_at, max_file_size, active, groups,
-keys, rules, uid.
+keys, rules, uid, must_change_password, id (a UUID to keep, e.g. from another system), locale,
+time_zone.
 
 Example:
   gatehouse import csv users.csv")]

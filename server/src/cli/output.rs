@@ -78,6 +78,8 @@ pub fn print_user(u: &User) {
         ("uid/gid", format!("{}/{}", u.uid, u.gid)),
         ("display name", u.display_name.clone()),
         ("email", u.email.clone()),
+        ("locale", u.locale.clone()),
+        ("time zone", u.time_zone.clone()),
         ("root", u.root.clone()),
         ("mode", u.mode.to_string()),
         ("delete allowed", yes(u.delete_allowed).to_string()),

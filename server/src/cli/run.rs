@@ -218,6 +218,8 @@ fn new_user(
         uid,
         display_name: f.display_name.unwrap_or_default(),
         email: f.email.unwrap_or_default(),
+        locale: f.locale.unwrap_or_default(),
+        time_zone: f.time_zone.unwrap_or_default(),
         password_hash,
         root: f.root,
         mode: mode_of(&f.mode)?,
@@ -242,11 +244,23 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
             out!("added user {} (uid {}, root {})", u.name, u.uid, u.root);
             Ok(0)
         }
-        UserCmd::Set { name, active, inactive, clear_allow_ip, clear_deny_ip, no_expires, no_groups, fields: f } => {
+        UserCmd::Set {
+            name,
+            new_name,
+            active,
+            inactive,
+            clear_allow_ip,
+            clear_deny_ip,
+            no_expires,
+            no_groups,
+            fields: f,
+        } => {
             let ch = UserChanges {
+                name: new_name,
                 display_name: f.display_name,
                 email: f.email,
-                locale: None,
+                locale: f.locale,
+                time_zone: f.time_zone,
                 root: f.root,
                 mode: mode_of(&f.mode)?,
                 delete_allowed: if f.no_delete {
@@ -298,7 +312,18 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                     "nothing to change: give at least one option (see gatehouse user set --help)".into(),
                 ));
             }
-            let u = store.update_user(who, &name, ch).await?;
+            let before = store.get_user(&name).await?;
+            let u = store.update_user(who, &before.id, ch).await?;
+            if u.name != before.name {
+                out!(
+                    "renamed user {} to {} (id {}, uid {}; root {} was not moved)",
+                    before.name,
+                    u.name,
+                    u.id,
+                    u.uid,
+                    u.root
+                );
+            }
             out!("updated user {}", u.name);
             Ok(0)
         }
@@ -431,8 +456,9 @@ async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
             out!("added group {} (gid {})", g.name, g.gid);
             Ok(0)
         }
-        GroupCmd::Set { name, description, allow_ip, clear_allow_ip, deny_ip, clear_deny_ip, protocols } => {
+        GroupCmd::Set { name, new_name, description, allow_ip, clear_allow_ip, deny_ip, clear_deny_ip, protocols } => {
             let ch = GroupChanges {
+                name: new_name,
                 description,
                 allowed_ips: if clear_allow_ip {
                     Some(Vec::new())
@@ -450,7 +476,11 @@ async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
                 },
                 protocols: protocols.as_deref().map(parse_protocols).transpose()?,
             };
-            if ch.description.is_none() && ch.allowed_ips.is_none() && ch.denied_ips.is_none() && ch.protocols.is_none()
+            if ch.name.is_none()
+                && ch.description.is_none()
+                && ch.allowed_ips.is_none()
+                && ch.denied_ips.is_none()
+                && ch.protocols.is_none()
             {
                 return Err(CliError(
                     "nothing to change: give at least one option (see gatehouse group set --help)".into(),

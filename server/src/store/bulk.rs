@@ -130,6 +130,14 @@ impl Store {
             groups.insert(row.try_get(1)?, id.clone());
             groups.insert(id.clone(), id);
         }
+        // Ids given by the batch (an import of an export keeps them) must be new; read the ids in
+        // use only when some are given.
+        let mut ids_taken: HashSet<String> = HashSet::new();
+        if users.iter().any(|u| u.id.is_some()) {
+            for row in sqlx::query("SELECT id FROM users").fetch_all(&mut *tx).await? {
+                ids_taken.insert(row.try_get(0)?);
+            }
+        }
         let mut used = used_ids(tx).await?;
         let range = self.cfg.ids;
         let subids = local.subid_ranges();
@@ -168,7 +176,14 @@ impl Store {
             next = next.max(uid.saturating_add(1));
             used.insert(uid);
             names.insert(u.name.clone(), "user");
-            planned.push(Planned { id: uuid::Uuid::new_v4().to_string(), uid, root, u });
+            let id = match &u.id {
+                Some(id) if !ids_taken.insert(id.clone()) => {
+                    return Err(fail(name, StoreError::Exists { kind: "user id", name: id.clone() }))
+                }
+                Some(id) => id.clone(),
+                None => uuid::Uuid::new_v4().to_string(),
+            };
+            planned.push(Planned { id, uid, root, u });
         }
         set_next_id(tx, next).await?;
         write_users(tx, &self.cfg.default_protocols, &planned, &groups).await?;
@@ -298,13 +313,15 @@ fn multi_insert(table: &str, cols: &[&str], rows: usize) -> String {
     sql
 }
 
-const USER_COLS: [&str; 19] = [
+const USER_COLS: [&str; 21] = [
     "id",
     "name",
     "uid",
     "gid",
     "display_name",
     "email",
+    "locale",
+    "time_zone",
     "password_hash",
     "must_change_password",
     "root",
@@ -353,6 +370,8 @@ async fn write_users(
                 .bind(i64::from(p.uid))
                 .bind(u.display_name.clone())
                 .bind(u.email.clone())
+                .bind(u.locale.clone())
+                .bind(u.time_zone.clone())
                 .bind(u.password_hash.clone())
                 .bind(b(u.must_change_password))
                 .bind(p.root.clone())

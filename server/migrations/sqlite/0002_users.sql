@@ -1,0 +1,22 @@
+-- gatehouse schema, version 2 (SQLite): the rest of the user model (issue 9).
+--
+-- Stable ids. Every user and group has a UUID `id` (the text form, lowercase). Version 1 already
+-- had the column, but SQLite lets a TEXT PRIMARY KEY be NULL, so a row added with plain SQL
+-- without an id had none. Such rows get a random (version 4) UUID here, and the triggers give one
+-- to every later plain-SQL INSERT that leaves `id` out. SQLite has no uuid function, so the
+-- value is made from randomblob(): 122 random bits, the version nibble 4, the variant bits 10.
+UPDATE users SET id = lower(printf('%s-%s-4%s-%s%s-%s', hex(randomblob(4)), hex(randomblob(2)), substr(hex(randomblob(2)), 2), substr('89AB', 1 + abs(random() % 4), 1), substr(hex(randomblob(2)), 2), hex(randomblob(6))))
+WHERE id IS NULL;
+UPDATE groups SET id = lower(printf('%s-%s-4%s-%s%s-%s', hex(randomblob(4)), hex(randomblob(2)), substr(hex(randomblob(2)), 2), substr('89AB', 1 + abs(random() % 4), 1), substr(hex(randomblob(2)), 2), hex(randomblob(6))))
+WHERE id IS NULL;
+
+CREATE TRIGGER users_default_id AFTER INSERT ON users WHEN NEW.id IS NULL
+BEGIN
+    UPDATE users SET id = lower(printf('%s-%s-4%s-%s%s-%s', hex(randomblob(4)), hex(randomblob(2)), substr(hex(randomblob(2)), 2), substr('89AB', 1 + abs(random() % 4), 1), substr(hex(randomblob(2)), 2), hex(randomblob(6))))
+    WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER groups_default_id AFTER INSERT ON groups WHEN NEW.id IS NULL
+BEGIN
+    UPDATE groups SET id = lower(printf('%s-%s-4%s-%s%s-%s', hex(randomblob(4)), hex(randomblob(2)), substr(hex(randomblob(2)), 2), substr('89AB', 1 + abs(random() % 4), 1), substr(hex(randomblob(2)), 2), hex(randomblob(6))))
+    WHERE rowid = NEW.rowid;
+END;
