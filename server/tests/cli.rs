@@ -1404,3 +1404,25 @@ fn ids_work_everywhere_and_renames_keep_them() {
     std::fs::write(&csv, format!("name,id\ncarol,{id}\n")).unwrap();
     bad(&env, &["import", "csv", &csv], "id");
 }
+
+/// `user list` filters (issue 9) through the binary: field=value, --group, --inactive, JSON;
+/// an unknown field is refused by name.
+#[test]
+fn user_list_filters() {
+    let env = env_with_alice();
+    env.ok(&["group", "add", "acme"]);
+    env.ok(&["user", "add", "bob", "--email", "bob@acme.example", "--group", "acme", "--inactive"]);
+    env.ok(&["user", "add", "carol", "--email", "carol@acme.example", "--time-zone", "UTC"]);
+    let list = |args: &[&str]| -> Vec<String> {
+        let v = env.json(&[&["user", "list", "--json"], args].concat());
+        v.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(list(&["--filter", "email=*@ACME.example"]), ["bob", "carol"]);
+    assert_eq!(list(&["--filter", "email=*@acme.example", "--filter", "time_zone=UTC"]), ["carol"]);
+    assert_eq!(list(&["--group", "acme", "--inactive"]), ["bob"]);
+    assert!(list(&["--expired"]).is_empty());
+    let text = env.ok(&["user", "list", "--inactive"]);
+    assert!(text.contains("bob") && !text.contains("carol"), "{text}");
+    bad(&env, &["user", "list", "--filter", "password_hash=x"], "unknown field");
+    bad(&env, &["user", "list", "--filter", "email"], "FIELD=VALUE");
+}

@@ -400,6 +400,65 @@ async fn renames_and_ids(db: &Db<'_>) {
     assert!(e.to_string().contains("dave") && e.to_string().contains("id"), "{e}");
 }
 
+/// `user list` filters (issue 9) on both backends: field=value (exact and `*` patterns, with
+/// LIKE's own wildcards taken literally), protocol, inactive, expired, locked, group, paging.
+async fn list_filters(db: &Db<'_>) {
+    use gatehouse_server::store::UserQuery;
+    let (s, _dir) = fresh_store(db, local()).await;
+    s.add_group("root", NewGroup { name: "acme".into(), ..NewGroup::default() }).await.unwrap();
+    let mk = |name: &str, email: &str| NewUser { email: email.into(), ..nu(name) };
+    s.add_user("root", NewUser { groups: vec!["acme".into()], ..mk("alice", "alice@Acme.example") }).await.unwrap();
+    s.add_user("root", NewUser { active: Some(false), ..mk("bob", "bob@acme.example") }).await.unwrap();
+    s.add_user(
+        "root",
+        NewUser {
+            expires_at: Some(1_000_000),
+            protocols: Some(vec!["ssh".into()]),
+            ..mk("carol", "c_x@other.example")
+        },
+    )
+    .await
+    .unwrap();
+    let d = s.add_user("root", NewUser { time_zone: "UTC".into(), ..mk("dave", "cax@other.example") }).await.unwrap();
+    sqlx::query(
+        "INSERT INTO login_state (user_id, failed_logins, locked_until) VALUES ($1, 5, '2999-01-01T00:00:00Z')",
+    )
+    .bind(&d.id)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let names = |q: UserQuery| {
+        let s = s.clone();
+        async move { s.find_users(&q).await.unwrap().into_iter().map(|u| u.name).collect::<Vec<_>>() }
+    };
+    let with = |specs: &[&str]| {
+        let mut q = UserQuery::default();
+        q.now = gatehouse_server::store::now();
+        for f in specs {
+            q.filter(f).unwrap();
+        }
+        q
+    };
+    assert_eq!(names(with(&["email=*@acme.example"])).await, ["alice", "bob"], "patterns ignore case");
+    assert_eq!(names(with(&["email=bob@acme.example"])).await, ["bob"]);
+    assert_eq!(names(with(&["email=c_x*"])).await, ["carol"], "'_' is literal");
+    assert_eq!(names(with(&["time_zone=UTC"])).await, ["dave"]);
+    assert_eq!(names(with(&["protocol=ftp", "email=*example"])).await, ["alice", "bob", "dave"]);
+    let set = |specs: &[&str], f: &dyn Fn(&mut UserQuery)| {
+        let mut q = with(specs);
+        f(&mut q);
+        q
+    };
+    assert_eq!(names(set(&[], &|q| q.inactive = true)).await, ["bob"]);
+    assert_eq!(names(set(&[], &|q| q.expired = true)).await, ["carol"]);
+    assert_eq!(names(set(&[], &|q| q.locked = true)).await, ["dave"]);
+    let acme_id = s.get_group("acme").await.unwrap().id;
+    assert_eq!(names(set(&[], &|q| q.group = Some(acme_id.clone()))).await, ["alice"]);
+    let page = set(&["email=*example"], &|q| (q.after, q.limit) = (Some("alice".into()), Some(2)));
+    assert_eq!(names(page).await, ["bob", "carol"]);
+    assert!(names(set(&[], &|q| q.group = Some("nope".into()))).await.is_empty());
+}
+
 async fn suite(db: Db<'_>) {
     totp_and_invitations(&db).await;
     users_and_ids(&db).await;
@@ -413,6 +472,7 @@ async fn suite(db: Db<'_>) {
     concurrent_writers(&db).await;
     migrations(&db).await;
     renames_and_ids(&db).await;
+    list_filters(&db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -235,12 +235,38 @@ be free here and on the host.")]
         #[arg(long)]
         json: bool,
     },
-    /// List users ordered by name.
-    #[command(after_help = "Examples:\n  gatehouse user list\n  gatehouse user list --json --limit 100 --after alice")]
+    /// List users ordered by name; filters narrow the list (all given must hold).
+    #[command(after_help = "Filter fields: name, email, display_name, locale, time_zone, root, mode,
+password_source (exact match; with * a case-insensitive pattern), and protocol (the user's own
+protocol list has it).
+
+Examples:
+  gatehouse user list
+  gatehouse user list --json --limit 100 --after alice
+  gatehouse user list --filter 'email=*@acme.example'
+  gatehouse user list --filter time_zone=Europe/Berlin --filter protocol=ftp
+  gatehouse user list --group acme --inactive
+  gatehouse user list --expired --json
+  gatehouse user list --locked")]
     List {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// FIELD=VALUE; repeat for more.
+        #[arg(long, value_name = "FIELD=VALUE")]
+        filter: Vec<String>,
+        /// Only disabled accounts.
+        #[arg(long)]
+        inactive: bool,
+        /// Only accounts whose expiry has passed.
+        #[arg(long)]
+        expired: bool,
+        /// Only accounts locked out now after failed logins.
+        #[arg(long)]
+        locked: bool,
+        /// Only members of this group (name or id).
+        #[arg(long, value_name = "G")]
+        group: Option<String>,
         /// At most this many users.
         #[arg(long, value_name = "N")]
         limit: Option<u32>,

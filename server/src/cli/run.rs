@@ -3,7 +3,7 @@ use super::args::*;
 use super::output;
 use super::{load_config, CliError};
 use crate::import;
-use crate::store::{GroupChanges, NewGroup, NewUser, RuleOwner, Store, UserChanges};
+use crate::store::{GroupChanges, NewGroup, NewUser, RuleOwner, Store, UserChanges, UserQuery};
 use gatehouse_policy::access::{login_checks, policy_for, LoginRequest};
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::model::{parse_protocols, parse_size, parse_time};
@@ -336,8 +336,14 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
             }
             Ok(0)
         }
-        UserCmd::List { json, limit, after } => {
-            let users = store.list_users(after.as_deref(), limit.map(i64::from)).await?;
+        UserCmd::List { json, limit, after, filter, inactive, expired, locked, group } => {
+            let mut q = UserQuery::default();
+            (q.inactive, q.expired, q.locked, q.group, q.after) = (inactive, expired, locked, group, after);
+            (q.limit, q.now) = (limit.map(i64::from), crate::store::now());
+            for f in &filter {
+                q.filter(f)?;
+            }
+            let users = store.find_users(&q).await?;
             if json {
                 let v: Vec<_> = users.iter().map(output::user_view).collect();
                 output::print_json(&v)?;

@@ -11,6 +11,7 @@ mod groups;
 mod ids;
 pub mod login;
 mod nss;
+mod query;
 mod rows;
 mod rules;
 mod users;
@@ -18,6 +19,7 @@ mod users;
 pub use credentials::Invitation;
 pub use groups::{GroupChanges, NewGroup};
 pub use ids::{LocalFiles, LocalIds, SystemIds};
+pub use query::UserQuery;
 pub use rules::RuleOwner;
 pub use users::{NewUser, UserChanges};
 

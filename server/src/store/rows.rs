@@ -20,15 +20,18 @@ pub enum Filter<'a> {
     NameOrId(&'a str),
     /// A page of rows ordered by name, after `after` (exclusive).
     Page { after: &'a str, limit: i64 },
+    /// Users matching `user list` filters (users only).
+    Query(&'a super::query::UserQuery),
 }
 
 impl Filter<'_> {
     /// The WHERE/ORDER/LIMIT clause for table alias `t`, with parameters starting at `$1`.
-    fn clause(&self) -> &'static str {
+    fn clause(&self) -> String {
         match self {
-            Filter::All => "ORDER BY t.name",
-            Filter::NameOrId(_) => "WHERE t.name = $1 OR t.id = $1",
-            Filter::Page { .. } => "WHERE t.name > $1 ORDER BY t.name LIMIT $2",
+            Filter::All => "ORDER BY t.name".into(),
+            Filter::NameOrId(_) => "WHERE t.name = $1 OR t.id = $1".into(),
+            Filter::Page { .. } => "WHERE t.name > $1 ORDER BY t.name LIMIT $2".into(),
+            Filter::Query(q) => q.clause().0,
         }
     }
 
@@ -40,6 +43,10 @@ impl Filter<'_> {
             Filter::All => q,
             Filter::NameOrId(n) => q.bind(lookup_key(n)),
             Filter::Page { after, limit } => q.bind(after.to_string()).bind(*limit),
+            Filter::Query(query) => query.clause().1.into_iter().fold(q, |q, v| match v {
+                super::query::Value::Text(t) => q.bind(t),
+                super::query::Value::Int(n) => q.bind(n),
+            }),
         }
     }
 }

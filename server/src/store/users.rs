@@ -336,6 +336,12 @@ impl Store {
         load_users(&mut conn, &filter).await
     }
 
+    /// Users matching `user list` filters, ordered by name.
+    pub async fn find_users(&self, q: &super::UserQuery) -> Result<Vec<User>> {
+        let mut conn = self.pool.acquire().await?;
+        load_users(&mut conn, &Filter::Query(q)).await
+    }
+
     /// Other users whose root is `root`, lies inside it or contains it: removing `root` would
     /// touch their files. Reads names and roots only, so it stays cheap at a million users.
     pub async fn users_sharing_root(&self, root: &str, except_id: &str) -> Result<Vec<String>> {
