@@ -459,6 +459,50 @@ async fn list_filters(db: &Db<'_>) {
     assert!(names(set(&[], &|q| q.group = Some("nope".into()))).await.is_empty());
 }
 
+/// App passwords (issue 9) on both backends: only the hash is stored, labels are unique per
+/// user, past expiries are refused, the lookup is by public id and owner, revoke by label,
+/// deleting the user removes them.
+async fn app_passwords(db: &Db<'_>) {
+    let (s, _dir) = fresh_store(db, local()).await;
+    let a = s.add_user("root", nu("alice")).await.unwrap();
+    let (ap, token) =
+        s.add_app_password("root", &a.id, "ftp client", vec!["ftp".into()], Some(4_000_000_000)).await.unwrap();
+    let (id, secret) = gatehouse_policy::apppass::parse(&token).unwrap();
+    assert_eq!(id, ap.id);
+    let stored = s.app_password_for(&a.id, "alice", &id).await.unwrap().unwrap();
+    assert_eq!(stored.info, ap);
+    assert!(!stored.secret_hash.contains(secret.expose()) && stored.secret_hash.starts_with("$argon2id$"));
+    assert!(gatehouse_policy::password::verify_password(&secret, &stored.secret_hash).unwrap().ok);
+    let dump: Vec<String> = sqlx::query("SELECT * FROM app_passwords")
+        .fetch_all(s.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{:?}", r.try_get::<String, _>("secret_hash")))
+        .collect();
+    assert!(!dump.concat().contains(secret.expose()), "the secret is never stored");
+    let b = s.add_user("root", nu("bob")).await.unwrap();
+    assert!(s.app_password_for(&b.id, "bob", &id).await.unwrap().is_none(), "another user's id");
+    assert!(matches!(
+        s.add_app_password("root", "alice", "ftp client", Vec::new(), None).await,
+        Err(StoreError::Exists { .. })
+    ));
+    assert!(matches!(
+        s.add_app_password("root", "alice", "old", Vec::new(), Some(1)).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(s.add_app_password("root", "alice", "x", vec!["FTP".into()], None).await.is_err());
+    s.add_app_password("root", "bob", "ftp client", Vec::new(), None).await.unwrap();
+    s.revoke_app_password("root", "alice", "ftp client").await.unwrap();
+    assert!(s.app_password_for(&a.id, "alice", &id).await.unwrap().is_none());
+    assert!(matches!(s.revoke_app_password("root", "alice", "ftp client").await, Err(StoreError::Missing(_))));
+    assert_eq!(s.list_app_passwords("bob").await.unwrap().len(), 1);
+    s.delete_user("root", "bob").await.unwrap();
+    let n: i64 =
+        sqlx::query("SELECT COUNT(*) FROM app_passwords").fetch_one(s.pool()).await.unwrap().try_get(0).unwrap();
+    assert_eq!(n, 0, "deleting a user deletes their app passwords");
+}
+
 async fn suite(db: Db<'_>) {
     totp_and_invitations(&db).await;
     users_and_ids(&db).await;
@@ -473,6 +517,7 @@ async fn suite(db: Db<'_>) {
     migrations(&db).await;
     renames_and_ids(&db).await;
     list_filters(&db).await;
+    app_passwords(&db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,3 +20,20 @@ BEGIN
     UPDATE groups SET id = lower(printf('%s-%s-4%s-%s%s-%s', hex(randomblob(4)), hex(randomblob(2)), substr(hex(randomblob(2)), 2), substr('89AB', 1 + abs(random() % 4), 1), substr(hex(randomblob(2)), 2), hex(randomblob(6))))
     WHERE rowid = NEW.rowid;
 END;
+
+-- App passwords: per-application secrets (`gatehouse apppass`), accepted where the user's
+-- password is, limited to `protocols` (comma-separated; empty = every protocol the user has),
+-- never asking for a TOTP code. `id` is the public part of the token (`ghap_<id>_<secret>`),
+-- which selects the one hash to verify; `secret_hash` is argon2id of the secret part. Revoking
+-- deletes the row (the audit log keeps the history).
+CREATE TABLE app_passwords (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    label        TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL,
+    protocols    TEXT NOT NULL DEFAULT '',
+    expires_at   TEXT,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT,
+    UNIQUE (user_id, label)
+);

@@ -65,6 +65,9 @@ Examples:
         #[arg(long)]
         json: bool,
     },
+    /// App passwords: per-application secrets for FTP clients and scripts (no TOTP code).
+    #[command(subcommand)]
+    Apppass(AppPassCmd),
     /// Add, list and delete a user's path rules.
     #[command(subcommand)]
     Rule(RuleCmd),
@@ -311,6 +314,55 @@ Examples:
     Disable {
         /// User name or id.
         name: String,
+    },
+}
+
+/// `gatehouse apppass …`
+#[derive(Debug, Subcommand)]
+pub enum AppPassCmd {
+    /// Issue an app password; the secret is printed once (only its hash is stored).
+    #[command(after_help = "An app password is accepted wherever the user's password is, for the protocols given
+(default: every protocol the user has), and never asks for a TOTP code: it is the way in for
+FTP clients and scripts that cannot do TOTP. It looks like ghap_<id>_<secret>; the id part is
+shown by `apppass list` and in the daemon's log, which names the label used, never the secret.
+
+Examples:
+  gatehouse apppass add alice --label filezilla --protocols ftp
+  gatehouse apppass add alice --label backup-script --protocols ftp,ssh --expires 2027-06-30
+  gatehouse apppass add alice --label ci --json")]
+    Add {
+        /// User name or id.
+        name: String,
+        /// A name for it, unique per user (used to revoke it).
+        #[arg(long, value_name = "L")]
+        label: String,
+        /// Comma-separated protocols it may be used for (default: all the user has).
+        #[arg(long, value_name = "P,P")]
+        protocols: Option<String>,
+        /// Stop accepting it after this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's app passwords (labels, ids, protocols, expiry, last use; never secrets).
+    #[command(after_help = "Example:\n  gatehouse apppass list alice\n  gatehouse apppass list alice --json")]
+    List {
+        /// User name or id.
+        name: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an app password by label; it stops working at once.
+    #[command(after_help = "Example:\n  gatehouse apppass revoke alice --label filezilla")]
+    Revoke {
+        /// User name or id.
+        name: String,
+        /// The label given at `apppass add`.
+        #[arg(long, value_name = "L")]
+        label: String,
     },
 }
 

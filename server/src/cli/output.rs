@@ -164,6 +164,22 @@ pub fn print_group(g: &Group) {
     }
 }
 
+/// `apppass list` as a table.
+pub fn print_app_passwords(list: &[crate::store::AppPassword]) {
+    out!("{:<24} {:<16} {:<12} {:<21} {:<21} LAST USED", "LABEL", "ID", "PROTOCOLS", "CREATED", "EXPIRES");
+    for a in list {
+        out!(
+            "{:<24} ghap_{:<11} {:<12} {:<21} {:<21} {}",
+            a.label,
+            a.id,
+            list_or(&a.protocols, "all"),
+            format_time(a.created_at),
+            when(a.expires_at, "never"),
+            when(a.last_used_at, "never")
+        );
+    }
+}
+
 /// `group list` as a table.
 pub fn print_group_table(gs: &[Group]) {
     out!("{:<24} {:>10} {:>8} {:>6} DESCRIPTION", "NAME", "GID", "MEMBERS", "RULES");

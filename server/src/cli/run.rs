@@ -115,6 +115,7 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
             Ok(0)
         }
         Command::Key(c) => key(store, &who, c).await,
+        Command::Apppass(c) => apppass(store, &who, c).await,
         Command::Totp(TotpCmd::Enable { name, replace, json }) => {
             let (u, secret) = store.totp_enable(&who, &name, replace).await?;
             let uri = gatehouse_policy::totp::uri(&u.name, secret.expose());
@@ -671,4 +672,35 @@ async fn import_cmd(store: &Store, who: &str, c: ImportCmd) -> R<i32> {
         out!("imported {n} users, skipped {}", plan.skipped.len());
     }
     Ok(0)
+}
+
+async fn apppass(store: &Store, who: &str, c: AppPassCmd) -> R<i32> {
+    match c {
+        AppPassCmd::Add { name, label, protocols, expires, json } => {
+            let protocols = protocols.as_deref().map(parse_protocols).transpose()?.unwrap_or_default();
+            let expires = expires.as_deref().map(|e| parse_time("expires", e)).transpose()?;
+            let (ap, token) = store.add_app_password(who, &name, &label, protocols, expires).await?;
+            if json {
+                output::print_json(&serde_json::json!({ "app_password": ap, "secret": token.expose() }))?;
+            } else {
+                out!("app password {:?} for {name}; this is shown once:", ap.label);
+                out!("{}", token.expose());
+            }
+            Ok(0)
+        }
+        AppPassCmd::List { name, json } => {
+            let list = store.list_app_passwords(&name).await?;
+            if json {
+                output::print_json(&list)?;
+            } else {
+                output::print_app_passwords(&list);
+            }
+            Ok(0)
+        }
+        AppPassCmd::Revoke { name, label } => {
+            store.revoke_app_password(who, &name, &label).await?;
+            out!("revoked app password {label:?} of {name}");
+            Ok(0)
+        }
+    }
 }
