@@ -1426,3 +1426,30 @@ fn user_list_filters() {
     bad(&env, &["user", "list", "--filter", "password_hash=x"], "unknown field");
     bad(&env, &["user", "list", "--filter", "email"], "FIELD=VALUE");
 }
+
+/// `gatehouse apppass` (issue 9): the secret is printed once and never listed or exported; list
+/// and revoke by label; bad input refused with nothing changed.
+#[test]
+fn apppass_add_list_revoke() {
+    let env = env_with_alice();
+    let out = env.ok(&["apppass", "add", "alice", "--label", "filezilla", "--protocols", "ftp"]);
+    let token = out.lines().find(|l| l.starts_with("ghap_")).unwrap_or_else(|| panic!("{out}")).to_string();
+    let v = env.json(&["apppass", "add", "alice", "--label", "ci", "--expires", "2099-01-01", "--json"]);
+    assert!(v["secret"].as_str().unwrap().starts_with("ghap_"), "{v}");
+    assert_eq!(v["app_password"]["expires_at"], 4_070_908_800_i64);
+    let list = env.json(&["apppass", "list", "alice", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[1]["label"], "filezilla");
+    assert_eq!(list[1]["protocols"], serde_json::json!(["ftp"]));
+    let text = env.ok(&["apppass", "list", "alice"]);
+    let export = String::from_utf8(env.export()).unwrap();
+    let secret_part = token.rsplit('_').next().unwrap();
+    assert!(text.contains("filezilla") && !text.contains(secret_part), "{text}");
+    assert!(!export.contains(secret_part), "never exported");
+    bad(&env, &["apppass", "add", "alice", "--label", "filezilla"], "already exists");
+    bad(&env, &["apppass", "add", "alice", "--label", "x", "--expires", "2001-01-01"], "not in the future");
+    bad(&env, &["apppass", "add", "alice", "--label", "x", "--protocols", "FTP"], "protocol");
+    env.ok(&["apppass", "revoke", "alice", "--label", "filezilla"]);
+    bad(&env, &["apppass", "revoke", "alice", "--label", "filezilla"], "no app password");
+    assert_eq!(env.json(&["apppass", "list", "alice", "--json"]).as_array().unwrap().len(), 1);
+}
