@@ -405,3 +405,14 @@ fn app_password_over_ftp_with_totp_refused_for_ssh_revoked_and_expired() {
     }
     w.expect("vsftpd", "tom", "127.0.0.1", &["authenticate"], &pw(&short), false, fail);
 }
+
+/// A renamed user (issue 9) logs in under the new name through the module (the snapshot's name
+/// index has it), with the same password; the old name is no longer a gatehouse user.
+#[test]
+fn renamed_user_logs_in_under_the_new_name() {
+    let w = World::new();
+    w.add("rita", |_| {});
+    w.set("rita", UserChanges { name: Some("rita.new".into()), ..Default::default() });
+    w.expect("sshd", "rita.new", "127.0.0.1", &["authenticate", "acct_mgmt"], &pw(PASSWORD), true, "successfully");
+    w.expect("sshd", "rita", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, "User not known");
+}
