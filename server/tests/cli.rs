@@ -1397,6 +1397,8 @@ fn ids_work_everywhere_and_renames_keep_them() {
     bad(&env, &["user", "set", &id, "--time-zone", "Europe/Atlantis"], "time_zone");
     bad(&env, &["user", "show", "00000000-0000-4000-8000-000000000000"], "no user");
 
+    env.ok(&["user", "add", "erin", "--group", &gid.to_uppercase()]);
+    assert_eq!(env.show("erin")["groups"], serde_json::json!(["acme-corp"]));
     let csv = env.path("ids.csv");
     std::fs::write(&csv, "name,id,time_zone\nbob,0B5E2A4C-1D3F-4E5A-8B6C-7D8E9F0A1B2C,UTC\n").unwrap();
     env.ok(&["import", "csv", &csv]);

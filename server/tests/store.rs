@@ -551,3 +551,30 @@ async fn fresh_database_is_not_current() {
     let mode = std::fs::metadata(dir.path().join("g.db")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the database is never world-readable");
 }
+
+/// Migration 0002 on SQLite gives a UUID to rows that version 1 let have none (a TEXT PRIMARY
+/// KEY may be NULL there): 0002 is rolled back by hand (its triggers dropped, its record
+/// removed), id-less rows are added, and `migrate` applies it again.
+#[tokio::test]
+async fn migration_0002_gives_idless_sqlite_rows_an_id() {
+    let (s, _dir) = fresh_store(&Db::Sqlite, local()).await;
+    for q in [
+        "DROP TRIGGER users_default_id",
+        "DROP TRIGGER groups_default_id",
+        "DROP TABLE app_passwords",
+        "DELETE FROM _sqlx_migrations WHERE version = 2",
+        "INSERT INTO users (id, name, uid, gid, root, created_at, updated_at) VALUES (NULL, 'old1', 5000100, 5000100, '/srv/a', '2026-01-01', '2026-01-01')",
+        "INSERT INTO users (id, name, uid, gid, root, created_at, updated_at) VALUES (NULL, 'old2', 5000101, 5000101, '/srv/b', '2026-01-01', '2026-01-01')",
+        "INSERT INTO groups (id, name, gid, created_at, updated_at) VALUES (NULL, 'oldg', 5000102, '2026-01-01', '2026-01-01')",
+    ] {
+        sqlx::query(q).execute(s.pool()).await.unwrap();
+    }
+    assert_eq!(s.migrate().await.unwrap(), vec![2]);
+    let (a, b) = (s.get_user("old1").await.unwrap().id, s.get_user("old2").await.unwrap().id);
+    let g = s.get_group("oldg").await.unwrap().id;
+    for id in [&a, &b, &g] {
+        assert!(gatehouse_policy::model::is_id(id) && id.as_bytes()[14] == b'4', "{id}");
+        assert!(matches!(id.as_bytes()[19], b'8' | b'9' | b'a' | b'b'), "variant bits: {id}");
+    }
+    assert!(a != b && a != g, "each row its own id");
+}

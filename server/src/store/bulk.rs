@@ -6,7 +6,7 @@
 //! multi-row INSERTs, so an import of 100,000 users costs a few thousand statements, not a few
 //! hundred thousand.
 use super::ids::{next_id, range_end, set_next_id};
-use super::rows::{ip_list_text, time_text};
+use super::rows::{ip_list_text, lookup_key, time_text};
 use super::users::NewUser;
 use super::{audit, b, now, Result, Store, StoreError};
 use gatehouse_policy::model::format_time;
@@ -149,7 +149,7 @@ impl Store {
             self.check_name(local, "name", name, names.get(name).copied()).map_err(|e| fail(name, e))?;
             let root = self.check_new_user_fields(u).map_err(|e| fail(name, e))?;
             for g in &u.groups {
-                if !groups.contains_key(g) {
+                if !groups.contains_key(&lookup_key(g)) {
                     return Err(fail(name, StoreError::NotFound { kind: "group", name: g.clone() }));
                 }
             }
@@ -431,7 +431,7 @@ async fn write_users(
         .iter()
         .flat_map(|p| {
             let set: std::collections::BTreeSet<&str> =
-                p.u.groups.iter().filter_map(|g| groups.get(g).map(String::as_str)).collect();
+                p.u.groups.iter().filter_map(|g| groups.get(&lookup_key(g)).map(String::as_str)).collect();
             set.into_iter().map(move |g| (p.id.as_str(), g))
         })
         .collect();
