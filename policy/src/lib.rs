@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod apppass;
 pub mod config;
 pub mod error;
 pub mod ftp;

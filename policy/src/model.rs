@@ -234,6 +234,57 @@ pub fn validate_locale(s: &str) -> Result<(), PolicyError> {
     }
 }
 
+/// The system time zone database that `time_zone` values must name a file in.
+pub const ZONEINFO_DIR: &str = "/usr/share/zoneinfo";
+
+/// Validates a time zone: empty (none), or an IANA name such as `Europe/Berlin` or `UTC` that
+/// names a zone file under `zoneinfo` (normally [`ZONEINFO_DIR`]). The name is checked on syntax
+/// first — components of letters, digits, `_`, `-` and `+`, starting with a letter, no `.`/`..`,
+/// no leading `/` — so it can never point outside the database; then the file must exist and be
+/// a TZif file (not a directory such as `Europe`, nor `zone.tab`).
+pub fn validate_time_zone(s: &str, zoneinfo: &std::path::Path) -> Result<(), PolicyError> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    let bad = |why: &str| Err(PolicyError::invalid("time_zone", s, why));
+    let syntax_ok = s.len() <= 64
+        && s.split('/').all(|c| {
+            c.chars().next().is_some_and(|f| f.is_ascii_alphabetic())
+                && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '+'))
+        });
+    if !syntax_ok {
+        return bad("expected a zone name such as Europe/Berlin or UTC");
+    }
+    let mut magic = [0u8; 4];
+    let is_tzif =
+        std::fs::File::open(zoneinfo.join(s)).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()
+            && &magic == b"TZif";
+    if is_tzif {
+        Ok(())
+    } else {
+        bad("not a zone in the system time zone database (see /usr/share/zoneinfo, e.g. Europe/Berlin)")
+    }
+}
+
+/// True if `s` has the shape of a record id: a UUID in its lowercase 8-4-4-4-12 hex form. Names
+/// can never have it (they are at most 32 characters), so one argument can carry either.
+pub fn is_id(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_digit() || ('a'..='f').contains(&c),
+        })
+}
+
+/// Validates a record id given from outside (an import): see [`is_id`].
+pub fn validate_id(s: &str) -> Result<(), PolicyError> {
+    if is_id(s) {
+        Ok(())
+    } else {
+        Err(PolicyError::invalid("id", s, "expected a UUID such as 3f2c8a1e-5b7d-4c2a-9e0f-1a2b3c4d5e6f"))
+    }
+}
+
 /// Validates a root folder: absolute, canonical (no `.`, `..`, `//` or trailing `/`), not `/`
 /// itself, no control characters, at most 1024 bytes.
 pub fn validate_root(s: &str) -> Result<(), PolicyError> {
@@ -447,6 +498,33 @@ mod tests {
         validate_display_name("Ada Lovelace (ops)").unwrap();
         assert!(validate_display_name("a:b").is_err());
         assert!(validate_display_name("a\nb").is_err());
+    }
+
+    #[test]
+    fn time_zones_and_ids() {
+        let tz = std::path::Path::new(ZONEINFO_DIR);
+        for ok in ["", "UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5"] {
+            validate_time_zone(ok, tz).unwrap();
+        }
+        let bad = [
+            "Europe/Nowhere",
+            "Europe",
+            "/etc/passwd",
+            "../../../etc/passwd",
+            "Europe/../UTC",
+            "./UTC",
+            "Europe//Berlin",
+            "zone.tab",
+            "UTC\n",
+            "",
+        ];
+        for bad in bad.iter().filter(|b| !b.is_empty()) {
+            assert!(validate_time_zone(bad, tz).is_err(), "{bad}");
+        }
+        assert!(is_id("3f2c8a1e-5b7d-4c2a-9e0f-1a2b3c4d5e6f"));
+        for bad in ["3F2C8A1E-5B7D-4C2A-9E0F-1A2B3C4D5E6F", "3f2c8a1e5b7d4c2a9e0f1a2b3c4d5e6f", "alice", ""] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1349,3 +1349,109 @@ fn invite_prints_a_code_and_forces_a_new_password() {
     let help = env.ok(&["invite", "--help"]);
     assert!(help.contains("Examples:") && help.contains("not implemented"), "{help}");
 }
+
+/// Stable ids (issue 9): every command takes a user's or group's id where it takes a name; a
+/// rename keeps the id, uid, keys, rules and root, and says the root was not moved; `export`
+/// shows the id and a CSV import keeps one; bad profile fields are refused with nothing changed.
+#[test]
+fn ids_work_everywhere_and_renames_keep_them() {
+    let env = env_with_alice();
+    env.ok(&["group", "add", "acme"]);
+    let id = env.show("alice")["id"].as_str().unwrap().to_string();
+    let gid = env.json(&["group", "show", "acme", "--json"])["id"].as_str().unwrap().to_string();
+    let upper = id.to_uppercase();
+    let key = keygen(&env.path(""), "k", &["-t", "ed25519"]).unwrap();
+    env.ok(&["key", "add", &id, "--file", &key]);
+    env.ok(&["rule", "add", &upper, "/in", "upload"]);
+    env.ok(&["group", "members", &gid, "--add", &id]);
+    env.ok(&["group", "rule", "add", &gid, "/shared", "read"]);
+    env.ok(&["totp", "enable", &id]);
+    env.ok(&["invite", &id]);
+    env.ok(&["unlock", &id]);
+    env.ok(&["check", &id]);
+    env.ok_stdin(&["passwd", &id, "--stdin"], "correct horse battery staple\n");
+    assert_eq!(env.json(&["rule", "list", &id, "--json"]).as_array().unwrap().len(), 2);
+
+    let before = env.show("alice");
+    let out =
+        env.ok(&["user", "set", &id, "--name", "alice.smith", "--time-zone", "Europe/Berlin", "--locale", "de_DE"]);
+    assert!(out.contains("renamed user alice to alice.smith") && out.contains("was not moved"), "{out}");
+    let after = env.show(&id);
+    assert_eq!(after["name"], "alice.smith");
+    for field in ["id", "uid", "gid", "root", "keys", "rules", "groups", "totp_enabled", "password_set", "email"] {
+        assert_eq!(after[field], before[field], "{field} changed in the rename");
+    }
+    assert_eq!((after["time_zone"].as_str(), after["locale"].as_str()), (Some("Europe/Berlin"), Some("de_DE")));
+    let text = env.ok(&["user", "show", "alice.smith"]);
+    assert!(
+        text.contains(&format!("id:              {id}")) && text.contains("time zone:       Europe/Berlin"),
+        "{text}"
+    );
+    assert_eq!(env.exported_user("alice.smith")["id"], id.as_str());
+    env.ok(&["group", "set", &gid, "--name", "acme-corp"]);
+    assert_eq!(env.show(&id)["groups"], serde_json::json!(["acme-corp"]));
+
+    bad(&env, &["user", "set", &id, "--name", "acme-corp"], "already exists");
+    bad(&env, &["user", "set", &id, "--name", "root"], "root");
+    bad(&env, &["user", "set", &id, "--time-zone", "../../etc/passwd"], "time_zone");
+    bad(&env, &["user", "set", &id, "--time-zone", "Europe/Atlantis"], "time_zone");
+    bad(&env, &["user", "show", "00000000-0000-4000-8000-000000000000"], "no user");
+
+    env.ok(&["user", "add", "erin", "--group", &gid.to_uppercase()]);
+    assert_eq!(env.show("erin")["groups"], serde_json::json!(["acme-corp"]));
+    let csv = env.path("ids.csv");
+    std::fs::write(&csv, "name,id,time_zone\nbob,0B5E2A4C-1D3F-4E5A-8B6C-7D8E9F0A1B2C,UTC\n").unwrap();
+    env.ok(&["import", "csv", &csv]);
+    assert_eq!(env.show("0b5e2a4c-1d3f-4e5a-8b6c-7d8e9f0a1b2c")["name"], "bob");
+    std::fs::write(&csv, format!("name,id\ncarol,{id}\n")).unwrap();
+    bad(&env, &["import", "csv", &csv], "id");
+}
+
+/// `user list` filters (issue 9) through the binary: field=value, --group, --inactive, JSON;
+/// an unknown field is refused by name.
+#[test]
+fn user_list_filters() {
+    let env = env_with_alice();
+    env.ok(&["group", "add", "acme"]);
+    env.ok(&["user", "add", "bob", "--email", "bob@acme.example", "--group", "acme", "--inactive"]);
+    env.ok(&["user", "add", "carol", "--email", "carol@acme.example", "--time-zone", "UTC"]);
+    let list = |args: &[&str]| -> Vec<String> {
+        let v = env.json(&[&["user", "list", "--json"], args].concat());
+        v.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(list(&["--filter", "email=*@ACME.example"]), ["bob", "carol"]);
+    assert_eq!(list(&["--filter", "email=*@acme.example", "--filter", "time_zone=UTC"]), ["carol"]);
+    assert_eq!(list(&["--group", "acme", "--inactive"]), ["bob"]);
+    assert!(list(&["--expired"]).is_empty());
+    let text = env.ok(&["user", "list", "--inactive"]);
+    assert!(text.contains("bob") && !text.contains("carol"), "{text}");
+    bad(&env, &["user", "list", "--filter", "password_hash=x"], "unknown field");
+    bad(&env, &["user", "list", "--filter", "email"], "FIELD=VALUE");
+}
+
+/// `gatehouse apppass` (issue 9): the secret is printed once and never listed or exported; list
+/// and revoke by label; bad input refused with nothing changed.
+#[test]
+fn apppass_add_list_revoke() {
+    let env = env_with_alice();
+    let out = env.ok(&["apppass", "add", "alice", "--label", "filezilla", "--protocols", "ftp"]);
+    let token = out.lines().find(|l| l.starts_with("ghap_")).unwrap_or_else(|| panic!("{out}")).to_string();
+    let v = env.json(&["apppass", "add", "alice", "--label", "ci", "--expires", "2099-01-01", "--json"]);
+    assert!(v["secret"].as_str().unwrap().starts_with("ghap_"), "{v}");
+    assert_eq!(v["app_password"]["expires_at"], 4_070_908_800_i64);
+    let list = env.json(&["apppass", "list", "alice", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[1]["label"], "filezilla");
+    assert_eq!(list[1]["protocols"], serde_json::json!(["ftp"]));
+    let text = env.ok(&["apppass", "list", "alice"]);
+    let export = String::from_utf8(env.export()).unwrap();
+    let secret_part = token.rsplit('_').next().unwrap();
+    assert!(text.contains("filezilla") && !text.contains(secret_part), "{text}");
+    assert!(!export.contains(secret_part), "never exported");
+    bad(&env, &["apppass", "add", "alice", "--label", "filezilla"], "already exists");
+    bad(&env, &["apppass", "add", "alice", "--label", "x", "--expires", "2001-01-01"], "not in the future");
+    bad(&env, &["apppass", "add", "alice", "--label", "x", "--protocols", "FTP"], "protocol");
+    env.ok(&["apppass", "revoke", "alice", "--label", "filezilla"]);
+    bad(&env, &["apppass", "revoke", "alice", "--label", "filezilla"], "no app password");
+    assert_eq!(env.json(&["apppass", "list", "alice", "--json"]).as_array().unwrap().len(), 1);
+}

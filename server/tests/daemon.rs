@@ -13,6 +13,7 @@ use gatehouse_policy::secret::Secret;
 use gatehouse_policy::wire::{self, Request, Response};
 use gatehouse_server::daemon::{serve, DaemonConfig};
 use gatehouse_server::store::{NewUser, Store};
+use sqlx::Row;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -587,5 +588,54 @@ async fn session_policy_for_root_and_by_uid() {
     // Root naming nobody is looked up by its own uid 0, which no gatehouse user has.
     assert_eq!(session(None, None), Response::UnknownUser);
     assert_eq!(session(Some("nobody"), None), Response::UnknownUser);
+    d.stop().await;
+}
+
+/// App passwords (issue 9): accepted for their protocols without a TOTP code, refused for other
+/// protocols, with a wrong secret or an id that is not the user's, after revocation and after
+/// expiry; the password path is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_passwords_by_protocol_revocation_and_expiry() {
+    let d = Daemon::start(|_| {}).await;
+    d.add(NewUser { protocols: Some(vec!["ftp".into(), "ssh".into()]), ..nu("alice") }).await;
+    d.add(nu("bob")).await;
+    d.store.totp_enable("test", "alice", false).await.unwrap();
+    let (_, ftp_only) = d.store.add_app_password("test", "alice", "filezilla", vec!["ftp".into()], None).await.unwrap();
+    let (_, any) = d.store.add_app_password("test", "alice", "script", Vec::new(), None).await.unwrap();
+    let (_, bobs) = d.store.add_app_password("test", "bob", "bob's", Vec::new(), None).await.unwrap();
+    let auth = |service: &'static str, user: &'static str, pw: String| {
+        let d = &d;
+        let req = Request::Authenticate {
+            user: user.into(),
+            service: service.into(),
+            rhost: Some("192.0.2.9".into()),
+            tty: None,
+            password: Secret::new(pw),
+        };
+        d.call(&req)
+    };
+    let tok = |s: &Secret| s.expose().to_string();
+    assert_eq!(auth("vsftpd", "alice", tok(&ftp_only)), Response::Ok, "no TOTP code needed over FTP");
+    assert!(denied(&auth("sshd", "alice", tok(&ftp_only))).contains("limited to ftp"));
+    assert_eq!(auth("sshd", "alice", tok(&any)), Response::Ok, "no TOTP prompt over SSH either");
+    assert_eq!(auth("sshd", "alice", PW.into()), Response::TotpRequired, "the password still needs the code");
+    let mut wrong = tok(&ftp_only);
+    wrong.replace_range(wrong.len() - 4.., "aaaa");
+    assert!(denied(&auth("vsftpd", "alice", wrong)).contains("wrong secret"));
+    assert!(denied(&auth("vsftpd", "alice", tok(&bobs))).contains("revoked, or never issued"), "not alice's");
+    let listed = d.store.list_app_passwords("alice").await.unwrap();
+    assert_eq!(listed.iter().map(|a| a.label.as_str()).collect::<Vec<_>>(), ["filezilla", "script"]);
+    assert!(listed[0].last_used_at.is_some() && listed[0].protocols == ["ftp"], "{listed:?}");
+
+    d.store.revoke_app_password("test", "alice", "filezilla").await.unwrap();
+    assert!(denied(&auth("vsftpd", "alice", tok(&ftp_only))).contains("revoked"));
+    d.sql("UPDATE app_passwords SET expires_at = '2020-01-01T00:00:00Z' WHERE label = 'script'").await;
+    assert!(denied(&auth("vsftpd", "alice", tok(&any))).contains("expired"));
+    let audit: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'apppass.%' AND target = 'alice'")
+        .fetch_one(d.store.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audit, 3, "two adds and a revoke");
     d.stop().await;
 }

@@ -194,3 +194,20 @@ fn cli_change_takes_effect_at_the_next_login_without_a_restart() {
     r.rc("flip-disk", 0).said("flip-disk", "before.txt").not_said("flip-disk", "after.txt");
     r.refused("flip-ruled", "flip", "vsftpd cannot enforce per-folder rules");
 }
+
+/// App passwords over real FTP (issue 9): with TOTP on, the password alone is refused, an
+/// FTP-only app password logs in and uploads without a code (gatehoused logs the label, never
+/// the secret), and after `apppass revoke` it is refused.
+#[test]
+fn app_password_logs_in_over_ftp_with_totp_on_until_revoked() {
+    let r = run();
+    r.refused("ap-pw", "apu", "wrong password");
+    r.rc("ap-token", 0).said("ap-token-disk", "apu regular file|hello over ftp");
+    let log = r.log("gatehoused");
+    let who = "user=\"apu\" service=\"vsftpd\"";
+    let accepted = |l: &&str| l.contains(who) && l.contains("answer=\"allow\"") && l.contains("app password \"lftp\"");
+    assert!(log.lines().any(|l| accepted(&l)), "no accepted app-password line naming the label:\n{log}");
+    let secret = r.text.lines().find_map(|l| l.strip_prefix("TOKEN_SECRET ")).unwrap_or_else(|| panic!("{}", r.text));
+    assert!(secret.len() == 32 && !log.contains(secret), "gatehoused must never log the secret");
+    r.refused("ap-revoked", "apu", "revoked");
+}

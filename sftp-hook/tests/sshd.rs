@@ -435,6 +435,18 @@ cmd mustchange-key ssh_key mustchg "" id
 cmd mustchange-keys-cmd /usr/sbin/gatehouse-keys mustchg
 cmd mustchange-show "$GATEHOUSE_CLI" user show mustchg
 cmd mustchange-password kbd mustchg --password "$PW"
+
+# A rename (issue 9): scpu logs in under the new name with the same key, uid and root, and
+# finds the files uploaded under the old name (the root is not moved).
+SCPU_UID=$(getent passwd scpu | cut -d: -f3)
+"$GATEHOUSE_CLI" user set scpu --name scpu-renamed > /dev/null
+for _ in $(seq 100); do getent passwd scpu-renamed > /dev/null && break; sleep 0.05; done
+printf 'ls -1\n' > "$T/w/rename.batch"
+cmd rename-sftp sftp -P "$PORT" $(kopts scpu) -b "$T/w/rename.batch" scpu-renamed@127.0.0.1
+cmd rename-getent sh -c "getent passwd scpu-renamed | cut -d: -f3,6; getent passwd scpu || echo old-name-gone"
+echo "== scpu uid"
+echo "$SCPU_UID"
+echo "== end"
 "#;
 
 fn scenario() -> Result<Run, String> {
@@ -602,6 +614,19 @@ fn totp_needs_password_and_code() {
     r.failed("totp-wrong-code").said("totp-wrong-code", "auth failed").no_login("totp-wrong-code");
     // A code is accepted once.
     r.failed("totp-replay").no_login("totp-replay");
+}
+
+/// A renamed user (issue 9) logs in over sftp under the new name, with the same key, uid and
+/// root (the files uploaded before the rename are there); the old name is gone from NSS.
+#[test]
+fn renamed_user_logs_in_over_sftp() {
+    let r = run();
+    r.rc("rename-sftp", 0).said("rename-sftp", "up.bin").logged("rename-sftp", "Accepted publickey for scpu-renamed");
+    let uid = r.block("scpu uid");
+    let uid = uid.first().copied().unwrap_or("?");
+    r.rc("rename-getent", 0)
+        .said("rename-getent", &format!("{uid}:/var/lib/gatehouse/home"))
+        .said("rename-getent", "old-name-gone");
 }
 
 #[test]

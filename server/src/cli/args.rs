@@ -65,6 +65,9 @@ Examples:
         #[arg(long)]
         json: bool,
     },
+    /// App passwords: per-application secrets for FTP clients and scripts (no TOTP code).
+    #[command(subcommand)]
+    Apppass(AppPassCmd),
     /// Add, list and delete a user's path rules.
     #[command(subcommand)]
     Rule(RuleCmd),
@@ -124,6 +127,12 @@ pub struct UserFields {
     /// Display name (the passwd GECOS field).
     #[arg(long, value_name = "D")]
     pub display_name: Option<String>,
+    /// Locale tag, e.g. en_GB or de_DE.UTF-8 ("" clears it).
+    #[arg(long, value_name = "L")]
+    pub locale: Option<String>,
+    /// Time zone from the system tz database, e.g. Europe/Berlin ("" clears it).
+    #[arg(long, value_name = "TZ")]
+    pub time_zone: Option<String>,
     /// The folder the user sees as "/"; must lie under home_base or root_prefixes.
     #[arg(long, value_name = "DIR")]
     pub root: Option<String>,
@@ -185,10 +194,19 @@ pub enum UserCmd {
   gatehouse user set alice --mode r
   gatehouse user set alice --allow-ip 192.0.2.0/24 --allow-ip 2001:db8::/32
   gatehouse user set alice --clear-allow-ip --no-expires
-  gatehouse user set alice --inactive")]
+  gatehouse user set alice --inactive
+  gatehouse user set alice --name alice.smith    # rename
+  gatehouse user set 3f2c8a1e-5b7d-4c2a-9e0f-1a2b3c4d5e6f --time-zone Europe/Berlin --locale de_DE
+
+A rename keeps the id, uid, keys, rules, groups, TOTP secret and the root folder, which is not
+moved or renamed (move it yourself and set --root if its name should follow). The new name must
+be free here and on the host.")]
     Set {
         /// User name or id.
         name: String,
+        /// Rename the user to NEW.
+        #[arg(long = "name", value_name = "NEW")]
+        new_name: Option<String>,
         /// Enable the account.
         #[arg(long, conflicts_with = "inactive")]
         active: bool,
@@ -220,12 +238,38 @@ pub enum UserCmd {
         #[arg(long)]
         json: bool,
     },
-    /// List users ordered by name.
-    #[command(after_help = "Examples:\n  gatehouse user list\n  gatehouse user list --json --limit 100 --after alice")]
+    /// List users ordered by name; filters narrow the list (all given must hold).
+    #[command(after_help = "Filter fields: name, email, display_name, locale, time_zone, root, mode,
+password_source (exact match; with * a case-insensitive pattern), and protocol (the user's own
+protocol list has it).
+
+Examples:
+  gatehouse user list
+  gatehouse user list --json --limit 100 --after alice
+  gatehouse user list --filter 'email=*@acme.example'
+  gatehouse user list --filter time_zone=Europe/Berlin --filter protocol=ftp
+  gatehouse user list --group acme --inactive
+  gatehouse user list --expired --json
+  gatehouse user list --locked")]
     List {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// FIELD=VALUE; repeat for more.
+        #[arg(long, value_name = "FIELD=VALUE")]
+        filter: Vec<String>,
+        /// Only disabled accounts.
+        #[arg(long)]
+        inactive: bool,
+        /// Only accounts whose expiry has passed.
+        #[arg(long)]
+        expired: bool,
+        /// Only accounts locked out now after failed logins.
+        #[arg(long)]
+        locked: bool,
+        /// Only members of this group (name or id).
+        #[arg(long, value_name = "G")]
+        group: Option<String>,
         /// At most this many users.
         #[arg(long, value_name = "N")]
         limit: Option<u32>,
@@ -270,6 +314,55 @@ Examples:
     Disable {
         /// User name or id.
         name: String,
+    },
+}
+
+/// `gatehouse apppass …`
+#[derive(Debug, Subcommand)]
+pub enum AppPassCmd {
+    /// Issue an app password; the secret is printed once (only its hash is stored).
+    #[command(after_help = "An app password is accepted wherever the user's password is, for the protocols given
+(default: every protocol the user has), and never asks for a TOTP code: it is the way in for
+FTP clients and scripts that cannot do TOTP. It looks like ghap_<id>_<secret>; the id part is
+shown by `apppass list` and in the daemon's log, which names the label used, never the secret.
+
+Examples:
+  gatehouse apppass add alice --label filezilla --protocols ftp
+  gatehouse apppass add alice --label backup-script --protocols ftp,ssh --expires 2027-06-30
+  gatehouse apppass add alice --label ci --json")]
+    Add {
+        /// User name or id.
+        name: String,
+        /// A name for it, unique per user (used to revoke it).
+        #[arg(long, value_name = "L")]
+        label: String,
+        /// Comma-separated protocols it may be used for (default: all the user has).
+        #[arg(long, value_name = "P,P")]
+        protocols: Option<String>,
+        /// Stop accepting it after this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's app passwords (labels, ids, protocols, expiry, last use; never secrets).
+    #[command(after_help = "Example:\n  gatehouse apppass list alice\n  gatehouse apppass list alice --json")]
+    List {
+        /// User name or id.
+        name: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an app password by label; it stops working at once.
+    #[command(after_help = "Example:\n  gatehouse apppass revoke alice --label filezilla")]
+    Revoke {
+        /// User name or id.
+        name: String,
+        /// The label given at `apppass add`.
+        #[arg(long, value_name = "L")]
+        label: String,
     },
 }
 
@@ -369,9 +462,15 @@ pub enum GroupCmd {
         protocols: String,
     },
     /// Change a group; only the options given change.
+    #[command(after_help = "Examples:
+  gatehouse group set acme --protocols ssh
+  gatehouse group set acme --name acme-corp    # rename: id, gid, rules and members stay")]
     Set {
         /// Group name or id.
         name: String,
+        /// Rename the group to NEW.
+        #[arg(long = "name", value_name = "NEW")]
+        new_name: Option<String>,
         /// Free text.
         #[arg(long)]
         description: Option<String>,
@@ -513,7 +612,8 @@ Example:
     /// Users from a CSV file with a header row.
     #[command(after_help = "Columns (name required): name, password_hash, email, display_name, root, mode,
 delete_allowed, allowed_ips, denied_ips, protocols, expires_at, max_file_size, active, groups,
-keys, rules, uid.
+keys, rules, uid, must_change_password, id (a UUID to keep, e.g. from another system), locale,
+time_zone.
 
 Example:
   gatehouse import csv users.csv")]

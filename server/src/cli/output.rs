@@ -78,6 +78,8 @@ pub fn print_user(u: &User) {
         ("uid/gid", format!("{}/{}", u.uid, u.gid)),
         ("display name", u.display_name.clone()),
         ("email", u.email.clone()),
+        ("locale", u.locale.clone()),
+        ("time zone", u.time_zone.clone()),
         ("root", u.root.clone()),
         ("mode", u.mode.to_string()),
         ("delete allowed", yes(u.delete_allowed).to_string()),
@@ -159,6 +161,22 @@ pub fn print_group(g: &Group) {
     kv("rules", if g.rules.is_empty() { "none" } else { "" });
     for r in &g.rules {
         out!("  {:<30} {}", r.path, r.level);
+    }
+}
+
+/// `apppass list` as a table.
+pub fn print_app_passwords(list: &[crate::store::AppPassword]) {
+    out!("{:<24} {:<16} {:<12} {:<21} {:<21} LAST USED", "LABEL", "ID", "PROTOCOLS", "CREATED", "EXPIRES");
+    for a in list {
+        out!(
+            "{:<24} ghap_{:<11} {:<12} {:<21} {:<21} {}",
+            a.label,
+            a.id,
+            list_or(&a.protocols, "all"),
+            format_time(a.created_at),
+            when(a.expires_at, "never"),
+            when(a.last_used_at, "never")
+        );
     }
 }
 

@@ -3,7 +3,7 @@ use super::args::*;
 use super::output;
 use super::{load_config, CliError};
 use crate::import;
-use crate::store::{GroupChanges, NewGroup, NewUser, RuleOwner, Store, UserChanges};
+use crate::store::{GroupChanges, NewGroup, NewUser, RuleOwner, Store, UserChanges, UserQuery};
 use gatehouse_policy::access::{login_checks, policy_for, LoginRequest};
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::model::{parse_protocols, parse_size, parse_time};
@@ -115,6 +115,7 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
             Ok(0)
         }
         Command::Key(c) => key(store, &who, c).await,
+        Command::Apppass(c) => apppass(store, &who, c).await,
         Command::Totp(TotpCmd::Enable { name, replace, json }) => {
             let (u, secret) = store.totp_enable(&who, &name, replace).await?;
             let uri = gatehouse_policy::totp::uri(&u.name, secret.expose());
@@ -218,6 +219,8 @@ fn new_user(
         uid,
         display_name: f.display_name.unwrap_or_default(),
         email: f.email.unwrap_or_default(),
+        locale: f.locale.unwrap_or_default(),
+        time_zone: f.time_zone.unwrap_or_default(),
         password_hash,
         root: f.root,
         mode: mode_of(&f.mode)?,
@@ -242,11 +245,23 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
             out!("added user {} (uid {}, root {})", u.name, u.uid, u.root);
             Ok(0)
         }
-        UserCmd::Set { name, active, inactive, clear_allow_ip, clear_deny_ip, no_expires, no_groups, fields: f } => {
+        UserCmd::Set {
+            name,
+            new_name,
+            active,
+            inactive,
+            clear_allow_ip,
+            clear_deny_ip,
+            no_expires,
+            no_groups,
+            fields: f,
+        } => {
             let ch = UserChanges {
+                name: new_name,
                 display_name: f.display_name,
                 email: f.email,
-                locale: None,
+                locale: f.locale,
+                time_zone: f.time_zone,
                 root: f.root,
                 mode: mode_of(&f.mode)?,
                 delete_allowed: if f.no_delete {
@@ -298,7 +313,18 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                     "nothing to change: give at least one option (see gatehouse user set --help)".into(),
                 ));
             }
-            let u = store.update_user(who, &name, ch).await?;
+            let before = store.get_user(&name).await?;
+            let u = store.update_user(who, &before.id, ch).await?;
+            if u.name != before.name {
+                out!(
+                    "renamed user {} to {} (id {}, uid {}; root {} was not moved)",
+                    before.name,
+                    u.name,
+                    u.id,
+                    u.uid,
+                    u.root
+                );
+            }
             out!("updated user {}", u.name);
             Ok(0)
         }
@@ -311,8 +337,14 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
             }
             Ok(0)
         }
-        UserCmd::List { json, limit, after } => {
-            let users = store.list_users(after.as_deref(), limit.map(i64::from)).await?;
+        UserCmd::List { json, limit, after, filter, inactive, expired, locked, group } => {
+            let mut q = UserQuery::default();
+            (q.inactive, q.expired, q.locked, q.group, q.after) = (inactive, expired, locked, group, after);
+            (q.limit, q.now) = (limit.map(i64::from), crate::store::now());
+            for f in &filter {
+                q.filter(f)?;
+            }
+            let users = store.find_users(&q).await?;
             if json {
                 let v: Vec<_> = users.iter().map(output::user_view).collect();
                 output::print_json(&v)?;
@@ -431,8 +463,9 @@ async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
             out!("added group {} (gid {})", g.name, g.gid);
             Ok(0)
         }
-        GroupCmd::Set { name, description, allow_ip, clear_allow_ip, deny_ip, clear_deny_ip, protocols } => {
+        GroupCmd::Set { name, new_name, description, allow_ip, clear_allow_ip, deny_ip, clear_deny_ip, protocols } => {
             let ch = GroupChanges {
+                name: new_name,
                 description,
                 allowed_ips: if clear_allow_ip {
                     Some(Vec::new())
@@ -450,7 +483,11 @@ async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
                 },
                 protocols: protocols.as_deref().map(parse_protocols).transpose()?,
             };
-            if ch.description.is_none() && ch.allowed_ips.is_none() && ch.denied_ips.is_none() && ch.protocols.is_none()
+            if ch.name.is_none()
+                && ch.description.is_none()
+                && ch.allowed_ips.is_none()
+                && ch.denied_ips.is_none()
+                && ch.protocols.is_none()
             {
                 return Err(CliError(
                     "nothing to change: give at least one option (see gatehouse group set --help)".into(),
@@ -635,4 +672,35 @@ async fn import_cmd(store: &Store, who: &str, c: ImportCmd) -> R<i32> {
         out!("imported {n} users, skipped {}", plan.skipped.len());
     }
     Ok(0)
+}
+
+async fn apppass(store: &Store, who: &str, c: AppPassCmd) -> R<i32> {
+    match c {
+        AppPassCmd::Add { name, label, protocols, expires, json } => {
+            let protocols = protocols.as_deref().map(parse_protocols).transpose()?.unwrap_or_default();
+            let expires = expires.as_deref().map(|e| parse_time("expires", e)).transpose()?;
+            let (ap, token) = store.add_app_password(who, &name, &label, protocols, expires).await?;
+            if json {
+                output::print_json(&serde_json::json!({ "app_password": ap, "secret": token.expose() }))?;
+            } else {
+                out!("app password {:?} for {name}; this is shown once:", ap.label);
+                out!("{}", token.expose());
+            }
+            Ok(0)
+        }
+        AppPassCmd::List { name, json } => {
+            let list = store.list_app_passwords(&name).await?;
+            if json {
+                output::print_json(&list)?;
+            } else {
+                output::print_app_passwords(&list);
+            }
+            Ok(0)
+        }
+        AppPassCmd::Revoke { name, label } => {
+            store.revoke_app_password(who, &name, &label).await?;
+            out!("revoked app password {label:?} of {name}");
+            Ok(0)
+        }
+    }
 }

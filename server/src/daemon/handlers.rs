@@ -9,7 +9,7 @@ use gatehouse_policy::model::{format_time, validate_name, Group, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::wire::{Response, SessionPolicy};
-use gatehouse_policy::{invite, totp};
+use gatehouse_policy::{apppass, invite, totp};
 use std::time::Instant;
 
 /// The actor named in the audit log for changes the daemon makes.
@@ -147,6 +147,9 @@ pub async fn authenticate(
             u.failed_logins
         ));
     }
+    if let Some((public_id, secret)) = apppass::parse(password) {
+        return app_password_login(st, &u, protocol, &source, &public_id, &secret, t).await;
+    }
     let ftp_code = u.totp_enabled && protocol == FTP;
     let (pw, code) = if ftp_code { split_code(password) } else { (password.clone(), None) };
     match verify(st, &pw, u.password_hash.clone()).await {
@@ -192,6 +195,51 @@ pub async fn authenticate(
             Outcome::denied(format!("{why}{lock}"))
         }
     }
+}
+
+/// An app password (a secret with the token's shape; see [`apppass`]): its public id selects the
+/// one stored hash, so the cost is one verify as for a password (a dummy one when the id is not
+/// this user's). A right secret is then held to the app password's expiry and protocols, and
+/// never asks for a TOTP code: that is what app passwords are for. The log line names the
+/// label, never the secret.
+async fn app_password_login(
+    st: &State,
+    u: &User,
+    protocol: &str,
+    source: &str,
+    public_id: &str,
+    secret: &Secret,
+    t: i64,
+) -> Outcome {
+    let stored = match st.store.app_password_for(&u.id, &u.name, public_id).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::unavailable(e),
+    };
+    let Some(ap) = stored else {
+        dummy(st, secret).await;
+        let lock = count_failure(st, u, source).await;
+        return Outcome::denied(format!("no app password ghap_{public_id} (revoked, or never issued){lock}"));
+    };
+    let label = &ap.info.label;
+    match verify(st, secret, Some(ap.secret_hash.clone())).await {
+        Ok(v) if v.ok => {}
+        outcome => {
+            let why = outcome.err().unwrap_or_else(|| "wrong secret".into());
+            let lock = count_failure(st, u, source).await;
+            return Outcome::denied(format!("app password {label:?}: {why}{lock}"));
+        }
+    }
+    if let Some(e) = ap.info.expires_at.filter(|&e| e <= t) {
+        return Outcome::denied(format!("app password {label:?} expired at {}", format_time(e)));
+    }
+    if !ap.info.protocols.is_empty() && !ap.info.protocols.iter().any(|p| p == protocol) {
+        let allowed = ap.info.protocols.join(",");
+        return Outcome::denied(format!("app password {label:?} is limited to {allowed}, not {protocol}"));
+    }
+    if let Err(e) = st.store.app_password_used(&ap.info.id, t).await {
+        tracing::warn!(user = %u.name, error = %e, "cannot record the app password's use");
+    }
+    success(st, u, format!("app password {label:?} (ghap_{public_id}) correct; no TOTP code asked")).await
 }
 
 /// The end of a successful authentication: failures forgotten, the forced change reported.

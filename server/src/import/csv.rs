@@ -30,7 +30,8 @@ use std::collections::HashMap;
 
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::model::{
-    parse_protocols, parse_size, parse_time, validate_display_name, validate_email, validate_name, validate_root,
+    parse_protocols, parse_size, parse_time, validate_display_name, validate_email, validate_id, validate_locale,
+    validate_name, validate_root, validate_time_zone, ZONEINFO_DIR,
 };
 use gatehouse_policy::password::hash_kind;
 use gatehouse_policy::rules::{Level, Mode, Rule};
@@ -59,10 +60,13 @@ enum Column {
     Rules,
     Uid,
     MustChangePassword,
+    Id,
+    Locale,
+    TimeZone,
 }
 
 impl Column {
-    const ALL: [Column; 18] = [
+    const ALL: [Column; 21] = [
         Column::Name,
         Column::PasswordHash,
         Column::Email,
@@ -81,6 +85,9 @@ impl Column {
         Column::Rules,
         Column::Uid,
         Column::MustChangePassword,
+        Column::Id,
+        Column::Locale,
+        Column::TimeZone,
     ];
 
     /// The header spelling, which is also the field name in messages.
@@ -104,6 +111,9 @@ impl Column {
             Column::Rules => "rules",
             Column::Uid => "uid",
             Column::MustChangePassword => "must_change_password",
+            Column::Id => "id",
+            Column::Locale => "locale",
+            Column::TimeZone => "time_zone",
         }
     }
 }
@@ -146,6 +156,19 @@ fn apply(user: &mut NewUser, col: Column, v: &str) -> Result<(), String> {
         Column::DisplayName => {
             validate_display_name(v).map_err(e)?;
             user.display_name = v.to_owned();
+        }
+        Column::Id => {
+            let id = v.to_ascii_lowercase();
+            validate_id(&id).map_err(e)?;
+            user.id = Some(id);
+        }
+        Column::Locale => {
+            validate_locale(v).map_err(e)?;
+            user.locale = v.to_owned();
+        }
+        Column::TimeZone => {
+            validate_time_zone(v, std::path::Path::new(ZONEINFO_DIR)).map_err(e)?;
+            user.time_zone = v.to_owned();
         }
         Column::Root => {
             validate_root(v).map_err(e)?;

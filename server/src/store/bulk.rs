@@ -6,7 +6,7 @@
 //! multi-row INSERTs, so an import of 100,000 users costs a few thousand statements, not a few
 //! hundred thousand.
 use super::ids::{next_id, range_end, set_next_id};
-use super::rows::{ip_list_text, time_text};
+use super::rows::{ip_list_text, lookup_key, time_text};
 use super::users::NewUser;
 use super::{audit, b, now, Result, Store, StoreError};
 use gatehouse_policy::model::format_time;
@@ -130,6 +130,14 @@ impl Store {
             groups.insert(row.try_get(1)?, id.clone());
             groups.insert(id.clone(), id);
         }
+        // Ids given by the batch (an import of an export keeps them) must be new; read the ids in
+        // use only when some are given.
+        let mut ids_taken: HashSet<String> = HashSet::new();
+        if users.iter().any(|u| u.id.is_some()) {
+            for row in sqlx::query("SELECT id FROM users").fetch_all(&mut *tx).await? {
+                ids_taken.insert(row.try_get(0)?);
+            }
+        }
         let mut used = used_ids(tx).await?;
         let range = self.cfg.ids;
         let subids = local.subid_ranges();
@@ -141,7 +149,7 @@ impl Store {
             self.check_name(local, "name", name, names.get(name).copied()).map_err(|e| fail(name, e))?;
             let root = self.check_new_user_fields(u).map_err(|e| fail(name, e))?;
             for g in &u.groups {
-                if !groups.contains_key(g) {
+                if !groups.contains_key(&lookup_key(g)) {
                     return Err(fail(name, StoreError::NotFound { kind: "group", name: g.clone() }));
                 }
             }
@@ -168,7 +176,14 @@ impl Store {
             next = next.max(uid.saturating_add(1));
             used.insert(uid);
             names.insert(u.name.clone(), "user");
-            planned.push(Planned { id: uuid::Uuid::new_v4().to_string(), uid, root, u });
+            let id = match &u.id {
+                Some(id) if !ids_taken.insert(id.clone()) => {
+                    return Err(fail(name, StoreError::Exists { kind: "user id", name: id.clone() }))
+                }
+                Some(id) => id.clone(),
+                None => uuid::Uuid::new_v4().to_string(),
+            };
+            planned.push(Planned { id, uid, root, u });
         }
         set_next_id(tx, next).await?;
         write_users(tx, &self.cfg.default_protocols, &planned, &groups).await?;
@@ -298,13 +313,15 @@ fn multi_insert(table: &str, cols: &[&str], rows: usize) -> String {
     sql
 }
 
-const USER_COLS: [&str; 19] = [
+const USER_COLS: [&str; 21] = [
     "id",
     "name",
     "uid",
     "gid",
     "display_name",
     "email",
+    "locale",
+    "time_zone",
     "password_hash",
     "must_change_password",
     "root",
@@ -353,6 +370,8 @@ async fn write_users(
                 .bind(i64::from(p.uid))
                 .bind(u.display_name.clone())
                 .bind(u.email.clone())
+                .bind(u.locale.clone())
+                .bind(u.time_zone.clone())
                 .bind(u.password_hash.clone())
                 .bind(b(u.must_change_password))
                 .bind(p.root.clone())
@@ -412,7 +431,7 @@ async fn write_users(
         .iter()
         .flat_map(|p| {
             let set: std::collections::BTreeSet<&str> =
-                p.u.groups.iter().filter_map(|g| groups.get(g).map(String::as_str)).collect();
+                p.u.groups.iter().filter_map(|g| groups.get(&lookup_key(g)).map(String::as_str)).collect();
             set.into_iter().map(move |g| (p.id.as_str(), g))
         })
         .collect();

@@ -22,6 +22,8 @@ pub struct NewGroup {
 /// Changes to a group; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct GroupChanges {
+    /// A new name (a rename: the id, gid, rules and members stay).
+    pub name: Option<String>,
     /// Free text.
     pub description: Option<String>,
     /// Replaces the allow-list.
@@ -79,9 +81,17 @@ impl Store {
         access_columns(&mut sets, c.allowed_ips, c.denied_ips, c.protocols)?;
         let mut tx = self.begin_write().await?;
         let g = load_one_group(&mut tx, name_or_id).await?;
+        let renamed = self.rename_to(&mut tx, "group", &g.name, c.name).await?;
+        if let Some(v) = &renamed {
+            sets.push(("name", Bind::Text(Some(v.clone()))));
+        }
         let detail = sets.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(",");
         update_columns(&mut tx, "groups", &g.id, sets).await?;
-        audit(&mut tx, actor, "group.set", &g.name, &detail).await?;
+        if let Some(new) = &renamed {
+            let detail = format!("renamed to {new} (id {})", g.id);
+            audit(&mut tx, actor, "group.rename", &g.name, &detail).await?;
+        }
+        audit(&mut tx, actor, "group.set", renamed.as_deref().unwrap_or(&g.name), &detail).await?;
         let g = load_one_group(&mut tx, &g.id).await?;
         tx.commit().await?;
         Ok(g)

@@ -5,19 +5,23 @@
 //! Every write is one transaction that first takes the database's write lock (an update of the
 //! `meta` row), so concurrent writers serialise instead of failing half-way, and every admin
 //! change appends to `audit_log` inside the same transaction.
+mod apppass;
 mod bulk;
 mod credentials;
 mod groups;
 mod ids;
 pub mod login;
 mod nss;
+mod query;
 mod rows;
 mod rules;
 mod users;
 
+pub use apppass::{AppPassword, StoredAppPassword};
 pub use credentials::Invitation;
 pub use groups::{GroupChanges, NewGroup};
 pub use ids::{LocalFiles, LocalIds, SystemIds};
+pub use query::UserQuery;
 pub use rules::RuleOwner;
 pub use users::{NewUser, UserChanges};
 

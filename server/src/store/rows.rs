@@ -15,19 +15,23 @@ use std::collections::HashMap;
 pub enum Filter<'a> {
     /// Every row.
     All,
-    /// One row by name or by id (UUID).
+    /// One row by name or by id (UUID): what every command accepts where it takes a user or a
+    /// group (see [`lookup_key`]).
     NameOrId(&'a str),
     /// A page of rows ordered by name, after `after` (exclusive).
     Page { after: &'a str, limit: i64 },
+    /// Users matching `user list` filters (users only).
+    Query(&'a super::query::UserQuery),
 }
 
 impl Filter<'_> {
     /// The WHERE/ORDER/LIMIT clause for table alias `t`, with parameters starting at `$1`.
-    fn clause(&self) -> &'static str {
+    fn clause(&self) -> String {
         match self {
-            Filter::All => "ORDER BY t.name",
-            Filter::NameOrId(_) => "WHERE t.name = $1 OR t.id = $1",
-            Filter::Page { .. } => "WHERE t.name > $1 ORDER BY t.name LIMIT $2",
+            Filter::All => "ORDER BY t.name".into(),
+            Filter::NameOrId(_) => "WHERE t.name = $1 OR t.id = $1".into(),
+            Filter::Page { .. } => "WHERE t.name > $1 ORDER BY t.name LIMIT $2".into(),
+            Filter::Query(q) => q.clause().0,
         }
     }
 
@@ -37,9 +41,25 @@ impl Filter<'_> {
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         match self {
             Filter::All => q,
-            Filter::NameOrId(n) => q.bind(n.to_string()),
+            Filter::NameOrId(n) => q.bind(lookup_key(n)),
             Filter::Page { after, limit } => q.bind(after.to_string()).bind(*limit),
+            Filter::Query(query) => query.clause().1.into_iter().fold(q, |q, v| match v {
+                super::query::Value::Text(t) => q.bind(t),
+                super::query::Value::Int(n) => q.bind(n),
+            }),
         }
+    }
+}
+
+/// The one resolver of "NAME or id" arguments: an id may be typed in either case (UUIDs are
+/// often shown upper-case elsewhere) and is stored lower-case; a name is taken as it is. Names
+/// are at most 32 characters, so nothing that has the 36-character shape of an id is a name.
+pub fn lookup_key(name_or_id: &str) -> String {
+    let lower = name_or_id.to_ascii_lowercase();
+    if gatehouse_policy::model::is_id(&lower) {
+        lower
+    } else {
+        name_or_id.to_string()
     }
 }
 

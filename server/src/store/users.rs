@@ -3,11 +3,11 @@
 //! Each public function is one transaction. Validation happens before the first write, and the
 //! transaction is dropped (rolled back) on any error, so a failed command changes nothing.
 use super::bulk::RESERVED;
-use super::rows::{ip_list_text, load_users, time_text, Filter};
+use super::rows::{ip_list_text, load_users, lookup_key, time_text, Filter};
 use super::{audit, b, now, Result, Store, StoreError};
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::model::{
-    format_time, validate_display_name, validate_email, validate_locale, validate_name, User,
+    format_time, validate_display_name, validate_email, validate_locale, validate_name, validate_time_zone, User,
 };
 use gatehouse_policy::rules::{Mode, Rule};
 use sqlx::Row;
@@ -17,12 +17,18 @@ use sqlx::Row;
 pub struct NewUser {
     /// Login name.
     pub name: String,
+    /// Explicit id (imports of an export keep it); a new UUID when `None`.
+    pub id: Option<String>,
     /// Explicit uid (imports); allocated when `None`.
     pub uid: Option<u32>,
     /// Profile.
     pub display_name: String,
     /// Profile; validated on syntax.
     pub email: String,
+    /// Profile: a locale tag such as `en_GB`.
+    pub locale: String,
+    /// Profile: an IANA zone name in the system tz database.
+    pub time_zone: String,
     /// A hash from `password::hash_password` or an imported crypt hash.
     pub password_hash: Option<String>,
     /// The user must set a new password at the next login.
@@ -56,12 +62,16 @@ pub struct NewUser {
 /// Changes to an existing user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserChanges {
+    /// A new login name (a rename: the id, uid, keys, rules, TOTP and root stay).
+    pub name: Option<String>,
     /// Profile.
     pub display_name: Option<String>,
     /// Profile.
     pub email: Option<String>,
     /// Profile.
     pub locale: Option<String>,
+    /// Profile.
+    pub time_zone: Option<String>,
     /// Root folder (must lie under an allowed prefix).
     pub root: Option<String>,
     /// Mode cap.
@@ -89,9 +99,11 @@ pub struct UserChanges {
 impl UserChanges {
     /// True if nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.display_name.is_none()
+        self.name.is_none()
+            && self.display_name.is_none()
             && self.email.is_none()
             && self.locale.is_none()
+            && self.time_zone.is_none()
             && self.root.is_none()
             && self.mode.is_none()
             && self.delete_allowed.is_none()
@@ -162,10 +174,39 @@ impl Store {
         self.check_name(self.local.as_ref(), field, name, taken)
     }
 
+    /// Validates a time zone against the system tz database.
+    pub(super) fn check_time_zone(&self, tz: &str) -> Result<()> {
+        Ok(validate_time_zone(tz, std::path::Path::new(gatehouse_policy::model::ZONEINFO_DIR))?)
+    }
+
+    /// Decides a rename: `None` when no new name is given or it is the current one; otherwise
+    /// the new name, checked as a new user's or group's name is (syntax, reserved, free here and
+    /// on the host). Everything else hangs on the row's id, so nothing else has to move.
+    pub(super) async fn rename_to(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        field: &'static str,
+        current: &str,
+        new: Option<String>,
+    ) -> Result<Option<String>> {
+        match new {
+            Some(n) if n != current => {
+                self.check_new_name(tx, field, &n).await?;
+                Ok(Some(n))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Checks a new user's fields other than the name and uid; returns the root to use.
     pub(super) fn check_new_user_fields(&self, u: &NewUser) -> Result<String> {
         validate_display_name(&u.display_name)?;
         validate_email(&u.email)?;
+        validate_locale(&u.locale)?;
+        self.check_time_zone(&u.time_zone)?;
+        if let Some(id) = &u.id {
+            gatehouse_policy::model::validate_id(id)?;
+        }
         if let Some(h) = &u.password_hash {
             gatehouse_policy::password::hash_kind(h)?;
         }
@@ -195,10 +236,17 @@ impl Store {
         if let Some(v) = &c.locale {
             validate_locale(v)?;
         }
+        if let Some(v) = &c.time_zone {
+            self.check_time_zone(v)?;
+        }
         if let Some(v) = &c.root {
             self.cfg.check_root(v)?;
         }
         let mut sets: Vec<(&str, Bind)> = Vec::new();
+        let renamed = self.rename_to(&mut tx, "user", &before.name, c.name).await?;
+        if let Some(v) = &renamed {
+            sets.push(("name", Bind::Text(Some(v.clone()))));
+        }
         if let Some(v) = c.display_name {
             sets.push(("display_name", Bind::Text(Some(v))));
         }
@@ -207,6 +255,9 @@ impl Store {
         }
         if let Some(v) = c.locale {
             sets.push(("locale", Bind::Text(Some(v))));
+        }
+        if let Some(v) = c.time_zone {
+            sets.push(("time_zone", Bind::Text(Some(v))));
         }
         if let Some(v) = c.root {
             sets.push(("root", Bind::Text(Some(v))));
@@ -236,7 +287,10 @@ impl Store {
         let detail =
             sets.iter().map(|(k, _)| *k).chain(c.groups.as_ref().map(|_| "groups")).collect::<Vec<_>>().join(",");
         update_columns(&mut tx, "users", &before.id, sets).await?;
-        audit(&mut tx, actor, "user.set", &before.name, &detail).await?;
+        if let Some(new) = &renamed {
+            audit(&mut tx, actor, "user.rename", &before.name, &rename_detail(new, &before.id)).await?;
+        }
+        audit(&mut tx, actor, "user.set", renamed.as_deref().unwrap_or(&before.name), &detail).await?;
         let user = load_one(&mut tx, &before.id).await?;
         tx.commit().await?;
         Ok(user)
@@ -280,6 +334,12 @@ impl Store {
             (a, l) => Filter::Page { after: a.unwrap_or(""), limit: l.unwrap_or(i64::MAX) },
         };
         load_users(&mut conn, &filter).await
+    }
+
+    /// Users matching `user list` filters, ordered by name.
+    pub async fn find_users(&self, q: &super::UserQuery) -> Result<Vec<User>> {
+        let mut conn = self.pool.acquire().await?;
+        load_users(&mut conn, &Filter::Query(q)).await
     }
 
     /// Other users whose root is `root`, lies inside it or contains it: removing `root` would
@@ -365,6 +425,11 @@ impl Store {
     }
 }
 
+/// The audit detail of a rename.
+pub(super) fn rename_detail(new: &str, id: &str) -> String {
+    format!("renamed to {new} (id {id}; the root folder was not moved)")
+}
+
 /// Loads exactly one user by name or id inside a transaction or connection.
 pub(super) async fn load_one(conn: &mut sqlx::AnyConnection, name_or_id: &str) -> Result<User> {
     load_users(conn, &Filter::NameOrId(name_or_id))
@@ -398,8 +463,10 @@ pub(super) async fn insert_key(tx: &mut sqlx::AnyConnection, user_id: &str, user
 async fn set_memberships(tx: &mut sqlx::AnyConnection, user_id: &str, groups: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM memberships WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     for g in groups {
-        let row =
-            sqlx::query("SELECT id FROM groups WHERE name = $1 OR id = $1").bind(g).fetch_optional(&mut *tx).await?;
+        let row = sqlx::query("SELECT id FROM groups WHERE name = $1 OR id = $1")
+            .bind(lookup_key(g))
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(row) = row else {
             return Err(StoreError::NotFound { kind: "group", name: g.clone() });
         };

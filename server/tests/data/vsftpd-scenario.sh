@@ -65,3 +65,16 @@ cmd flip-ruled ftp flip "$PW" "cls -1"
 g user del gone >/dev/null
 for _ in $(seq 100); do [ -e /etc/vsftpd/gatehouse/gone ] || break; sleep 0.02; done
 cmd gone-file ls /etc/vsftpd/gatehouse
+
+# App passwords (issue 9): with TOTP on, the password alone no longer logs in over FTP, an
+# FTP-only app password does (no code), and once revoked it does not.
+newuser apu
+for _ in $(seq 100); do [ -f /etc/vsftpd/gatehouse/apu ] && [ -d /srv/gatehouse/apu ] && break; sleep 0.02; done
+g totp enable apu >/dev/null
+TOKEN=$(g apppass add apu --label lftp --protocols ftp | grep '^ghap_')
+echo "TOKEN_SECRET ${TOKEN##*_}"
+cmd ap-pw ftp apu "$PW" "cls -1"
+cmd ap-token ftp apu "$TOKEN" "put $T/up.txt -o viaapp.txt"
+cmd ap-token-disk disk apu viaapp.txt
+g apppass revoke apu --label lftp >/dev/null
+cmd ap-revoked ftp apu "$TOKEN" "cls -1"
