@@ -95,5 +95,10 @@ pid=$!
 trap "kill $pid; wait $pid || true" EXIT
 for i in $(seq 600); do [ -S /run/gatehouse/socket ] && [ -f /var/lib/gatehouse/nss.db ] && break; sleep 0.1; done
 [ -f /var/lib/gatehouse/nss.db ] || { echo "no snapshot"; cat "$W/daemon.log"; exit 1; }
+# After its first export the daemon walks every user once (roots, FTP files): measure only when it
+# has gone idle (its CPU time unchanged for a second), or that walk is timed as well.
+cpu() { awk "{print \$14 + \$15}" /proc/$pid/stat; }
+prev=-1
+for i in $(seq 120); do now=$(cpu); [ "$now" = "$prev" ] && break; prev=$now; sleep 1; done
 python3 "$W/ns.py" "$W" "$BIN" "$USERS"
 '
