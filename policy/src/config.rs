@@ -53,6 +53,20 @@ pub struct Config {
     pub lockout: LockoutConfig,
     /// Non-root uids (by name) allowed to authenticate users for a protocol.
     pub callers: BTreeMap<String, Vec<String>>,
+    /// Mailing invitations (`gatehouse invite --mail`).
+    pub mail: MailConfig,
+}
+
+/// `[mail]`: how `gatehouse invite --mail` delivers a code. Nothing is mailed unless `sendmail`
+/// is set: the host's MTA is the admin's choice (exim4, postfix, msmtp-mta all provide one).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// A sendmail-compatible program, e.g. `/usr/sbin/sendmail`. It is run as
+    /// `PROGRAM -oi -- ADDRESS` with the message on its standard input.
+    pub sendmail: Option<String>,
+    /// The From: address; default: the MTA's own choice (no From: header is written).
+    pub from: Option<String>,
 }
 
 /// `[ids]`: the range uids and gids are allocated from. The first two ids are the virtual groups
@@ -106,6 +120,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             lockout: LockoutConfig::default(),
             callers: BTreeMap::new(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -226,6 +241,14 @@ impl Config {
         }
         parse_duration("lockout.window", &self.lockout.window)?;
         parse_duration("lockout.lock_for", &self.lockout.lock_for)?;
+        if let Some(p) = &self.mail.sendmail {
+            validate_root(p)
+                .map_err(|_| PolicyError::invalid("mail.sendmail", p, "must be an absolute canonical path"))?;
+        }
+        if let Some(f) = &self.mail.from {
+            crate::model::validate_email(f)
+                .map_err(|_| PolicyError::invalid("mail.from", f, "not an email address"))?;
+        }
         Ok(())
     }
 

@@ -1347,7 +1347,131 @@ fn invite_prints_a_code_and_forces_a_new_password() {
         assert_eq!(out.code, 2, "{bad}: {out:?}");
     }
     let help = env.ok(&["invite", "--help"]);
-    assert!(help.contains("Examples:") && help.contains("not implemented"), "{help}");
+    assert!(help.contains("Examples:") && help.contains("--mail"), "{help}");
+}
+
+/// A real SMTP listener on loopback (Python's `smtpd` DebuggingServer, which prints each message
+/// it receives), stopped by pid when dropped.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl SmtpSink {
+    fn start(dir: &Path) -> SmtpSink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = dir.join("smtp.log");
+        let child = Command::new("python3")
+            .args(["-W", "ignore", "-u", "-m", "smtpd", "-n", "-c", "DebuggingServer", &format!("127.0.0.1:{port}")])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sink = SmtpSink { child, port, log };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return sink;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the SMTP listener did not start on port {port}");
+    }
+
+    /// What it has received so far, waiting up to 10 s for `want` to appear.
+    fn received(&self, want: &str) -> String {
+        for _ in 0..200 {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            if text.contains(want) {
+                return text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("no message with {want:?}: {}", std::fs::read_to_string(&self.log).unwrap_or_default());
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The code hash of the user's one unused invitation (read with Python's sqlite3: the CLI has no
+/// command that shows it, by design).
+fn invitation_hash(env: &Env) -> String {
+    let db = env.path("gatehouse.db");
+    let out = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT code_hash FROM invitations WHERE used_at IS NULL').fetchone()[0])", &db])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// `invite --mail` hands the code to a real sendmail-compatible client (msmtp) that delivers it
+/// to a real SMTP listener; the code is not printed, and the stored hash is the mailed code's.
+/// A user without an email address, a missing `[mail] sendmail`, and a failing program are
+/// errors that change nothing (the earlier invitation stands).
+#[test]
+fn invite_mail_delivers_the_code_and_a_failed_delivery_changes_nothing() {
+    let env = env_with_alice();
+    env.ok(&["user", "add", "bob"]);
+    let out = assert_unchanged(&env, || env.run(&["invite", "alice", "--mail"]));
+    assert_refused(&out, "[mail] sendmail");
+
+    let sink = SmtpSink::start(env.dir.path());
+    let rc = env.path(".msmtprc");
+    std::fs::write(
+        &rc,
+        format!(
+            "account default\nhost 127.0.0.1\nport {}\nfrom gatehouse@test.invalid\nauth off\ntls off\n",
+            sink.port
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&rc, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let mail_config = |program: &str| {
+        env.write_config(&[env.roots().as_str()]);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&env.cfg).unwrap();
+        writeln!(f, "\n[mail]\nsendmail = {program:?}\nfrom = \"ops@example.org\"").unwrap();
+    };
+    mail_config("/usr/bin/msmtp");
+    let run = |args: &[&str]| {
+        let o = env.command(args).env("HOME", env.dir.path()).output().unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    };
+
+    let out = assert_unchanged(&env, || run(&["invite", "bob", "--mail"]));
+    assert_refused(&out, "no email address");
+
+    let out = run(&["invite", "alice", "--mail", "--expires-in", "24h"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("mailed to alice@example.com"), "{out:?}");
+    let text = sink.received("One-time code:");
+    assert!(text.contains("To: alice@example.com") && text.contains("From: ops@example.org"), "{text}");
+    // DebuggingServer prints each line as a Python bytes literal: b'...'.
+    let code = text
+        .lines()
+        .find_map(|l| l.trim_start_matches("b'").trim_end_matches('\'').strip_prefix("One-time code: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(!out.stdout.contains(&code), "the mailed code was printed: {out:?}");
+    let hash = invitation_hash(&env);
+    let normal = gatehouse_policy::invite::normalize(&Secret::new(code.clone())).unwrap();
+    assert!(verify_password(&normal, &hash).unwrap().ok, "the stored hash is not the mailed code's");
+    assert_eq!(env.show("alice")["must_change_password"], Value::Bool(true));
+
+    mail_config("/bin/false");
+    let out = assert_unchanged(&env, || run(&["invite", "alice", "--mail"]));
+    assert_refused(&out, "not mailed, nothing changed");
+    assert_eq!(invitation_hash(&env), hash, "a failed delivery replaced the invitation");
 }
 
 /// Stable ids (issue 9): every command takes a user's or group's id where it takes a name; a

@@ -48,12 +48,16 @@ pub enum Command {
     /// Issue a one-time code with which the user logs in once and must then choose a password.
     #[command(after_help = "The code is printed once (only its hash is stored); a new invitation replaces the user's
 earlier unused one. The user types it at the password prompt over SSH keyboard-interactive
-(not FTP), and must then choose a new password. Mail delivery (sendmail) is not implemented
-yet: hand the code over yourself.
+(not FTP), and must then choose a new password.
+
+With --mail the code goes to the user's email address through the sendmail program set in
+gatehouse.toml ([mail] sendmail = \"/usr/sbin/sendmail\", optional from = \"...\") and is not
+printed; if the program fails, nothing is stored and the earlier invitation stands.
 
 Examples:
   gatehouse invite alice
   gatehouse invite alice --expires-in 24h
+  gatehouse invite alice --mail
   gatehouse invite alice --json")]
     Invite {
         /// User name or id.
@@ -61,6 +65,9 @@ Examples:
         /// How long the code works: a number with s, m, h or d.
         #[arg(long, value_name = "DURATION", default_value = "72h")]
         expires_in: String,
+        /// Mail the code to the user's email address instead of printing it.
+        #[arg(long)]
+        mail: bool,
         /// JSON output.
         #[arg(long)]
         json: bool,

@@ -10,6 +10,7 @@ macro_rules! out {
 }
 
 pub mod args;
+mod mail;
 mod output;
 mod run;
 pub mod status;

@@ -133,10 +133,13 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
             out!("TOTP disabled for {}", u.name);
             Ok(0)
         }
-        Command::Invite { name, expires_in, json } => {
+        Command::Invite { name, expires_in, mail, json } => {
             let ttl = gatehouse_policy::config::parse_duration("expires-in", &expires_in)?;
             if ttl == 0 {
                 return Err(CliError("--expires-in must be longer than 0s".into()));
+            }
+            if mail {
+                return invite_by_mail(store, &who, &name, ttl, json).await;
             }
             let inv = store.invite(&who, &name, ttl).await?;
             let expires = gatehouse_policy::model::format_time(inv.expires_at);
@@ -200,6 +203,37 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
 }
 
 /// Builds a [`NewUser`] from `user add` arguments.
+/// `gatehouse invite NAME --mail`: the code goes to the user's email through `[mail] sendmail`
+/// and is never printed; a failed delivery stores nothing (see [`Store::invite_and`]).
+async fn invite_by_mail(store: &Store, who: &str, name: &str, ttl: u64, json: bool) -> R<i32> {
+    let cfg = store.config().mail.clone();
+    let Some(program) = cfg.sendmail.clone() else {
+        return Err(CliError("--mail needs [mail] sendmail = \"/usr/sbin/sendmail\" in gatehouse.toml".into()));
+    };
+    let host = super::mail::host_name();
+    let mut to = String::new();
+    let inv = store
+        .invite_and(who, name, ttl, |u, inv| {
+            if u.email.is_empty() {
+                return Err(format!("{} has no email address (gatehouse user set {} --email ADDRESS)", u.name, u.name));
+            }
+            let expires = gatehouse_policy::model::format_time(inv.expires_at);
+            let msg = super::mail::compose(&cfg, &u.email, &u.name, &host, inv.code.expose(), &expires);
+            super::mail::send(&program, &u.email, msg.as_bytes())
+                .map_err(|e| format!("the invitation was not mailed, nothing changed: {e}"))?;
+            to = u.email.clone();
+            Ok(())
+        })
+        .await?;
+    let expires = gatehouse_policy::model::format_time(inv.expires_at);
+    if json {
+        output::print_json(&serde_json::json!({ "user": inv.user, "mailed_to": to, "expires_at": expires }))?;
+    } else {
+        out!("invitation for {} mailed to {to} (valid until {expires}, once)", inv.user);
+    }
+    Ok(0)
+}
+
 fn new_user(
     store: &Store,
     name: String,

@@ -116,6 +116,19 @@ impl Store {
     /// user's earlier unused invitations, and sets `must_change_password`. The code is returned
     /// once.
     pub async fn invite(&self, actor: &str, name_or_id: &str, ttl: u64) -> Result<Invitation> {
+        self.invite_and(actor, name_or_id, ttl, |_, _| Ok(())).await
+    }
+
+    /// [`Store::invite`], handing the invitation to `deliver` (e.g. a mailer) before it is
+    /// committed: when `deliver` fails, nothing is stored and the user's earlier invitation
+    /// stands (the error is [`StoreError::Refused`] with `deliver`'s message).
+    pub async fn invite_and(
+        &self,
+        actor: &str,
+        name_or_id: &str,
+        ttl: u64,
+        deliver: impl FnOnce(&gatehouse_policy::model::User, &Invitation) -> std::result::Result<(), String>,
+    ) -> Result<Invitation> {
         let code = invite::generate()?;
         let normal = invite::normalize(&code)
             .ok_or_else(|| StoreError::Refused("generated an invitation code outside the alphabet".into()))?;
@@ -150,8 +163,11 @@ impl Store {
             detail.push_str(&format!("; replaced {replaced} unused invitation(s)"));
         }
         audit(&mut tx, actor, "user.invite", &user.name, &detail).await?;
+        let inv = Invitation { user: user.name.clone(), code, expires_at };
+        // Dropping `tx` on failure rolls everything back.
+        deliver(&user, &inv).map_err(StoreError::Refused)?;
         tx.commit().await?;
-        Ok(Invitation { user: user.name, code, expires_at })
+        Ok(inv)
     }
 
     /// The user's invitations that are neither used nor expired at `at` (at most one, unless
