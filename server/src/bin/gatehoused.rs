@@ -72,12 +72,12 @@ async fn run() -> Result<(), String> {
         tracing::info!(dir = %dir.display(), "vsftpd per-user files are kept by gatehouse-tasks");
     }
     let roots = gatehouse_server::tasks::hook::RootHook::new(TASKS_SOCKET_PATH).with_vsftpd(vsftpd_dir);
-    let exporter = tokio::spawn(exporter::run_with_roots(
+    let exporter = tokio::spawn(exporter::run_with(
         store.clone(),
         snapshot,
         dcfg.changed.clone(),
         stop.clone(),
-        Some(roots),
+        exporter::Options { roots: Some(roots), ..Default::default() },
     ));
     serve(store.clone(), dcfg, listener, shutdown).await;
     stop.notify_one();

@@ -21,6 +21,7 @@ pub mod exporter;
 pub mod handlers;
 pub mod hashpool;
 pub mod throttle;
+pub mod watch;
 
 use crate::store::Store;
 use authz::{authorize, Access, CallerMap};

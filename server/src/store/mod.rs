@@ -180,10 +180,21 @@ impl Store {
         }
     }
 
-    /// Applies every pending migration. Returns the versions applied now.
+    /// Applies every pending migration. Returns the versions that were pending before.
+    ///
+    /// Safe when several hosts start at once against one PostgreSQL: sqlx's migrator takes
+    /// `pg_advisory_lock` (a key derived from the database name) before it reads
+    /// `_sqlx_migrations`, so the others wait and then find nothing left to apply (SQLite: the
+    /// file's write lock does the same). The migration runs on a connection of its own that is
+    /// closed afterwards: the lock is session-level, and a failed migration returns early without
+    /// unlocking, which must not leave the lock held by a pooled connection.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
+        use sqlx::Connection;
         let (_, before) = self.migration_state().await?;
-        self.migrator().run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?.detach();
+        let result = self.migrator().run(&mut conn).await;
+        let _ = conn.close().await;
+        result?;
         Ok(before)
     }
 
@@ -242,6 +253,12 @@ impl Store {
     }
 
     /// Starts a write transaction holding the database's write lock.
+    ///
+    /// This is also what makes uid/gid allocation unique across a fleet: ids are read from and
+    /// raised in `meta.next_id` only inside such a transaction, and on PostgreSQL the first
+    /// statement takes that row's lock until commit, so allocations on different hosts queue
+    /// (READ COMMITTED: the next statement sees the other host's committed mark). `users.uid`
+    /// and `groups.gid` are UNIQUE as a second line.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.pool.begin().await?;
         // Take the write lock first (SQLite: RESERVED; PostgreSQL: the meta row), so two writers
