@@ -11,6 +11,7 @@
 //!
 //! A burst of changes is coalesced: after the first it waits [`SETTLE`] and exports once. So a
 //! change reaches NSS within about `SETTLE + export time` on PostgreSQL.
+use super::offline::Offline;
 use super::watch::{self, Link};
 use crate::export::{build_checked, write_snapshot};
 use crate::store::LocalFiles;
@@ -52,12 +53,13 @@ fn next_generation(last: u64) -> u64 {
     now.max(last + 1)
 }
 
-/// Exports once. Errors are logged; the previous snapshot stays in place (NSS keeps answering).
-async fn export(store: &Store, path: &Path, generation: u64) -> bool {
+/// Exports once, from the database or, while it is unreachable, from the offline cache. Errors
+/// are logged; the previous snapshot stays in place (NSS keeps answering).
+async fn export(db: &Offline, path: &Path, generation: u64) -> bool {
     let t = std::time::Instant::now();
     // Re-read each time: an admin may add a local account while the daemon runs.
     let local = LocalFiles::load();
-    let bytes = match build_checked(store, generation, &local).await {
+    let bytes = match db.read(|s| build_checked(s, generation, &local)).await {
         Ok((b, dropped)) => {
             for why in dropped {
                 tracing::warn!("{why}");
@@ -92,8 +94,30 @@ async fn export(store: &Store, path: &Path, generation: u64) -> bool {
 pub struct Options {
     /// After each export, ask gatehouse-tasks to create missing roots.
     pub roots: Option<RootHook>,
-    /// Where the connection state and the last sync go (`gatehouse status`, the handlers).
-    pub link: Arc<Link>,
+    /// The database with its offline cache and connection state, shared with the handlers.
+    /// `None`: the store alone, no cache.
+    pub db: Option<Arc<Offline>>,
+}
+
+/// The least time between two refreshes of the offline cache: a refresh copies every user, so
+/// a burst of changes is folded into one copy a few seconds later (the snapshot is exported at
+/// once regardless).
+pub const CACHE_MIN_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Refreshes the offline cache (first flushing queued login state) each time `wake` is
+/// signalled, at most once per [`CACHE_MIN_INTERVAL`]. Runs until aborted.
+async fn keep_cache(db: Arc<Offline>, wake: Arc<Notify>) {
+    loop {
+        wake.notified().await;
+        match db.refresh().await {
+            Ok(()) => {}
+            Err(e) => {
+                db.failed_over(&e);
+                tracing::warn!(error = %e, "cannot refresh the offline cache; it keeps its last state");
+            }
+        }
+        tokio::time::sleep(CACHE_MIN_INTERVAL).await;
+    }
 }
 
 /// How the exporter hears of changes made by others (see the module docs).
@@ -102,6 +126,15 @@ enum Watch {
     Sqlite(sqlx::AnyConnection, Option<String>),
     /// The `LISTEN` task (aborted on drop) and the last stamp read.
     Postgres(tokio::task::JoinHandle<()>, Option<String>),
+}
+
+/// A background task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Drop for Watch {
@@ -164,13 +197,19 @@ pub async fn run(store: Store, path: PathBuf, changed: Arc<Notify>, stop: Arc<No
 
 /// [`run`], with [`Options`]. The root hook works in the background and never delays an export.
 pub async fn run_with(store: Store, path: PathBuf, changed: Arc<Notify>, stop: Arc<Notify>, opts: Options) {
-    let Options { roots, link } = opts;
+    let Options { roots, db } = opts;
+    let db = db.unwrap_or_else(|| Arc::new(Offline::direct(store.clone())));
+    let link = db.link.clone();
+    let wake_cache = Arc::new(Notify::new());
+    let _cache_task = db.cache.is_some().then(|| AbortOnDrop(tokio::spawn(keep_cache(db.clone(), wake_cache.clone()))));
     let export_once = |store: &Store, path: &Path, generation: u64| {
-        let (store, path, roots, link) = (store.clone(), path.to_path_buf(), roots.clone(), link.clone());
+        let (store, path, roots, db, wake) =
+            (store.clone(), path.to_path_buf(), roots.clone(), db.clone(), wake_cache.clone());
         async move {
-            let ok = export(&store, &path, generation).await;
-            if ok {
-                link.synced(crate::store::now());
+            let ok = export(&db, &path, generation).await;
+            if ok && db.link.online() {
+                db.link.synced(crate::store::now());
+                wake.notify_one();
                 if let Some(hook) = &roots {
                     hook.after_export(&store);
                 }

@@ -6,6 +6,7 @@
 //! `meta` row), so concurrent writers serialise instead of failing half-way, and every admin
 //! change appends to `audit_log` inside the same transaction.
 mod bulk;
+pub mod cache;
 mod credentials;
 mod groups;
 mod ids;
@@ -74,15 +75,38 @@ pub enum StoreError {
     /// A row that plain SQL left malformed.
     #[error("bad data in the database: {0}")]
     Corrupt(String),
+    /// The database server cannot be reached (down, refused, timed out); nothing was changed.
+    #[error("cannot reach the database ({0}); nothing was changed")]
+    Unreachable(String),
     /// The database itself failed.
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Filesystem error around the database file.
     #[error("{0}")]
     Io(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Connection failures become [`StoreError::Unreachable`], so callers (the CLI's message, the
+    /// daemon's switch to the offline cache) need not know sqlx's error kinds.
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                StoreError::Unreachable(e.to_string())
+            }
+            e => StoreError::Db(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// True when the database could not be reached at all (as opposed to refusing a request).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, StoreError::Unreachable(_))
+    }
 }
 
 /// Shorthand for store results.
@@ -115,6 +139,21 @@ pub struct DbStatus {
     pub groups: Option<i64>,
 }
 
+/// How long gatehoused waits for a PostgreSQL connection before it counts the server as down.
+pub const DAEMON_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// The current time in Unix seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
@@ -130,15 +169,27 @@ impl Store {
 
     /// Opens the database with an explicit source of local names and ids (tests).
     pub async fn open_with(cfg: Config, local: Arc<dyn LocalIds>, create: bool) -> Result<Store> {
+        Self::open_inner(cfg, local, create, false).await
+    }
+
+    /// Opens the database for gatehoused: a PostgreSQL pool connects on first use (so the
+    /// daemon starts, and serves from its offline cache, while the server is down) and gives up
+    /// on a connection after [`DAEMON_ACQUIRE_TIMEOUT`], well inside PAM's 6 s.
+    pub async fn open_for_daemon(cfg: Config) -> Result<Store> {
+        Self::open_inner(cfg, Arc::new(SystemIds::default()), false, true).await
+    }
+
+    async fn open_inner(cfg: Config, local: Arc<dyn LocalIds>, create: bool, daemon: bool) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if cfg.database.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let url = match backend {
             Backend::Sqlite => sqlite_url(&cfg.database, create)?,
             Backend::Postgres => cfg.database.clone(),
         };
+        let timeout = if daemon { DAEMON_ACQUIRE_TIMEOUT } else { std::time::Duration::from_secs(5) };
         let opts = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .acquire_timeout(std::time::Duration::from_secs(10));
+            .acquire_timeout(timeout);
         let opts = if backend == Backend::Sqlite {
             opts.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -151,7 +202,14 @@ impl Store {
         } else {
             opts
         };
-        let pool = opts.connect(&url).await?;
+        let pool = if daemon && backend == Backend::Postgres {
+            opts.connect_lazy(&url)?
+        } else {
+            opts.connect(&url).await.map_err(|e| match StoreError::from(e) {
+                StoreError::Unreachable(why) => StoreError::Unreachable(format!("{}: {why}", redact_url(&url))),
+                other => other,
+            })?
+        };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
