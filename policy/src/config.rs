@@ -19,6 +19,9 @@ pub const TASKS_SOCKET_PATH: &str = "/run/gatehouse/tasks.socket";
 pub const DAEMON_USER: &str = "gatehouse";
 /// The fixed path of the NSS snapshot.
 pub const SNAPSHOT_PATH: &str = "/var/lib/gatehouse/nss.db";
+/// The fixed path where gatehoused publishes its database connection state for `gatehouse
+/// status` (0644, no secrets).
+pub const SYNC_STATUS_PATH: &str = "/run/gatehouse/sync.json";
 /// The fixed path of the offline cache a host keeps of a PostgreSQL database (0600).
 pub const CACHE_PATH: &str = "/var/lib/gatehouse/cache.db";
 /// The shared, root-owned, read-only home directory of every gatehouse user.

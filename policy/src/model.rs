@@ -95,6 +95,10 @@ pub struct User {
     pub protocols: Vec<String>,
     /// Names of the groups the user belongs to, sorted.
     pub groups: Vec<String>,
+    /// Hosts that serve this user (host names, and host groups as `@name`); empty: as the
+    /// user's groups say (see [`served_on`]).
+    #[serde(default)]
+    pub hosts: Vec<String>,
     /// False rejects every connection.
     pub active: bool,
     /// Unix seconds after which logins are refused.
@@ -136,8 +140,45 @@ pub struct Group {
     pub denied_ips: Vec<ipnet::IpNet>,
     /// Protocols granted to members, in addition to their own.
     pub protocols: Vec<String>,
+    /// Hosts that serve this group's members (host names, and host groups as `@name`); empty:
+    /// every host (see [`served_on`]).
+    #[serde(default)]
+    pub hosts: Vec<String>,
     /// Member names, sorted.
     pub members: Vec<String>,
+}
+
+/// Whether this host serves `user` (host scoping in a fleet):
+/// - a user with a `hosts` list of their own is served on the hosts it names (by host name, or
+///   by a host group as `@name`), whatever their groups say;
+/// - otherwise, if any of their groups has a `hosts` list, on the hosts any of those name;
+/// - otherwise everywhere.
+pub fn served_on(user: &User, groups: &[Group], fleet: &crate::config::FleetConfig) -> bool {
+    if !user.hosts.is_empty() {
+        return scope_names(&user.hosts, fleet);
+    }
+    let mut scoped = groups.iter().filter(|g| !g.hosts.is_empty()).peekable();
+    scoped.peek().is_none() || scoped.any(|g| scope_names(&g.hosts, fleet))
+}
+
+/// True if one of `entries` is this host's name or `@` one of its host groups.
+pub fn scope_names(entries: &[String], fleet: &crate::config::FleetConfig) -> bool {
+    entries.iter().any(|e| match e.strip_prefix('@') {
+        Some(g) => fleet.host_groups.iter().any(|h| h == g),
+        None => *e == fleet.host,
+    })
+}
+
+/// Validates and sorts a `hosts` list: each entry a host name or `@` and a host-group name.
+pub fn parse_hosts(field: &'static str, entries: &[String]) -> Result<Vec<String>, PolicyError> {
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        crate::config::validate_host_name(field, e.strip_prefix('@').unwrap_or(e))?;
+        out.push(e.to_string());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Validates a login or group name: POSIX-portable, lowercase, 1–32 characters, starting with a

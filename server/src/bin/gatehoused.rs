@@ -8,8 +8,8 @@
 //! Logs go to stderr, which systemd sends to the journal.
 #![forbid(unsafe_code)]
 
-use gatehouse_policy::config::{CACHE_PATH, SOCKET_PATH, TASKS_SOCKET_PATH};
-use gatehouse_server::daemon::offline::Offline;
+use gatehouse_policy::config::{CACHE_PATH, SOCKET_PATH, SYNC_STATUS_PATH, TASKS_SOCKET_PATH};
+use gatehouse_server::daemon::offline::{self, Offline};
 use gatehouse_server::daemon::watch::Link;
 use gatehouse_server::daemon::{exporter, serve_with, DaemonConfig};
 use gatehouse_server::store::{Backend, Store, StoreError};
@@ -109,7 +109,10 @@ async fn run() -> Result<(), String> {
         stop.clone(),
         exporter::Options { roots: Some(roots), db: Some(db.clone()) },
     ));
+    let status = tokio::spawn(offline::publish_status(db.clone(), SYNC_STATUS_PATH.into()));
     serve_with(db, dcfg, listener, shutdown).await;
+    status.abort();
+    let _ = std::fs::remove_file(SYNC_STATUS_PATH);
     stop.notify_one();
     let _ = exporter.await;
     let _ = std::fs::remove_file(SOCKET_PATH);

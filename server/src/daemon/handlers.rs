@@ -6,7 +6,7 @@ use super::{Grant, State};
 use crate::store::{now, StoreError};
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
 use gatehouse_policy::ftp::{vsftpd_limits, FtpServer};
-use gatehouse_policy::model::{format_time, validate_name, Group, User};
+use gatehouse_policy::model::{format_time, served_on, validate_name, Group, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::wire::{Response, SessionPolicy};
@@ -39,27 +39,33 @@ impl Outcome {
 }
 
 /// Loads a gatehouse user by login name (never by UUID: PAM hands over names). `None` for an
-/// unknown or impossible name.
+/// unknown or impossible name, and for a user this host does not serve (host scoping).
 async fn lookup(st: &State, name: &str) -> Result<Option<User>, StoreError> {
+    Ok(lookup_with_groups(st, name).await?.map(|(u, _)| u))
+}
+
+/// [`lookup`], with the user's groups.
+async fn lookup_with_groups(st: &State, name: &str) -> Result<Option<(User, Vec<Group>)>, StoreError> {
     if validate_name("user", name).is_err() {
         return Ok(None);
     }
-    match st.db.read(|s| s.get_user(name)).await {
-        Ok(u) if u.name == name => Ok(Some(u)),
-        Ok(_) | Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
+    let u = match st.db.read(|s| s.get_user(name)).await {
+        Ok(u) if u.name == name => u,
+        Ok(_) | Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let groups = st.db.read(|s| s.groups_of(&u)).await?;
+    if !served_on(&u, &groups, &st.db.primary.config().fleet) {
+        return Ok(None);
     }
+    Ok(Some((u, groups)))
 }
 
 /// A gatehouse user and their groups, or the answer to give: unknown user, or unavailable.
 async fn user_and_groups(st: &State, name: &str) -> Result<(User, Vec<Group>), Outcome> {
-    let u = match lookup(st, name).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return Err(Outcome::new(Response::UnknownUser, "no such gatehouse user")),
-        Err(e) => return Err(Outcome::unavailable(e)),
-    };
-    match st.db.read(|s| s.groups_of(&u)).await {
-        Ok(g) => Ok((u, g)),
+    match lookup_with_groups(st, name).await {
+        Ok(Some(x)) => Ok(x),
+        Ok(None) => Err(Outcome::new(Response::UnknownUser, "no such gatehouse user on this host")),
         Err(e) => Err(Outcome::unavailable(e)),
     }
 }

@@ -102,6 +102,62 @@ impl LoginEvent {
     }
 }
 
+/// What gatehoused publishes at [`SYNC_STATUS_PATH`](gatehouse_policy::config::SYNC_STATUS_PATH)
+/// for `gatehouse status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Whether the database answers.
+    pub online: bool,
+    /// Since when (Unix seconds).
+    pub since: i64,
+    /// The last snapshot export from the database (Unix seconds), if any since start.
+    pub last_sync: Option<i64>,
+    /// The last refresh of the offline cache (Unix seconds), if there is a cache.
+    pub cache_synced_at: Option<i64>,
+    /// `[fleet] max_staleness` in seconds.
+    pub max_staleness: u64,
+    /// Login-state updates waiting for the database.
+    pub queued: usize,
+}
+
+/// How often gatehoused rewrites the status file (only when something changed).
+pub const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Writes `db`'s [`SyncStatus`] to `path` (0644, replaced atomically) whenever it changes.
+/// Runs until aborted.
+pub async fn publish_status(db: Arc<Offline>, path: std::path::PathBuf) {
+    let mut last = None;
+    loop {
+        let st = db.status().await;
+        if last.as_ref() != Some(&st) {
+            match serde_json::to_vec(&st) {
+                Ok(bytes) => {
+                    let p = path.clone();
+                    let written = tokio::task::spawn_blocking(move || write_atomically(&p, &bytes)).await;
+                    if let Ok(Err(e)) = written {
+                        tracing::debug!(error = %e, path = %path.display(), "cannot write the status file");
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot encode the status"),
+            }
+            last = Some(st);
+        }
+        tokio::time::sleep(STATUS_EVERY).await;
+    }
+}
+
+/// Writes `bytes` to a temp file beside `path` (0644) and renames it over `path`.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(&tmp)?;
+    f.write_all(bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
 /// The primary database, the cache beside it (PostgreSQL hosts only), and the connection state.
 pub struct Offline {
     /// The database every host shares.
@@ -136,6 +192,26 @@ impl Offline {
     pub async fn with_cache(primary: Store, cache: Store, link: Arc<Link>, max_staleness: u64) -> Offline {
         let synced = cache.synced_at().await.ok().flatten().unwrap_or(0);
         Offline { primary, cache: Some(cache), link, max_staleness, synced_at: AtomicI64::new(synced) }
+    }
+
+    /// The state `gatehouse status` shows.
+    pub async fn status(&self) -> SyncStatus {
+        let queued = match &self.cache {
+            Some(c) => c.queued_count().await.unwrap_or(0),
+            None => 0,
+        };
+        SyncStatus {
+            backend: match self.primary.backend() {
+                crate::store::Backend::Sqlite => "sqlite".into(),
+                crate::store::Backend::Postgres => "postgres".into(),
+            },
+            online: self.link.online(),
+            since: self.link.since(),
+            last_sync: self.link.last_sync(),
+            cache_synced_at: self.cache_synced_at(),
+            max_staleness: self.max_staleness,
+            queued,
+        }
     }
 
     /// When the cache was last refreshed, if ever.

@@ -298,7 +298,7 @@ pub(super) fn multi_insert(table: &str, cols: &[&str], rows: usize) -> String {
     sql
 }
 
-const USER_COLS: [&str; 19] = [
+const USER_COLS: [&str; 20] = [
     "id",
     "name",
     "uid",
@@ -313,6 +313,7 @@ const USER_COLS: [&str; 19] = [
     "allowed_ips",
     "denied_ips",
     "protocols",
+    "hosts",
     "active",
     "expires_at",
     "max_file_size",
@@ -361,6 +362,7 @@ async fn write_users(
                 .bind(ip_list_text(&u.allowed_ips))
                 .bind(ip_list_text(&u.denied_ips))
                 .bind(protocols)
+                .bind(u.hosts.join(","))
                 .bind(b(u.active.unwrap_or(true)))
                 .bind(time_text(u.expires_at))
                 .bind(max_size)

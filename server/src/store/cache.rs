@@ -117,6 +117,12 @@ impl Store {
             .collect()
     }
 
+    /// How many updates are queued.
+    pub async fn queued_count(&self) -> Result<usize> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM pending_login").fetch_one(&self.pool).await?.try_get(0)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// Removes one update from the queue (it reached the primary, or never can).
     pub async fn dequeue(&self, seq: i64) -> Result<()> {
         sqlx::query("DELETE FROM pending_login WHERE seq = $1").bind(seq).execute(&self.pool).await?;
