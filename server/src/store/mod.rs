@@ -139,6 +139,9 @@ pub struct DbStatus {
     pub groups: Option<i64>,
 }
 
+/// The PostgreSQL advisory lock key `gatehouse db migrate` holds ("gatehous" in ASCII).
+pub const MIGRATE_LOCK: i64 = 0x6761_7465_686f_7573;
+
 /// How long gatehoused waits for a PostgreSQL connection before it counts the server as down.
 pub const DAEMON_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -238,39 +241,46 @@ impl Store {
         }
     }
 
-    /// Applies every pending migration. Returns the versions that were pending before.
+    /// Applies every pending migration. Returns the versions applied by this call.
     ///
-    /// Safe when several hosts start at once against one PostgreSQL: sqlx's migrator takes
-    /// `pg_advisory_lock` (a key derived from the database name) before it reads
-    /// `_sqlx_migrations`, so the others wait and then find nothing left to apply (SQLite: the
-    /// file's write lock does the same). The migration runs on a connection of its own that is
-    /// closed afterwards: the lock is session-level, and a failed migration returns early without
-    /// unlocking, which must not leave the lock held by a pooled connection.
+    /// Safe when several hosts start at once against one PostgreSQL: the whole step runs under
+    /// `pg_advisory_lock(`[`MIGRATE_LOCK`]`)` on a connection of its own, so the others wait and
+    /// then find nothing left to apply, and the versions returned are the ones this call
+    /// applied. (sqlx's migrator takes an advisory lock of its own too, but only around its own
+    /// work, after our "what is pending" question.) The connection is closed afterwards, which
+    /// releases the session-level locks even when a migration fails half-way. SQLite: the file's
+    /// write lock serialises migrators.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
         use sqlx::Connection;
-        let (_, before) = self.migration_state().await?;
         let mut conn = self.pool.acquire().await?.detach();
-        let result = self.migrator().run(&mut conn).await;
+        let result = async {
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATE_LOCK).execute(&mut conn).await?;
+            }
+            let (_, pending) = self.migration_state(&mut conn).await?;
+            self.migrator().run(&mut conn).await?;
+            Ok(pending)
+        }
+        .await;
         let _ = conn.close().await;
-        result?;
-        Ok(before)
+        result
     }
 
     /// Applied and pending migration versions (no table scans: every command asks this).
-    async fn migration_state(&self) -> Result<(Vec<i64>, Vec<i64>)> {
+    async fn migration_state(&self, conn: &mut sqlx::AnyConnection) -> Result<(Vec<i64>, Vec<i64>)> {
         let has_table: bool = match self.backend {
             Backend::Sqlite => sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await?
                 .is_some(),
             Backend::Postgres => sqlx::query("SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = current_schema()")
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await?
                 .is_some(),
         };
         let applied: Vec<i64> = if has_table {
             sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *conn)
                 .await?
                 .iter()
                 .map(|r| r.try_get::<i64, _>(0))
@@ -284,7 +294,7 @@ impl Store {
 
     /// Applied and pending migrations, and counts when the schema is current.
     pub async fn status(&self) -> Result<DbStatus> {
-        let (applied, pending) = self.migration_state().await?;
+        let (applied, pending) = self.migration_state(&mut *self.pool.acquire().await?).await?;
         let (users, groups) = if pending.is_empty() {
             let u: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?.try_get(0)?;
             let g: i64 = sqlx::query("SELECT COUNT(*) FROM groups").fetch_one(&self.pool).await?.try_get(0)?;
@@ -301,7 +311,7 @@ impl Store {
 
     /// Refuses to work on an outdated schema (nothing is changed), naming the fix.
     pub async fn ensure_current(&self) -> Result<()> {
-        let (_, pending) = self.migration_state().await?;
+        let (_, pending) = self.migration_state(&mut *self.pool.acquire().await?).await?;
         if pending.is_empty() {
             Ok(())
         } else {
