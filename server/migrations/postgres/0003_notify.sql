@@ -14,17 +14,13 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER users_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
-    FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify();
-CREATE TRIGGER user_keys_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON user_keys
-    FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify();
-CREATE TRIGGER user_rules_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON user_rules
-    FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify();
-CREATE TRIGGER groups_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON groups
-    FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify();
-CREATE TRIGGER group_rules_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON group_rules
-    FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify();
-CREATE TRIGGER memberships_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify();
-CREATE TRIGGER invitations_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON invitations
-    FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify();
+DO $$
+DECLARE t TEXT;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['users', 'user_keys', 'user_rules', 'groups', 'group_rules', 'memberships', 'invitations'] LOOP
+        -- Creates e.g. users_notify: AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users.
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify()', t || '_notify', t);
+    END LOOP;
+END;
+$$;

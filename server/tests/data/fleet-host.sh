@@ -36,17 +36,6 @@ max_staleness = "1h"
 TOML
 export GATEHOUSE_CONFIG=/etc/gatehouse/gatehouse.toml
 
-DAEMON=
-start_daemon() {
-    "$GATEHOUSED" >>"$T/daemon.log" 2>&1 </dev/null &
-    DAEMON=$!
-    for _ in $(seq 200); do [ -S /run/gatehouse/socket ] && [ -f /var/lib/gatehouse/nss.db ] && return 0; sleep 0.05; done
-    echo "gatehoused did not come up" >&2
-    return 1
-}
-stop_daemon() {
-    if [ -n "$DAEMON" ]; then kill "$DAEMON"; wait "$DAEMON" || true; DAEMON=; fi
-}
 trap stop_daemon EXIT
 
 echo "@@READY"
