@@ -460,10 +460,67 @@ pub fn format_time(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// Records for tests: a plain active user and an empty group.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    #![allow(clippy::unwrap_used)]
+    use super::{Group, User};
+
+    /// An active `rw` user with no rules, keys, groups or host list.
+    pub fn user(name: &str) -> User {
+        serde_json::from_value(serde_json::json!({
+            "id": "u", "name": name, "uid": 1900000002, "gid": 1900000002, "display_name": "",
+            "email": "", "locale": "", "time_zone": "", "password_hash": null, "password_source": "local",
+            "must_change_password": false, "keys": [], "root": "/srv/gatehouse/alice", "mode": "rw",
+            "delete_allowed": true, "rules": [], "allowed_ips": [], "denied_ips": [], "protocols": [],
+            "groups": [], "active": true, "expires_at": null, "max_file_size": null, "admin": false,
+            "created_at": 0, "updated_at": 0, "last_login_at": null, "last_login_ip": null,
+            "failed_logins": 0, "locked_until": null
+        }))
+        .unwrap()
+    }
+
+    /// A group with one member, `alice`, and nothing else.
+    pub fn group(name: &str) -> Group {
+        serde_json::from_value(serde_json::json!({
+            "id": "g", "name": name, "gid": 1900000003, "description": "", "rules": [], "allowed_ips": [],
+            "denied_ips": [], "protocols": [], "members": ["alice"]
+        }))
+        .unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn host_scoping() {
+        let fleet = |host: &str, groups: &[&str]| crate::config::FleetConfig {
+            host: host.into(),
+            host_groups: groups.iter().map(|g| g.to_string()).collect(),
+            ..Default::default()
+        };
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut u = fixtures::user("alice");
+        let mut web = fixtures::group("web");
+        let plain = fixtures::group("staff");
+        let (a, b_eu, c) = (fleet("a", &[]), fleet("b", &["eu"]), fleet("c", &["us"]));
+        // No list anywhere: every host.
+        assert!(served_on(&u, &[plain.clone()], &a));
+        // A group's list decides for members without their own; unscoped groups add nothing.
+        web.hosts = list(&["a", "@eu"]);
+        let groups = [web.clone(), plain.clone()];
+        assert!(served_on(&u, &groups, &a) && served_on(&u, &groups, &b_eu) && !served_on(&u, &groups, &c));
+        // The user's own list wins over the groups'.
+        u.hosts = list(&["c"]);
+        assert!(!served_on(&u, &groups, &a) && served_on(&u, &groups, &c));
+        assert_eq!(parse_hosts("hosts", &list(&["b", " @eu", "", "b"])).unwrap(), list(&["@eu", "b"]));
+        for bad in ["a b", "@", "x/y", "@a,b"] {
+            assert!(parse_hosts("hosts", &list(&[bad])).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names() {
