@@ -508,7 +508,7 @@ mod tests {
         let plain = fixtures::group("staff");
         let (a, b_eu, c) = (fleet("a", &[]), fleet("b", &["eu"]), fleet("c", &["us"]));
         // No list anywhere: every host.
-        assert!(served_on(&u, &[plain.clone()], &a));
+        assert!(served_on(&u, std::slice::from_ref(&plain), &a));
         // A group's list decides for members without their own; unscoped groups add nothing.
         web.hosts = list(&["a", "@eu"]);
         let groups = [web.clone(), plain.clone()];
