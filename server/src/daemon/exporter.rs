@@ -201,7 +201,12 @@ pub async fn run_with(store: Store, path: PathBuf, changed: Arc<Notify>, stop: A
     let db = db.unwrap_or_else(|| Arc::new(Offline::direct(store.clone())));
     let link = db.link.clone();
     let wake_cache = Arc::new(Notify::new());
-    let _cache_task = db.cache.is_some().then(|| AbortOnDrop(tokio::spawn(keep_cache(db.clone(), wake_cache.clone()))));
+    let _cache_tasks = db.cache.is_some().then(|| {
+        (
+            AbortOnDrop(tokio::spawn(keep_cache(db.clone(), wake_cache.clone()))),
+            AbortOnDrop(tokio::spawn(watch::probe(db.primary.clone(), changed.clone(), link.clone()))),
+        )
+    });
     let export_once = |store: &Store, path: &Path, generation: u64| {
         let (store, path, roots, db, wake) =
             (store.clone(), path.to_path_buf(), roots.clone(), db.clone(), wake_cache.clone());

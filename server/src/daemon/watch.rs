@@ -78,6 +78,23 @@ impl Link {
     }
 }
 
+/// How often a database marked unreachable by a failed request is tried again.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// Marks the database reachable again after a request (not the `LISTEN` connection, which marks
+/// it itself) found it unreachable: a pool that was only busy for a moment, or a server that came
+/// back while the `LISTEN` connection stayed up. While `link` says unreachable, tries `SELECT 1`
+/// every [`PROBE_EVERY`]; on success marks it reachable and wakes `changed`, so the exporter
+/// catches up and queued login state is flushed. Runs until aborted.
+pub async fn probe(store: crate::store::Store, changed: Arc<Notify>, link: Arc<Link>) {
+    loop {
+        tokio::time::sleep(PROBE_EVERY).await;
+        if !link.online() && sqlx::query("SELECT 1").execute(store.pool()).await.is_ok() && link.set_online(true) {
+            changed.notify_one();
+        }
+    }
+}
+
 /// Subscribes a dedicated connection to [`CHANNEL`].
 async fn subscribe(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
     let mut l = sqlx::postgres::PgListener::connect(url).await?;
