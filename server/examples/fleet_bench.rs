@@ -110,7 +110,8 @@ async fn main() {
     }
     let t = Instant::now();
     let paths = snaps.clone();
-    let first = tokio::task::spawn_blocking(move || wait_all(&paths, "u0", "", Duration::from_secs(600))).await.unwrap();
+    let first =
+        tokio::task::spawn_blocking(move || wait_all(&paths, "u0", "", Duration::from_secs(600))).await.unwrap();
     assert!(first.iter().all(Option::is_some), "every host exports at start");
     println!("first export on {hosts} hosts: {:.2} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
@@ -118,7 +119,7 @@ async fn main() {
     store.copy_into(&probe, 1).await.unwrap();
     println!("one offline-cache refresh (copy of every table): {:.2} s", t.elapsed().as_secs_f64());
     // Let the caches' first refreshes finish before measuring.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(2) + t.elapsed() * hosts as u32).await;
 
     let mut delays = Vec::with_capacity(changes * hosts);
     let mut missed = 0;

@@ -275,7 +275,7 @@ fn three_hosts_on_one_postgresql() {
             if st["cache_synced_at"].as_i64().is_some_and(|s| s >= settled) {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(20), "host {}: cache not refreshed: {st}\n{}", h.name, h.log());
+            assert!(t.elapsed() < Duration::from_secs(40), "host {}: cache not refreshed: {st}\n{}", h.name, h.log());
             std::thread::sleep(Duration::from_millis(200));
         }
     }

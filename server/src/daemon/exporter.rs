@@ -99,10 +99,12 @@ pub struct Options {
     pub db: Option<Arc<Offline>>,
 }
 
-/// The least time between two refreshes of the offline cache: a refresh copies every user, so
-/// a burst of changes is folded into one copy a few seconds later (the snapshot is exported at
-/// once regardless).
-pub const CACHE_MIN_INTERVAL: Duration = Duration::from_secs(2);
+/// The least time between two refreshes of the offline cache. A refresh copies every user
+/// (about 1 s of CPU per 100k users), so a stream of changes is folded into one copy every
+/// 10 s; the snapshot is exported at once regardless. With 2 s, three hosts sharing two cores
+/// under 200 changes at 100k users spent enough time copying to push the snapshot's p99 from
+/// under a second to 1.3 s (tests/bench/fleet.sh).
+pub const CACHE_MIN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Refreshes the offline cache (first flushing queued login state) each time `wake` is
 /// signalled, at most once per [`CACHE_MIN_INTERVAL`]. Runs until aborted.
