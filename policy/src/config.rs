@@ -19,6 +19,11 @@ pub const TASKS_SOCKET_PATH: &str = "/run/gatehouse/tasks.socket";
 pub const DAEMON_USER: &str = "gatehouse";
 /// The fixed path of the NSS snapshot.
 pub const SNAPSHOT_PATH: &str = "/var/lib/gatehouse/nss.db";
+/// The fixed path where gatehoused publishes its database connection state for `gatehouse
+/// status` (0644, no secrets).
+pub const SYNC_STATUS_PATH: &str = "/run/gatehouse/sync.json";
+/// The fixed path of the offline cache a host keeps of a PostgreSQL database (0600).
+pub const CACHE_PATH: &str = "/var/lib/gatehouse/cache.db";
 /// The shared, root-owned, read-only home directory of every gatehouse user.
 pub const SHARED_HOME: &str = "/var/lib/gatehouse/home";
 /// Default of `vsftpd_user_config_dir`.
@@ -53,6 +58,8 @@ pub struct Config {
     pub lockout: LockoutConfig,
     /// Non-root uids (by name) allowed to authenticate users for a protocol.
     pub callers: BTreeMap<String, Vec<String>>,
+    /// This host's place in a fleet (host scoping, the offline cache).
+    pub fleet: FleetConfig,
     /// Mailing invitations (`gatehouse invite --mail`).
     pub mail: MailConfig,
 }
@@ -67,6 +74,38 @@ pub struct MailConfig {
     pub sendmail: Option<String>,
     /// The From: address; default: the MTA's own choice (no From: header is written).
     pub from: Option<String>,
+}
+
+/// `[fleet]`: what matters when many hosts share one PostgreSQL database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// This host's name, matched against users' and groups' `hosts` lists. Empty: the kernel's
+    /// host name (`uname -n`).
+    pub host: String,
+    /// Host groups this host belongs to, matched against `host_groups` lists.
+    pub host_groups: Vec<String>,
+    /// How old the offline cache may be and still serve logins, keys and NSS while PostgreSQL
+    /// is unreachable, e.g. `7d`. Older, every gatehouse login is refused as unavailable.
+    pub max_staleness: String,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig { host: String::new(), host_groups: Vec::new(), max_staleness: "7d".into() }
+    }
+}
+
+/// Checks a host or host-group name: 1–64 characters of `a-z A-Z 0-9 . _ -`.
+pub fn validate_host_name(field: &'static str, s: &str) -> Result<(), PolicyError> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(PolicyError::invalid(field, s, "expected 1-64 characters of letters, digits, '.', '_' or '-'"))
+    }
 }
 
 /// `[ids]`: the range uids and gids are allocated from. The first two ids are the virtual groups
@@ -121,6 +160,7 @@ impl Default for Config {
             lockout: LockoutConfig::default(),
             callers: BTreeMap::new(),
             mail: MailConfig::default(),
+            fleet: FleetConfig::default(),
         }
     }
 }
@@ -248,6 +288,13 @@ impl Config {
         if let Some(f) = &self.mail.from {
             crate::model::validate_email(f)
                 .map_err(|_| PolicyError::invalid("mail.from", f, "not an email address"))?;
+        }
+        parse_duration("fleet.max_staleness", &self.fleet.max_staleness)?;
+        if !self.fleet.host.is_empty() {
+            validate_host_name("fleet.host", &self.fleet.host)?;
+        }
+        for g in &self.fleet.host_groups {
+            validate_host_name("fleet.host_groups", g)?;
         }
         Ok(())
     }

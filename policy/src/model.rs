@@ -95,6 +95,10 @@ pub struct User {
     pub protocols: Vec<String>,
     /// Names of the groups the user belongs to, sorted.
     pub groups: Vec<String>,
+    /// Hosts that serve this user (host names, and host groups as `@name`); empty: as the
+    /// user's groups say (see [`served_on`]).
+    #[serde(default)]
+    pub hosts: Vec<String>,
     /// False rejects every connection.
     pub active: bool,
     /// Unix seconds after which logins are refused.
@@ -136,8 +140,45 @@ pub struct Group {
     pub denied_ips: Vec<ipnet::IpNet>,
     /// Protocols granted to members, in addition to their own.
     pub protocols: Vec<String>,
+    /// Hosts that serve this group's members (host names, and host groups as `@name`); empty:
+    /// every host (see [`served_on`]).
+    #[serde(default)]
+    pub hosts: Vec<String>,
     /// Member names, sorted.
     pub members: Vec<String>,
+}
+
+/// Whether this host serves `user` (host scoping in a fleet):
+/// - a user with a `hosts` list of their own is served on the hosts it names (by host name, or
+///   by a host group as `@name`), whatever their groups say;
+/// - otherwise, if any of their groups has a `hosts` list, on the hosts any of those name;
+/// - otherwise everywhere.
+pub fn served_on(user: &User, groups: &[Group], fleet: &crate::config::FleetConfig) -> bool {
+    if !user.hosts.is_empty() {
+        return scope_names(&user.hosts, fleet);
+    }
+    let mut scoped = groups.iter().filter(|g| !g.hosts.is_empty()).peekable();
+    scoped.peek().is_none() || scoped.any(|g| scope_names(&g.hosts, fleet))
+}
+
+/// True if one of `entries` is this host's name or `@` one of its host groups.
+pub fn scope_names(entries: &[String], fleet: &crate::config::FleetConfig) -> bool {
+    entries.iter().any(|e| match e.strip_prefix('@') {
+        Some(g) => fleet.host_groups.iter().any(|h| h == g),
+        None => *e == fleet.host,
+    })
+}
+
+/// Validates and sorts a `hosts` list: each entry a host name or `@` and a host-group name.
+pub fn parse_hosts(field: &'static str, entries: &[String]) -> Result<Vec<String>, PolicyError> {
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        crate::config::validate_host_name(field, e.strip_prefix('@').unwrap_or(e))?;
+        out.push(e.to_string());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Validates a login or group name: POSIX-portable, lowercase, 1–32 characters, starting with a
@@ -470,10 +511,67 @@ pub fn format_time(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// Records for tests: a plain active user and an empty group.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    #![allow(clippy::unwrap_used)]
+    use super::{Group, User};
+
+    /// An active `rw` user with no rules, keys, groups or host list.
+    pub fn user(name: &str) -> User {
+        serde_json::from_value(serde_json::json!({
+            "id": "u", "name": name, "uid": 1900000002, "gid": 1900000002, "display_name": "",
+            "email": "", "locale": "", "time_zone": "", "password_hash": null, "password_source": "local",
+            "must_change_password": false, "keys": [], "root": "/srv/gatehouse/alice", "mode": "rw",
+            "delete_allowed": true, "rules": [], "allowed_ips": [], "denied_ips": [], "protocols": [],
+            "groups": [], "active": true, "expires_at": null, "max_file_size": null, "admin": false,
+            "created_at": 0, "updated_at": 0, "last_login_at": null, "last_login_ip": null,
+            "failed_logins": 0, "locked_until": null
+        }))
+        .unwrap()
+    }
+
+    /// A group with one member, `alice`, and nothing else.
+    pub fn group(name: &str) -> Group {
+        serde_json::from_value(serde_json::json!({
+            "id": "g", "name": name, "gid": 1900000003, "description": "", "rules": [], "allowed_ips": [],
+            "denied_ips": [], "protocols": [], "members": ["alice"]
+        }))
+        .unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn host_scoping() {
+        let fleet = |host: &str, groups: &[&str]| crate::config::FleetConfig {
+            host: host.into(),
+            host_groups: groups.iter().map(|g| g.to_string()).collect(),
+            ..Default::default()
+        };
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut u = fixtures::user("alice");
+        let mut web = fixtures::group("web");
+        let plain = fixtures::group("staff");
+        let (a, b_eu, c) = (fleet("a", &[]), fleet("b", &["eu"]), fleet("c", &["us"]));
+        // No list anywhere: every host.
+        assert!(served_on(&u, std::slice::from_ref(&plain), &a));
+        // A group's list decides for members without their own; unscoped groups add nothing.
+        web.hosts = list(&["a", "@eu"]);
+        let groups = [web.clone(), plain.clone()];
+        assert!(served_on(&u, &groups, &a) && served_on(&u, &groups, &b_eu) && !served_on(&u, &groups, &c));
+        // The user's own list wins over the groups'.
+        u.hosts = list(&["c"]);
+        assert!(!served_on(&u, &groups, &a) && served_on(&u, &groups, &c));
+        assert_eq!(parse_hosts("hosts", &list(&["b", " @eu", "", "b"])).unwrap(), list(&["@eu", "b"]));
+        for bad in ["a b", "@", "x/y", "@a,b"] {
+            assert!(parse_hosts("hosts", &list(&[bad])).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names() {

@@ -10,13 +10,18 @@ pub fn config_path() -> String {
     std::env::var("GATEHOUSE_CONFIG").unwrap_or_else(|_| CONFIG_PATH.to_string())
 }
 
-/// Reads and validates the config at `path`; a missing file means the defaults.
+/// Reads and validates the config at `path`; a missing file means the defaults. An empty
+/// `[fleet] host` becomes the kernel's host name.
 pub fn load_config(path: &str) -> Result<Config, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Config::parse(&text).map_err(|e| format!("{path}: {e}")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(format!("cannot read {path}: {e}")),
+    let mut cfg = match std::fs::read_to_string(path) {
+        Ok(text) => Config::parse(&text).map_err(|e| format!("{path}: {e}"))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+        Err(e) => return Err(format!("cannot read {path}: {e}")),
+    };
+    if cfg.fleet.host.is_empty() {
+        cfg.fleet.host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
     }
+    Ok(cfg)
 }
 
 /// Binds a listening socket at `path`: creates its directory (0755) if needed and replaces a

@@ -503,7 +503,53 @@ async fn app_passwords(db: &Db<'_>) {
     assert_eq!(n, 0, "deleting a user deletes their app passwords");
 }
 
+/// The offline cache: a copy of everything a host serves (hashes, keys, rules, groups, host
+/// lists, login state) that the same reads work on; a refresh replaces it whole; the queue of
+/// login-state updates keeps its order.
+async fn offline_cache(db: &Db<'_>) {
+    let (s, dir) = fresh_store(db, local()).await;
+    s.add_group("root", NewGroup { name: "acme".into(), hosts: vec!["@eu".into()], ..NewGroup::default() })
+        .await
+        .unwrap();
+    let alice = NewUser {
+        password_hash: Some("$6$NmrYu2ruVtCWkCju$uEXqqfpNecOkZasA.iumoTelA3bn9wcZ1pYjI0ViwS95IfGvKGACZ.GtV6ME2z9ZzZGre5zdtq3cArT9LshhM/".into()),
+        keys: vec![PublicKey::parse(ED25519).unwrap()],
+        rules: vec![Rule::new("/in", Level::Upload).unwrap()],
+        groups: vec!["acme".into()],
+        hosts: vec!["web1".into()],
+        ..nu("alice")
+    };
+    s.add_user("root", alice).await.unwrap();
+    s.add_user("root", nu("bob")).await.unwrap();
+    let a = s.get_user("alice").await.unwrap();
+    s.record_failure(&a.id, gatehouse_server::store::now(), 300, 5, 900).await.unwrap();
+    let a = s.get_user("alice").await.unwrap();
+
+    let cache = Store::open_cache(s.config(), dir.path().join("cache.db").to_str().unwrap()).await.unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(dir.path().join("cache.db")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(cache.synced_at().await.unwrap(), None);
+    s.copy_into(&cache, 1234).await.unwrap();
+    assert_eq!(cache.synced_at().await.unwrap(), Some(1234));
+    assert_eq!(cache.get_user("alice").await.unwrap(), a, "the same record, login state included");
+    assert_eq!(cache.groups_of(&a).await.unwrap(), s.groups_of(&a).await.unwrap());
+    assert_eq!(cache.nss_view().await.unwrap().0.len(), s.nss_view().await.unwrap().0.len());
+
+    s.delete_user("root", "bob").await.unwrap();
+    s.copy_into(&cache, 1235).await.unwrap();
+    assert!(matches!(cache.get_user("bob").await, Err(StoreError::NotFound { .. })), "a refresh replaces");
+
+    for e in ["one", "two", "three"] {
+        cache.enqueue(e).await.unwrap();
+    }
+    let q = cache.queued().await.unwrap();
+    assert_eq!(q.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>(), ["one", "two", "three"]);
+    cache.dequeue(q[0].0).await.unwrap();
+    assert_eq!(cache.queued_count().await.unwrap(), 2);
+}
+
 async fn suite(db: Db<'_>) {
+    offline_cache(&db).await;
     totp_and_invitations(&db).await;
     users_and_ids(&db).await;
     explicit_uids(&db).await;

@@ -227,12 +227,12 @@ async fn the_exporter_asks_the_helper_for_missing_roots() {
     let (changed, stop) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
     let hook = gatehouse_server::tasks::hook::RootHook::new(&sock);
     let snapshot = dir.path().join("nss.db");
-    let task = tokio::spawn(gatehouse_server::daemon::exporter::run_with_roots(
+    let task = tokio::spawn(gatehouse_server::daemon::exporter::run_with(
         store.clone(),
         snapshot.clone(),
         changed.clone(),
         stop.clone(),
-        Some(hook),
+        gatehouse_server::daemon::exporter::Options { roots: Some(hook), ..Default::default() },
     ));
     let (req, resp) = tokio::task::spawn_blocking(move || helper.join().unwrap()).await.unwrap();
     assert_eq!(resp, Response::Ok);

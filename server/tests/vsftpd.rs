@@ -20,20 +20,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// Builds the PAM and NSS modules (another package of the workspace) into this test's target dir.
 fn modules() -> Result<(PathBuf, PathBuf), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?.to_path_buf();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "pam_gatehouse", "-p", "nss_gatehouse"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CARGO_TARGET_DIR", dir.parent().ok_or("no target dir")?);
-    if dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("cargo build: {}", String::from_utf8_lossy(&out.stderr)));
-    }
+    let dir = common::build_workspace_parts(&["-p", "pam_gatehouse", "-p", "nss_gatehouse"])?;
     Ok((dir.join("libpam_gatehouse.so"), dir.join("libnss_gatehouse.so")))
 }
 
@@ -41,6 +28,7 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+mod common;
 #[path = "../../tests/lib/scenario.rs"]
 mod scenario;
 use scenario::Run;

@@ -3,6 +3,9 @@
 # server/tests/data/vsftpd-setup.sh, packaging/tests/install.sh). Needs T, the test's temp dir.
 #   ov DIR NAME   a writable overlay over DIR whose upper layer lives on a tmpfs under $T/ov
 #   fresh DIR...  an empty tmpfs (mode 0755) on each DIR
+#   start_daemon  the real gatehoused ($GATEHOUSED) in the background, logging to $T/daemon.log;
+#                 returns once its socket and snapshot exist
+#   stop_daemon   stops it (by its pid) and waits for it
 # Nothing written there reaches the host; the mounts end with the namespace.
 mkdir -p "$T/ov"
 mount -t tmpfs -o mode=0700 tmpfs "$T/ov"
@@ -12,4 +15,15 @@ ov() {
 }
 fresh() {
     for d in "$@"; do mount -t tmpfs -o mode=0755 tmpfs "$d"; done
+}
+DAEMON=
+start_daemon() {
+    "$GATEHOUSED" >>"$T/daemon.log" 2>&1 </dev/null &
+    DAEMON=$!
+    for _ in $(seq 200); do [ -S /run/gatehouse/socket ] && [ -f /var/lib/gatehouse/nss.db ] && return 0; sleep 0.05; done
+    echo "gatehoused did not come up" >&2
+    return 1
+}
+stop_daemon() {
+    if [ -n "$DAEMON" ]; then kill "$DAEMON"; wait "$DAEMON" || true; DAEMON=; fi
 }

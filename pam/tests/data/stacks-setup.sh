@@ -43,17 +43,6 @@ export GATEHOUSE_CONFIG="$T/g.toml"
 printf '%s\n' "$PW" | "$GATEHOUSE_CLI" user add alice --password-stdin >/dev/null
 printf '%s\n' "$PW" | "$GATEHOUSE_CLI" user add frank --password-stdin --protocols ftp >/dev/null
 mkdir -p -m 0755 /var/lib/gatehouse
-DAEMON=
-start_daemon() {
-    "$GATEHOUSED" 2>>"$T/daemon.log" &
-    DAEMON=$!
-    for _ in $(seq 200); do [ -S /run/gatehouse/socket ] && [ -f /var/lib/gatehouse/nss.db ] && return 0; sleep 0.05; done
-    echo "gatehoused did not come up" >&2
-    return 1
-}
-stop_daemon() {
-    if [ -n "$DAEMON" ]; then kill "$DAEMON"; wait "$DAEMON" || true; DAEMON=; fi
-}
 HUNG=
 # A listener at the daemon's socket that never accepts: connects land in its backlog.
 start_hung() {

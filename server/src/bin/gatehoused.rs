@@ -8,10 +8,13 @@
 //! Logs go to stderr, which systemd sends to the journal.
 #![forbid(unsafe_code)]
 
-use gatehouse_policy::config::{SOCKET_PATH, TASKS_SOCKET_PATH};
-use gatehouse_server::daemon::{exporter, serve, DaemonConfig};
-use gatehouse_server::store::{Store, StoreError};
+use gatehouse_policy::config::{CACHE_PATH, SOCKET_PATH, SYNC_STATUS_PATH, TASKS_SOCKET_PATH};
+use gatehouse_server::daemon::offline::{self, Offline};
+use gatehouse_server::daemon::watch::Link;
+use gatehouse_server::daemon::{exporter, serve_with, DaemonConfig};
+use gatehouse_server::store::{Backend, Store, StoreError};
 use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 
 /// Binds the fixed socket path: creates its directory (0755) if needed, replaces a stale socket
@@ -23,6 +26,39 @@ fn bind_socket(path: &str) -> Result<tokio::net::UnixListener, String> {
     Ok(listener)
 }
 
+/// Opens the database, refusing a schema that is not current. On PostgreSQL also opens the
+/// offline cache ([`CACHE_PATH`]); if the server is unreachable at start, the daemon starts
+/// from the cache alone (as long as there is one) and catches up once the server answers.
+async fn open_database(cfg: gatehouse_policy::config::Config) -> Result<Arc<Offline>, String> {
+    let max_staleness = gatehouse_policy::config::parse_duration("fleet.max_staleness", &cfg.fleet.max_staleness)
+        .map_err(|e| e.to_string())?;
+    let store = match Store::open_for_daemon(cfg.clone()).await {
+        Ok(s) => s,
+        Err(StoreError::NotMigrated(why)) => {
+            return Err(format!("the database is not ready ({why}); run `gatehouse db migrate` first"))
+        }
+        Err(e) => return Err(format!("cannot open the database: {e}")),
+    };
+    if store.backend() == Backend::Sqlite {
+        store.ensure_current().await.map_err(|e| format!("refusing to start: {e}"))?;
+        return Ok(Arc::new(Offline::direct(store)));
+    }
+    let cache = Store::open_cache(&cfg, CACHE_PATH)
+        .await
+        .map_err(|e| format!("cannot open the offline cache {CACHE_PATH}: {e}"))?;
+    let link = Arc::new(Link::default());
+    let db = Offline::with_cache(store.clone(), cache, link.clone(), max_staleness).await;
+    match store.ensure_current().await {
+        Ok(()) => {}
+        Err(e) if e.is_unreachable() && db.cache_synced_at().is_some() => {
+            tracing::warn!(error = %e, "starting from the offline cache");
+            link.set_online(false);
+        }
+        Err(e) => return Err(format!("refusing to start: {e}")),
+    }
+    Ok(Arc::new(db))
+}
+
 async fn run() -> Result<(), String> {
     let path = gatehouse_server::service::config_path();
     let cfg = gatehouse_server::service::load_config(&path)?;
@@ -30,14 +66,8 @@ async fn run() -> Result<(), String> {
     for w in warnings {
         tracing::warn!("{w}");
     }
-    let store = match Store::open(cfg, false).await {
-        Ok(s) => s,
-        Err(StoreError::NotMigrated(why)) => {
-            return Err(format!("the database is not ready ({why}); run `gatehouse db migrate` first"))
-        }
-        Err(e) => return Err(format!("cannot open the database: {e}")),
-    };
-    store.ensure_current().await.map_err(|e| format!("refusing to start: {e}"))?;
+    let db = open_database(cfg).await?;
+    let store = db.primary.clone();
     let listener = bind_socket(SOCKET_PATH)?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
@@ -72,14 +102,17 @@ async fn run() -> Result<(), String> {
         tracing::info!(dir = %dir.display(), "vsftpd per-user files are kept by gatehouse-tasks");
     }
     let roots = gatehouse_server::tasks::hook::RootHook::new(TASKS_SOCKET_PATH).with_vsftpd(vsftpd_dir);
-    let exporter = tokio::spawn(exporter::run_with_roots(
+    let exporter = tokio::spawn(exporter::run_with(
         store.clone(),
         snapshot,
         dcfg.changed.clone(),
         stop.clone(),
-        Some(roots),
+        exporter::Options { roots: Some(roots), db: Some(db.clone()) },
     ));
-    serve(store.clone(), dcfg, listener, shutdown).await;
+    let status = tokio::spawn(offline::publish_status(db.clone(), SYNC_STATUS_PATH.into()));
+    serve_with(db, dcfg, listener, shutdown).await;
+    status.abort();
+    let _ = std::fs::remove_file(SYNC_STATUS_PATH);
     stop.notify_one();
     let _ = exporter.await;
     let _ = std::fs::remove_file(SOCKET_PATH);

@@ -170,6 +170,36 @@ pub struct UserFields {
     /// Largest file the user may upload (e.g. 500M); 0 removes the cap.
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
+    /// Which hosts of a fleet serve the user.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// Host scoping (fleets): `--hosts` and `--host-groups` together set the one `hosts` list, and
+/// replace it whole; `--hosts ''` clears it (served on every host, or as the groups say).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScopeArgs {
+    /// Comma-separated host names ([fleet] host) that serve this user or group's members.
+    #[arg(long, value_name = "H,H")]
+    pub hosts: Option<String>,
+    /// Comma-separated host groups ([fleet] host_groups) that serve them; stored as @NAME.
+    #[arg(long, value_name = "G,G")]
+    pub host_groups: Option<String>,
+}
+
+impl ScopeArgs {
+    /// The `hosts` list these options set, if they set one.
+    pub fn list(&self) -> Option<Vec<String>> {
+        if self.hosts.is_none() && self.host_groups.is_none() {
+            return None;
+        }
+        let split = |s: &Option<String>| -> Vec<String> {
+            s.as_deref().unwrap_or("").split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
+        };
+        let mut v = split(&self.hosts);
+        v.extend(split(&self.host_groups).into_iter().map(|g| format!("@{}", g.trim_start_matches('@'))));
+        Some(v)
+    }
 }
 
 /// `gatehouse user …`
@@ -467,6 +497,9 @@ pub enum GroupCmd {
         /// Comma-separated protocols granted to members.
         #[arg(long, value_name = "P,P", default_value = "")]
         protocols: String,
+        /// Which hosts of a fleet serve the members.
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
     /// Change a group; only the options given change.
     #[command(after_help = "Examples:
@@ -496,6 +529,9 @@ pub enum GroupCmd {
         /// Comma-separated protocols; replaces the set.
         #[arg(long, value_name = "P,P")]
         protocols: Option<String>,
+        /// Which hosts of a fleet serve the members.
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
     /// List groups.
     List {

@@ -87,6 +87,7 @@ pub fn print_user(u: &User) {
         ("allowed ips", nets(&u.allowed_ips, "any")),
         ("denied ips", nets(&u.denied_ips, "none")),
         ("groups", list_or(&u.groups, "none")),
+        ("hosts", list_or(&u.hosts, "all (unless a group limits them)")),
         ("active", yes(u.active).to_string()),
         ("expires", when(u.expires_at, "never")),
         ("max file size", u.max_file_size.map_or_else(|| "no limit".to_string(), |s| format!("{s} bytes"))),
@@ -157,6 +158,7 @@ pub fn print_group(g: &Group) {
     kv("protocols", list_or(&g.protocols, "none (members keep their own)"));
     kv("allowed ips", nets(&g.allowed_ips, "none (does not widen members' lists)"));
     kv("denied ips", nets(&g.denied_ips, "none"));
+    kv("hosts", list_or(&g.hosts, "all"));
     kv("members", list_or(&g.members, "none"));
     kv("rules", if g.rules.is_empty() { "none" } else { "" });
     for r in &g.rules {

@@ -88,12 +88,31 @@ fn size_of(s: &Option<String>) -> R<Option<u64>> {
     s.as_deref().map(|v| parse_size("max_file_size", v).map_err(CliError::from)).transpose()
 }
 
+/// Prints `gatehouse status`; exit 0 when every part is ok.
+fn print_status(parts: Vec<super::status::Part>, json: bool) -> R<i32> {
+    if json {
+        output::print_json(&parts)?;
+    } else {
+        for p in &parts {
+            out!("{:<10} {}  {}", p.part, if p.ok { "ok  " } else { "FAIL" }, p.detail);
+        }
+    }
+    Ok(if parts.iter().all(|p| p.ok) { 0 } else { 1 })
+}
+
 pub(super) async fn run(cli: Cli) -> R<i32> {
     let cfg = load_config()?;
     // Only `db migrate` may create the database; anything else on a missing file is an error
     // that says what to run, and leaves nothing behind.
     let create = matches!(cli.command, Command::Db(DbCmd::Migrate));
-    let store = Store::open(cfg, create).await?;
+    let store = match Store::open(cfg, create).await {
+        // `status` still reports every other part when the database cannot be reached.
+        Err(e) if e.is_unreachable() => match cli.command {
+            Command::Status { json } => return print_status(super::status::run(Err(e.to_string())).await, json),
+            _ => return Err(e.into()),
+        },
+        other => other?,
+    };
     if !matches!(cli.command, Command::Db(_)) {
         store.ensure_current().await?;
     }
@@ -152,17 +171,7 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
             }
             Ok(0)
         }
-        Command::Status { json } => {
-            let parts = super::status::run(store).await;
-            if json {
-                output::print_json(&parts)?;
-            } else {
-                for p in &parts {
-                    out!("{:<10} {}  {}", p.part, if p.ok { "ok  " } else { "FAIL" }, p.detail);
-                }
-            }
-            Ok(if parts.iter().all(|p| p.ok) { 0 } else { 1 })
-        }
+        Command::Status { json } => print_status(super::status::run(Ok(store)).await, json),
         Command::Unlock { name } => {
             store.unlock(&who, &name).await?;
             out!("unlocked {name}");
@@ -263,6 +272,7 @@ fn new_user(
         denied_ips: ip_list("denied_ips", &f.deny_ip)?,
         protocols: f.protocols.as_deref().map(parse_protocols).transpose()?,
         groups: f.group,
+        hosts: f.scope.list().unwrap_or_default(),
         active: Some(!inactive),
         expires_at: f.expires.as_deref().map(|e| parse_time("expires", e)).transpose()?,
         max_file_size: size_of(&f.max_file_size)?,
@@ -292,6 +302,7 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
         } => {
             let ch = UserChanges {
                 name: new_name,
+                hosts: f.scope.list(),
                 display_name: f.display_name,
                 email: f.email,
                 locale: f.locale,
@@ -485,22 +496,34 @@ async fn rule(store: &Store, who: &str, c: RuleCmd) -> R<i32> {
 
 async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
     match c {
-        GroupCmd::Add { name, description, allow_ip, deny_ip, protocols } => {
+        GroupCmd::Add { name, description, allow_ip, deny_ip, protocols, scope } => {
             let g = NewGroup {
                 name,
                 description,
                 allowed_ips: ip_list("allowed_ips", &allow_ip)?,
                 denied_ips: ip_list("denied_ips", &deny_ip)?,
                 protocols: parse_protocols(&protocols)?,
+                hosts: scope.list().unwrap_or_default(),
             };
             let g = store.add_group(who, g).await?;
             out!("added group {} (gid {})", g.name, g.gid);
             Ok(0)
         }
-        GroupCmd::Set { name, new_name, description, allow_ip, clear_allow_ip, deny_ip, clear_deny_ip, protocols } => {
+        GroupCmd::Set {
+            name,
+            new_name,
+            description,
+            allow_ip,
+            clear_allow_ip,
+            deny_ip,
+            clear_deny_ip,
+            protocols,
+            scope,
+        } => {
             let ch = GroupChanges {
                 name: new_name,
                 description,
+                hosts: scope.list(),
                 allowed_ips: if clear_allow_ip {
                     Some(Vec::new())
                 } else if allow_ip.is_empty() {

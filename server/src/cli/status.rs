@@ -3,8 +3,10 @@
 //! Each line answers one question an operator asks when a login does not work: is the database
 //! current, does the daemon answer, is the snapshot fresh, do nsswitch.conf and the PAM stacks
 //! name gatehouse, is the sshd drop-in installed. It reads the real files; it changes nothing.
+use crate::daemon::offline::SyncStatus;
 use crate::store::Store;
-use gatehouse_policy::config::{SNAPSHOT_PATH, SOCKET_PATH};
+use gatehouse_policy::config::{SNAPSHOT_PATH, SOCKET_PATH, SYNC_STATUS_PATH};
+use gatehouse_policy::model::format_time;
 use gatehouse_policy::snapshot::Snapshot;
 use gatehouse_policy::wire::{decode_response, encode_request, Request, Response, MAX_FRAME};
 use std::path::Path;
@@ -79,6 +81,35 @@ fn snapshot(path: &str) -> Part {
         ),
         Err(e) => part("snapshot", false, format!("{path}: {e}")),
     }
+}
+
+/// The daemon's view of the database ([`SyncStatus`], published by gatehoused): backend,
+/// connection state, last sync, and the offline cache's age against `max_staleness`.
+fn sync(path: &str, now: i64) -> Part {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return part("sync", false, format!("{path}: {e} (gatehoused writes it while it runs)")),
+    };
+    let st: SyncStatus = match serde_json::from_str(&text) {
+        Ok(s) => s,
+        Err(e) => return part("sync", false, format!("{path}: {e}")),
+    };
+    let ago = |t: Option<i64>| t.map_or_else(|| "never".to_string(), |t| format!("{} s ago", now.saturating_sub(t)));
+    let cache = match st.cache_synced_at {
+        Some(t) => format!(
+            "; offline cache refreshed {} (staleness {} s, max {} s); {} login update(s) queued",
+            ago(Some(t)),
+            now.saturating_sub(t),
+            st.max_staleness,
+            st.queued
+        ),
+        None if st.backend == "postgres" => "; no offline cache yet".to_string(),
+        None => String::new(),
+    };
+    let state = if st.online { "connected" } else { "UNREACHABLE, serving from the offline cache" };
+    let detail =
+        format!("{}: {state} since {}; last sync {}{cache}", st.backend, format_time(st.since), ago(st.last_sync));
+    part("sync", st.online, detail)
 }
 
 /// True if the `db:` line of an nsswitch.conf text lists `gatehouse`.
@@ -211,11 +242,19 @@ fn sshd(path: &str, sample: Option<&str>) -> Part {
 }
 
 /// Runs every check against the host's real paths.
-pub async fn run(store: &Store) -> Vec<Part> {
-    let sample = store.list_users(None, Some(1)).await.ok().and_then(|v| v.into_iter().next()).map(|u| u.name);
+/// Every part; `store` is the error text when the database could not even be opened.
+pub async fn run(store: Result<&Store, String>) -> Vec<Part> {
+    let sample = match store {
+        Ok(s) => s.list_users(None, Some(1)).await.ok().and_then(|v| v.into_iter().next()).map(|u| u.name),
+        Err(_) => None,
+    };
     vec![
-        database(store).await,
+        match store {
+            Ok(s) => database(s).await,
+            Err(e) => part("database", false, e),
+        },
         daemon(SOCKET_PATH),
+        sync(SYNC_STATUS_PATH, crate::store::now()),
         snapshot(SNAPSHOT_PATH),
         nsswitch("/etc/nsswitch.conf"),
         pam("/etc/pam.d"),

@@ -1,11 +1,12 @@
 //! One handler per request kind. Each is: look up → check → act → exactly one answer, plus the
 //! words for the log line (which never carry a secret).
+use super::offline::{Applied, LoginEvent};
 use super::throttle::{source_key, Admit};
 use super::{Grant, State};
 use crate::store::{now, StoreError};
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
 use gatehouse_policy::ftp::{vsftpd_limits, FtpServer};
-use gatehouse_policy::model::{format_time, validate_name, Group, User};
+use gatehouse_policy::model::{format_time, served_on, validate_name, Group, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::wire::{Response, SessionPolicy};
@@ -38,27 +39,33 @@ impl Outcome {
 }
 
 /// Loads a gatehouse user by login name (never by UUID: PAM hands over names). `None` for an
-/// unknown or impossible name.
+/// unknown or impossible name, and for a user this host does not serve (host scoping).
 async fn lookup(st: &State, name: &str) -> Result<Option<User>, StoreError> {
+    Ok(lookup_with_groups(st, name).await?.map(|(u, _)| u))
+}
+
+/// [`lookup`], with the user's groups.
+async fn lookup_with_groups(st: &State, name: &str) -> Result<Option<(User, Vec<Group>)>, StoreError> {
     if validate_name("user", name).is_err() {
         return Ok(None);
     }
-    match st.store.get_user(name).await {
-        Ok(u) if u.name == name => Ok(Some(u)),
-        Ok(_) | Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
+    let u = match st.db.read(|s| s.get_user(name)).await {
+        Ok(u) if u.name == name => u,
+        Ok(_) | Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let groups = st.db.read(|s| s.groups_of(&u)).await?;
+    if !served_on(&u, &groups, &st.db.primary.config().fleet) {
+        return Ok(None);
     }
+    Ok(Some((u, groups)))
 }
 
 /// A gatehouse user and their groups, or the answer to give: unknown user, or unavailable.
 async fn user_and_groups(st: &State, name: &str) -> Result<(User, Vec<Group>), Outcome> {
-    let u = match lookup(st, name).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return Err(Outcome::new(Response::UnknownUser, "no such gatehouse user")),
-        Err(e) => return Err(Outcome::unavailable(e)),
-    };
-    match st.store.groups_of(&u).await {
-        Ok(g) => Ok((u, g)),
+    match lookup_with_groups(st, name).await {
+        Ok(Some(x)) => Ok(x),
+        Ok(None) => Err(Outcome::new(Response::UnknownUser, "no such gatehouse user on this host")),
         Err(e) => Err(Outcome::unavailable(e)),
     }
 }
@@ -91,11 +98,12 @@ async fn dummy(st: &State, pw: &Secret) {
 async fn count_failure(st: &State, user: &User, source: &str) -> String {
     st.ip_failure(source);
     let l = &st.cfg.lockout;
-    match st.store.record_failure(&user.id, now(), l.window, l.failures, l.lock_for).await {
-        Ok(o) => match o.locked_until {
+    match st.db.record(LoginEvent::failure(&user.id, l)).await {
+        Ok(Applied::Failure(o)) => match o.locked_until {
             Some(t) => format!("; {} failures: account locked until {}", o.failures, format_time(t)),
             None => format!("; failure {} of {}", o.failures, l.failures),
         },
+        Ok(_) => String::new(),
         Err(e) => format!("; failure not recorded: {e}"),
     }
 }
@@ -211,7 +219,7 @@ async fn app_password_login(
     secret: &Secret,
     t: i64,
 ) -> Outcome {
-    let stored = match st.store.app_password_for(&u.id, &u.name, public_id).await {
+    let stored = match st.db.read(|s| s.app_password_for(&u.id, &u.name, public_id)).await {
         Ok(s) => s,
         Err(e) => return Outcome::unavailable(e),
     };
@@ -236,15 +244,18 @@ async fn app_password_login(
         let allowed = ap.info.protocols.join(",");
         return Outcome::denied(format!("app password {label:?} is limited to {allowed}, not {protocol}"));
     }
-    if let Err(e) = st.store.app_password_used(&ap.info.id, t).await {
-        tracing::warn!(user = %u.name, error = %e, "cannot record the app password's use");
+    // Last use is informational: not recorded while the database is unreachable.
+    if st.db.link.online() {
+        if let Err(e) = st.db.primary.app_password_used(&ap.info.id, t).await {
+            tracing::warn!(user = %u.name, error = %e, "cannot record the app password's use");
+        }
     }
     success(st, u, format!("app password {label:?} (ghap_{public_id}) correct; no TOTP code asked")).await
 }
 
 /// The end of a successful authentication: failures forgotten, the forced change reported.
 async fn success(st: &State, u: &User, reason: String) -> Outcome {
-    if let Err(e) = st.store.clear_failures(&u.id).await {
+    if let Err(e) = st.db.record(LoginEvent::Cleared { user_id: u.id.clone() }).await {
         tracing::warn!(user = %u.name, error = %e, "cannot clear failed-login count");
     }
     if u.must_change_password {
@@ -271,7 +282,7 @@ async fn check_code(st: &State, u: &User, code: Option<&Secret>, t: i64) -> Resu
     let Some(code) = code else {
         return Err("no TOTP code was appended".into());
     };
-    let (secret, _) = match st.store.totp_secret_of(&u.id).await {
+    let (secret, _) = match st.db.read(|s| s.totp_secret_of(&u.id)).await {
         Ok(Some(s)) => s,
         Ok(None) => return Err("TOTP was disabled meanwhile".into()),
         Err(e) => return Err(format!("database: {e}")),
@@ -281,9 +292,9 @@ async fn check_code(st: &State, u: &User, code: Option<&Secret>, t: i64) -> Resu
         Ok(None) => return Err("wrong TOTP code".into()),
         Err(e) => return Err(format!("the stored TOTP secret is unusable: {e}")),
     };
-    match st.store.totp_accept_step(&u.id, step).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err("TOTP code already used".into()),
+    match st.db.record(LoginEvent::TotpStep { user_id: u.id.clone(), step }).await {
+        Ok(Applied::Step(false)) => Err("TOTP code already used".into()),
+        Ok(_) => Ok(()),
         Err(e) => Err(format!("database: {e}")),
     }
 }
@@ -294,11 +305,15 @@ async fn redeem(st: &State, u: &User, typed: &Secret, t: i64) -> Result<bool, St
     let Some(code) = invite::normalize(typed) else {
         return Ok(false);
     };
-    for inv in st.store.open_invitations(&u.id, t).await? {
+    // Redeeming writes to the database; while it is unreachable a code is just a wrong password.
+    if !st.db.link.online() {
+        return Ok(false);
+    }
+    for inv in st.db.primary.open_invitations(&u.id, t).await? {
         let (c, h) = (code.clone(), inv.code_hash.clone());
         let ok = st.blocking(move || verify_password(&c, &h).map(|v| v.ok).unwrap_or(false)).await.unwrap_or(false);
         if ok {
-            return st.store.mark_invitation_used(&inv.id, t).await;
+            return st.db.primary.mark_invitation_used(&inv.id, t).await;
         }
     }
     Ok(false)
@@ -334,13 +349,16 @@ pub async fn verify_totp(st: &State, caller_uid: u32, user: &str, rhost: Option<
 /// Stores argon2id of a password that just verified against an imported hash. Returns a note
 /// for the log line.
 async fn rehash(st: &State, u: &User, password: &Secret) -> String {
+    if !st.db.link.online() {
+        return "; re-hash deferred: the database is unreachable".to_string();
+    }
     let pw = password.clone();
     let hash = match st.blocking(move || hash_password(&pw)).await {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return format!("; re-hash failed: {e}"),
         Err(e) => return format!("; re-hash failed: {e}"),
     };
-    match st.store.set_password(ACTOR, &u.id, Some(hash), u.must_change_password).await {
+    match st.db.primary.set_password(ACTOR, &u.id, Some(hash), u.must_change_password).await {
         Ok(()) => {
             st.changed();
             "; re-hashed to argon2id".to_string()
@@ -372,7 +390,8 @@ pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhos
     if u.must_change_password {
         return Outcome::new(Response::NewPasswordRequired, "all checks pass; a new password is required first");
     }
-    if let Err(e) = st.store.record_success(&u.id, t, rhost).await {
+    let ev = LoginEvent::Success { user_id: u.id.clone(), at: t, ip: rhost.map(str::to_string) };
+    if let Err(e) = st.db.record(ev).await {
         tracing::warn!(user = %u.name, error = %e, "cannot record the login");
     }
     Outcome::new(Response::Ok, "all checks pass")
@@ -425,7 +444,7 @@ pub async fn change_password(
         Ok(Err(e)) => return Outcome::new(Response::Unavailable { reason: e.to_string() }, e.to_string()),
         Err(e) => return Outcome::new(Response::Unavailable { reason: e.clone() }, e),
     };
-    match st.store.set_password(ACTOR, &u.id, Some(hash), false).await {
+    match st.db.primary.set_password(ACTOR, &u.id, Some(hash), false).await {
         Ok(()) => {
             if invited {
                 st.take_grant(&u.name, Grant::Invitation, caller_uid);
@@ -443,7 +462,7 @@ pub async fn change_password(
 pub async fn session(st: &State, caller_uid: u32, named: Option<&str>, rhost: Option<&str>) -> Outcome {
     let name = match named {
         Some(n) if caller_uid == 0 => Some(n.to_string()),
-        _ => match st.store.user_name_by_uid(caller_uid).await {
+        _ => match st.db.read(|s| s.user_name_by_uid(caller_uid)).await {
             Ok(n) => n,
             Err(e) => return Outcome::unavailable(e),
         },

@@ -20,7 +20,9 @@ pub mod authz;
 pub mod exporter;
 pub mod handlers;
 pub mod hashpool;
+pub mod offline;
 pub mod throttle;
+pub mod watch;
 
 use crate::store::Store;
 use authz::{authorize, Access, CallerMap};
@@ -134,7 +136,8 @@ pub enum Grant {
 
 /// Shared by every connection.
 pub struct State {
-    store: Store,
+    /// The database, and the offline cache beside it.
+    db: Arc<offline::Offline>,
     cfg: DaemonConfig,
     hashing: hashpool::HashPool,
     throttle: Mutex<Throttle>,
@@ -203,12 +206,22 @@ impl State {
 /// Serves requests on `listener` until `shutdown` completes, then lets requests in flight finish
 /// (up to [`DaemonConfig::shutdown_grace`]) and returns. The store must be migrated.
 pub async fn serve(store: Store, cfg: DaemonConfig, listener: UnixListener, shutdown: impl Future<Output = ()>) {
+    serve_with(Arc::new(offline::Offline::direct(store)), cfg, listener, shutdown).await;
+}
+
+/// [`serve`] over a database with an offline cache beside it (see [`offline`]).
+pub async fn serve_with(
+    db: Arc<offline::Offline>,
+    cfg: DaemonConfig,
+    listener: UnixListener,
+    shutdown: impl Future<Output = ()>,
+) {
     let conns = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
     let state = Arc::new(State {
         hashing: hashpool::HashPool::new(cfg.hash_permits),
         throttle: Mutex::new(Throttle::new(cfg.throttle.clone())),
         grants: Mutex::new(BTreeMap::new()),
-        store,
+        db,
         cfg,
     });
     let mut tasks = JoinSet::new();

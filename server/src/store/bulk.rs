@@ -23,7 +23,7 @@ pub(super) const RESERVED: [&str; 4] = ["gatehouse", "gatehouse-keys", "gatehous
 const PARAMS_PER_INSERT: usize = 256;
 
 /// Rows per INSERT for a table of `cols` columns.
-const fn rows_per_insert(cols: usize) -> usize {
+pub(super) const fn rows_per_insert(cols: usize) -> usize {
     let r = PARAMS_PER_INSERT / cols;
     if r == 0 {
         1
@@ -54,7 +54,7 @@ fn fail(name: &str, error: StoreError) -> BatchError {
 
 impl From<sqlx::Error> for BatchError {
     fn from(e: sqlx::Error) -> Self {
-        BatchError { name: String::new(), error: StoreError::Db(e) }
+        BatchError { name: String::new(), error: StoreError::from(e) }
     }
 }
 
@@ -94,7 +94,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if let Err(e) = self.insert_users(&mut tx, users, local).await {
             return Err(match e.error {
-                StoreError::Db(_) if e.name.is_empty() => e.error,
+                StoreError::Db(_) | StoreError::Unreachable(_) if e.name.is_empty() => e.error,
                 other => StoreError::Refused(format!("user {:?}: {other}; nothing was imported", e.name)),
             });
         }
@@ -293,7 +293,7 @@ impl super::LocalIds for Borrowed<'_> {
 }
 
 /// Builds `INSERT INTO table (cols) VALUES ($1, …), ($n, …)` for `rows` rows.
-fn multi_insert(table: &str, cols: &[&str], rows: usize) -> String {
+pub(super) fn multi_insert(table: &str, cols: &[&str], rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
     let mut p = 1;
     for r in 0..rows {
@@ -313,7 +313,7 @@ fn multi_insert(table: &str, cols: &[&str], rows: usize) -> String {
     sql
 }
 
-const USER_COLS: [&str; 21] = [
+const USER_COLS: [&str; 22] = [
     "id",
     "name",
     "uid",
@@ -330,6 +330,7 @@ const USER_COLS: [&str; 21] = [
     "allowed_ips",
     "denied_ips",
     "protocols",
+    "hosts",
     "active",
     "expires_at",
     "max_file_size",
@@ -380,6 +381,7 @@ async fn write_users(
                 .bind(ip_list_text(&u.allowed_ips))
                 .bind(ip_list_text(&u.denied_ips))
                 .bind(protocols)
+                .bind(u.hosts.join(","))
                 .bind(b(u.active.unwrap_or(true)))
                 .bind(time_text(u.expires_at))
                 .bind(max_size)

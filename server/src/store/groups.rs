@@ -17,6 +17,8 @@ pub struct NewGroup {
     pub denied_ips: Vec<ipnet::IpNet>,
     /// Protocols granted to members.
     pub protocols: Vec<String>,
+    /// Hosts that serve the members (names, `@host-group`s); empty: every host.
+    pub hosts: Vec<String>,
 }
 
 /// Changes to a group; `None` leaves a field as it is.
@@ -32,6 +34,8 @@ pub struct GroupChanges {
     pub denied_ips: Option<Vec<ipnet::IpNet>>,
     /// Replaces the protocol set.
     pub protocols: Option<Vec<String>>,
+    /// Replaces the host scope.
+    pub hosts: Option<Vec<String>>,
 }
 
 impl Store {
@@ -47,13 +51,14 @@ impl Store {
         for p in &g.protocols {
             gatehouse_policy::model::validate_protocol(p)?;
         }
+        let hosts = gatehouse_policy::model::parse_hosts("hosts", &g.hosts)?;
         let mut tx = self.begin_write().await?;
         self.check_new_name(&mut tx, "group", &g.name).await?;
         let gid = self.allocate_one(&mut tx).await?;
         let t = format_time(now());
         sqlx::query(
-            "INSERT INTO groups (id, name, gid, description, allowed_ips, denied_ips, protocols, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO groups (id, name, gid, description, allowed_ips, denied_ips, protocols, hosts, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(&g.name)
@@ -62,6 +67,7 @@ impl Store {
         .bind(ip_list_text(&g.allowed_ips))
         .bind(ip_list_text(&g.denied_ips))
         .bind(g.protocols.join(","))
+        .bind(hosts.join(","))
         .bind(&t)
         .bind(&t)
         .execute(&mut *tx)
@@ -78,7 +84,7 @@ impl Store {
         if let Some(v) = c.description {
             sets.push(("description", Bind::Text(Some(v))));
         }
-        access_columns(&mut sets, c.allowed_ips, c.denied_ips, c.protocols)?;
+        access_columns(&mut sets, c.allowed_ips, c.denied_ips, c.protocols, c.hosts)?;
         let mut tx = self.begin_write().await?;
         let g = load_one_group(&mut tx, name_or_id).await?;
         let renamed = self.rename_to(&mut tx, "group", &g.name, c.name).await?;

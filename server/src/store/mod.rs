@@ -7,6 +7,7 @@
 //! change appends to `audit_log` inside the same transaction.
 mod apppass;
 mod bulk;
+pub mod cache;
 mod credentials;
 mod groups;
 mod ids;
@@ -78,15 +79,38 @@ pub enum StoreError {
     /// A row that plain SQL left malformed.
     #[error("bad data in the database: {0}")]
     Corrupt(String),
+    /// The database server cannot be reached (down, refused, timed out); nothing was changed.
+    #[error("cannot reach the database ({0}); nothing was changed")]
+    Unreachable(String),
     /// The database itself failed.
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Filesystem error around the database file.
     #[error("{0}")]
     Io(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Connection failures become [`StoreError::Unreachable`], so callers (the CLI's message, the
+    /// daemon's switch to the offline cache) need not know sqlx's error kinds.
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                StoreError::Unreachable(e.to_string())
+            }
+            e => StoreError::Db(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// True when the database could not be reached at all (as opposed to refusing a request).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, StoreError::Unreachable(_))
+    }
 }
 
 /// Shorthand for store results.
@@ -119,6 +143,24 @@ pub struct DbStatus {
     pub groups: Option<i64>,
 }
 
+/// The PostgreSQL advisory lock key `gatehouse db migrate` holds ("gatehous" in ASCII).
+pub const MIGRATE_LOCK: i64 = 0x6761_7465_686f_7573;
+
+/// How long gatehoused waits for a PostgreSQL connection before it counts the server as down.
+pub const DAEMON_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// The current time in Unix seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
@@ -134,15 +176,27 @@ impl Store {
 
     /// Opens the database with an explicit source of local names and ids (tests).
     pub async fn open_with(cfg: Config, local: Arc<dyn LocalIds>, create: bool) -> Result<Store> {
+        Self::open_inner(cfg, local, create, false).await
+    }
+
+    /// Opens the database for gatehoused: a PostgreSQL pool connects on first use (so the
+    /// daemon starts, and serves from its offline cache, while the server is down) and gives up
+    /// on a connection after [`DAEMON_ACQUIRE_TIMEOUT`], well inside PAM's 6 s.
+    pub async fn open_for_daemon(cfg: Config) -> Result<Store> {
+        Self::open_inner(cfg, Arc::new(SystemIds::default()), false, true).await
+    }
+
+    async fn open_inner(cfg: Config, local: Arc<dyn LocalIds>, create: bool, daemon: bool) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if cfg.database.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let url = match backend {
             Backend::Sqlite => sqlite_url(&cfg.database, create)?,
             Backend::Postgres => cfg.database.clone(),
         };
+        let timeout = if daemon { DAEMON_ACQUIRE_TIMEOUT } else { std::time::Duration::from_secs(5) };
         let opts = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .acquire_timeout(std::time::Duration::from_secs(10));
+            .acquire_timeout(timeout);
         let opts = if backend == Backend::Sqlite {
             opts.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -155,7 +209,14 @@ impl Store {
         } else {
             opts
         };
-        let pool = opts.connect(&url).await?;
+        let pool = if daemon && backend == Backend::Postgres {
+            opts.connect_lazy(&url)?
+        } else {
+            opts.connect(&url).await.map_err(|e| match StoreError::from(e) {
+                StoreError::Unreachable(why) => StoreError::Unreachable(format!("{}: {why}", redact_url(&url))),
+                other => other,
+            })?
+        };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
@@ -184,28 +245,46 @@ impl Store {
         }
     }
 
-    /// Applies every pending migration. Returns the versions applied now.
+    /// Applies every pending migration. Returns the versions applied by this call.
+    ///
+    /// Safe when several hosts start at once against one PostgreSQL: the whole step runs under
+    /// `pg_advisory_lock(`[`MIGRATE_LOCK`]`)` on a connection of its own, so the others wait and
+    /// then find nothing left to apply, and the versions returned are the ones this call
+    /// applied. (sqlx's migrator takes an advisory lock of its own too, but only around its own
+    /// work, after our "what is pending" question.) The connection is closed afterwards, which
+    /// releases the session-level locks even when a migration fails half-way. SQLite: the file's
+    /// write lock serialises migrators.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
-        let (_, before) = self.migration_state().await?;
-        self.migrator().run(&self.pool).await?;
-        Ok(before)
+        use sqlx::Connection;
+        let mut conn = self.pool.acquire().await?.detach();
+        let result = async {
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATE_LOCK).execute(&mut conn).await?;
+            }
+            let (_, pending) = self.migration_state(&mut conn).await?;
+            self.migrator().run(&mut conn).await?;
+            Ok(pending)
+        }
+        .await;
+        let _ = conn.close().await;
+        result
     }
 
     /// Applied and pending migration versions (no table scans: every command asks this).
-    async fn migration_state(&self) -> Result<(Vec<i64>, Vec<i64>)> {
+    async fn migration_state(&self, conn: &mut sqlx::AnyConnection) -> Result<(Vec<i64>, Vec<i64>)> {
         let has_table: bool = match self.backend {
             Backend::Sqlite => sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await?
                 .is_some(),
             Backend::Postgres => sqlx::query("SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = current_schema()")
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await?
                 .is_some(),
         };
         let applied: Vec<i64> = if has_table {
             sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *conn)
                 .await?
                 .iter()
                 .map(|r| r.try_get::<i64, _>(0))
@@ -219,7 +298,7 @@ impl Store {
 
     /// Applied and pending migrations, and counts when the schema is current.
     pub async fn status(&self) -> Result<DbStatus> {
-        let (applied, pending) = self.migration_state().await?;
+        let (applied, pending) = self.migration_state(&mut *self.pool.acquire().await?).await?;
         let (users, groups) = if pending.is_empty() {
             let u: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?.try_get(0)?;
             let g: i64 = sqlx::query("SELECT COUNT(*) FROM groups").fetch_one(&self.pool).await?.try_get(0)?;
@@ -236,7 +315,7 @@ impl Store {
 
     /// Refuses to work on an outdated schema (nothing is changed), naming the fix.
     pub async fn ensure_current(&self) -> Result<()> {
-        let (_, pending) = self.migration_state().await?;
+        let (_, pending) = self.migration_state(&mut *self.pool.acquire().await?).await?;
         if pending.is_empty() {
             Ok(())
         } else {
@@ -246,6 +325,12 @@ impl Store {
     }
 
     /// Starts a write transaction holding the database's write lock.
+    ///
+    /// This is also what makes uid/gid allocation unique across a fleet: ids are read from and
+    /// raised in `meta.next_id` only inside such a transaction, and on PostgreSQL the first
+    /// statement takes that row's lock until commit, so allocations on different hosts queue
+    /// (READ COMMITTED: the next statement sees the other host's committed mark). `users.uid`
+    /// and `groups.gid` are UNIQUE as a second line.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.pool.begin().await?;
         // Take the write lock first (SQLite: RESERVED; PostgreSQL: the meta row), so two writers

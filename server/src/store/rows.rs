@@ -95,6 +95,12 @@ pub fn time_text(t: Option<i64>) -> Option<String> {
     t.map(format_time)
 }
 
+/// Parses a `hosts` column (comma-separated host names and `@host-groups`).
+pub fn parse_hosts_col(what: &str, name: &str, s: &str) -> Result<Vec<String>> {
+    let entries: Vec<String> = s.split(',').map(str::to_string).collect();
+    gatehouse_policy::model::parse_hosts("hosts", &entries).map_err(|e| corrupt(what, name, "hosts", e))
+}
+
 fn id_u32(row: &AnyRow, col: &str, what: &str, name: &str) -> Result<u32> {
     let v: i64 = row.try_get(col)?;
     u32::try_from(v).map_err(|_| corrupt(what, name, col, format!("{v} is not a valid id")))
@@ -102,7 +108,7 @@ fn id_u32(row: &AnyRow, col: &str, what: &str, name: &str) -> Result<u32> {
 
 const USER_COLS: &str = "t.id, t.name, t.uid, t.gid, t.display_name, t.email, t.locale, t.time_zone, t.password_hash, \
      t.password_source, t.must_change_password, t.root, t.mode, t.delete_allowed, t.allowed_ips, t.denied_ips, \
-     t.protocols, t.active, t.expires_at, t.max_file_size, t.admin, t.created_at, t.updated_at, \
+     t.protocols, t.hosts, t.active, t.expires_at, t.max_file_size, t.admin, t.created_at, t.updated_at, \
      CAST(CASE WHEN t.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS totp_enabled, \
      ls.last_login_at, ls.last_login_ip, ls.failed_logins, ls.locked_until";
 
@@ -137,6 +143,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         denied_ips: parse_ip_list(w, n, "denied_ips", &row.try_get::<String, _>("denied_ips")?)?,
         protocols: parse_protocols_col(w, n, &row.try_get::<String, _>("protocols")?)?,
         groups: Vec::new(),
+        hosts: parse_hosts_col(w, n, &row.try_get::<String, _>("hosts")?)?,
         active: get_bool(row, "active")?,
         expires_at: opt_time(row, "expires_at", w, n)?,
         max_file_size: max_file_size.map(|v| v.max(0) as u64),
@@ -206,7 +213,7 @@ pub async fn load_users(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> 
 /// Loads groups with their rules and members.
 pub async fn load_groups(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> Result<Vec<Group>> {
     let sql = format!(
-        "SELECT t.id, t.name, t.gid, t.description, t.allowed_ips, t.denied_ips, t.protocols FROM groups t {}",
+        "SELECT t.id, t.name, t.gid, t.description, t.allowed_ips, t.denied_ips, t.protocols, t.hosts FROM groups t {}",
         filter.clause()
     );
     let rows = filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
@@ -221,6 +228,7 @@ pub async fn load_groups(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) ->
             allowed_ips: parse_ip_list("group", &name, "allowed_ips", &row.try_get::<String, _>("allowed_ips")?)?,
             denied_ips: parse_ip_list("group", &name, "denied_ips", &row.try_get::<String, _>("denied_ips")?)?,
             protocols: parse_protocols_col("group", &name, &row.try_get::<String, _>("protocols")?)?,
+            hosts: parse_hosts_col("group", &name, &row.try_get::<String, _>("hosts")?)?,
             members: Vec::new(),
             name,
         });

@@ -47,6 +47,8 @@ pub struct NewUser {
     pub protocols: Option<Vec<String>>,
     /// Groups to join (must exist).
     pub groups: Vec<String>,
+    /// Hosts that serve the user (names, `@host-group`s); empty: as the groups say.
+    pub hosts: Vec<String>,
     /// Default true.
     pub active: Option<bool>,
     /// Unix seconds.
@@ -86,6 +88,8 @@ pub struct UserChanges {
     pub protocols: Option<Vec<String>>,
     /// Replaces the group memberships.
     pub groups: Option<Vec<String>>,
+    /// Replaces the host scope (names, `@host-group`s; empty: as the groups say).
+    pub hosts: Option<Vec<String>>,
     /// Active flag.
     pub active: Option<bool>,
     /// `Some(None)` removes the expiry.
@@ -111,6 +115,7 @@ impl UserChanges {
             && self.denied_ips.is_none()
             && self.protocols.is_none()
             && self.groups.is_none()
+            && self.hosts.is_none()
             && self.active.is_none()
             && self.expires_at.is_none()
             && self.max_file_size.is_none()
@@ -207,6 +212,7 @@ impl Store {
         if let Some(id) = &u.id {
             gatehouse_policy::model::validate_id(id)?;
         }
+        gatehouse_policy::model::parse_hosts("hosts", &u.hosts)?;
         if let Some(h) = &u.password_hash {
             gatehouse_policy::password::hash_kind(h)?;
         }
@@ -268,7 +274,7 @@ impl Store {
         if let Some(v) = c.delete_allowed {
             sets.push(("delete_allowed", Bind::Int(Some(b(v)))));
         }
-        access_columns(&mut sets, c.allowed_ips, c.denied_ips, c.protocols)?;
+        access_columns(&mut sets, c.allowed_ips, c.denied_ips, c.protocols, c.hosts)?;
         if let Some(v) = c.active {
             sets.push(("active", Bind::Int(Some(b(v)))));
         }
@@ -487,7 +493,12 @@ pub(super) fn access_columns(
     allowed: Option<Vec<ipnet::IpNet>>,
     denied: Option<Vec<ipnet::IpNet>>,
     protocols: Option<Vec<String>>,
+    hosts: Option<Vec<String>>,
 ) -> Result<()> {
+    if let Some(v) = hosts {
+        let v = gatehouse_policy::model::parse_hosts("hosts", &v)?;
+        sets.push(("hosts", Bind::Text(Some(v.join(",")))));
+    }
     if let Some(v) = allowed {
         sets.push(("allowed_ips", Bind::Text(Some(ip_list_text(&v)))));
     }

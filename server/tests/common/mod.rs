@@ -61,13 +61,23 @@ impl PgServer {
                 .unwrap();
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         let port = free_port();
+        let pg = PgServer { dir, bin, port, counter: AtomicU32::new(0) };
+        pg.start_again();
+        pg
+    }
+
+    /// Starts the server again after [`PgServer::stop`] (same data, same port).
+    pub fn start_again(&self) {
+        let d = self.dir.path().join("data");
+        let d = d.to_str().unwrap();
         let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-            dir.path().display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            self.port,
+            self.dir.path().display()
         );
-        let log = dir.path().join("log");
+        let log = self.dir.path().join("log");
         let out = as_pg_user(
-            &bin.join("pg_ctl"),
+            &self.bin.join("pg_ctl"),
             &["-D", d, "-o", &opts, "-l", log.to_str().unwrap(), "-w", "-t", "60", "start"],
         )
         .output()
@@ -78,7 +88,15 @@ impl PgServer {
             String::from_utf8_lossy(&out.stderr),
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        PgServer { dir, bin, port, counter: AtomicU32::new(0) }
+    }
+
+    /// Stops the server (fast shutdown: clients are disconnected).
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        let out = as_pg_user(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// URL of database `db`.
@@ -155,4 +173,25 @@ pub async fn fresh_store(db: &Db<'_>, local: FakeLocal) -> (Store, tempfile::Tem
     let store = Store::open_with(cfg, Arc::new(local), true).await.unwrap();
     store.migrate().await.unwrap();
     (store, dir)
+}
+
+/// Builds `args` (cargo build arguments: other packages or binaries of the workspace) into this
+/// test's own target dir, with its profile; returns the directory the artifacts land in.
+pub fn build_workspace_parts(args: &[&str]) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?.to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", dir.parent().ok_or("no target dir")?);
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("cargo build: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(dir)
 }
