@@ -5,6 +5,7 @@
 //! Every write is one transaction that first takes the database's write lock (an update of the
 //! `meta` row), so concurrent writers serialise instead of failing half-way, and every admin
 //! change appends to `audit_log` inside the same transaction.
+mod admins;
 mod apppass;
 mod bulk;
 mod credentials;
@@ -17,6 +18,7 @@ mod rows;
 mod rules;
 mod users;
 
+pub use admins::{AdminRole, Scope};
 pub use apppass::{AppPassword, StoredAppPassword};
 pub use credentials::Invitation;
 pub use groups::{GroupChanges, NewGroup};
