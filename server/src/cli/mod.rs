@@ -97,11 +97,11 @@ pub async fn run_as(store: &crate::store::Store, who: &str, cmd: args::Command) 
     run::dispatch(store, who, cmd).await
 }
 
-/// Runs the parsed command. Returns the process exit status. Run by any account but root, a
-/// command that delegated admins may use goes to gatehoused ([`delegated`]) with the words it
-/// was given.
+/// Runs the parsed command. Returns the process exit status. Run by any account but root, every
+/// command but `status` goes to gatehoused ([`delegated`]) with the words it was given: the
+/// daemon runs what the caller's admin role allows and names what it does not.
 pub async fn main(cli: Cli) -> i32 {
-    if !nix::unistd::getuid().is_root() && delegated::is_delegable(&cli.command) {
+    if !nix::unistd::getuid().is_root() && !matches!(cli.command, args::Command::Status { .. }) {
         let argv: Result<Vec<String>, _> = std::env::args_os().skip(1).map(std::ffi::OsString::into_string).collect();
         return match argv {
             Ok(argv) => delegated::run_remote(argv),

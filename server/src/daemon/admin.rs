@@ -49,7 +49,8 @@ fn unix_principals(uid: u32) -> Option<(String, Vec<String>)> {
 }
 
 /// Answers a `Request::Admin`: finds the caller's scope, parses the words with the CLI's
-/// definitions, checks them against the scope, and runs the command in a console.
+/// definitions, checks them against the scope, and runs the command in a console. Changes are
+/// audited by the store with the caller as actor; refusals as `admin.refused`.
 pub async fn run(st: &State, caller_uid: u32, argv: &[String], stdin: Option<&Secret>) -> Outcome {
     let words = argv.join(" ");
     let (actor, scope) = match caller(st, caller_uid).await {
@@ -67,15 +68,25 @@ pub async fn run(st: &State, caller_uid: u32, argv: &[String], stdin: Option<&Se
         Err(e) => return output(e.render().to_string(), 0, format!("{actor}: {words}")),
     };
     if let Err(why) = delegated::authorize(&st.store, &scope, &cli.command).await {
-        return denied(format!("{actor} may not run `gatehouse {words}`: {why}"), &words);
+        return refused(st, &actor, &words, format!("{actor} may not run `gatehouse {words}`: {why}")).await;
     }
     let console = Console { output: String::new(), input: stdin.cloned() };
     let (result, console) = cli::with_console(console, cli::run_as(&st.store, &actor, cli.command)).await;
     st.changed();
     match result {
         Ok(status) => output(console.output, status, format!("{actor}: {words}")),
-        Err(cli::CliError(msg)) => denied(msg, &words),
+        Err(cli::CliError(msg)) => refused(st, &actor, &words, msg).await,
     }
+}
+
+/// A role holder's command that was refused, by the rules or by the store: audited, then
+/// answered. (Callers without a role are only logged: any local account could fill the audit
+/// log otherwise.)
+async fn refused(st: &State, actor: &str, words: &str, reason: String) -> Outcome {
+    if let Err(e) = st.store.audit_refused(actor, &format!("gatehouse {words}"), &reason).await {
+        tracing::warn!(error = %e, "cannot audit a refused admin command");
+    }
+    denied(reason, words)
 }
 
 fn output(stdout: String, status: i32, reason: String) -> Outcome {

@@ -175,6 +175,13 @@ impl Store {
         Ok(merge(groups))
     }
 
+    /// Records a delegated admin's command that was refused (`admin.refused`, the command line
+    /// as target, the reason as detail), so refusals sit in the audit log beside the changes.
+    pub async fn audit_refused(&self, actor: &str, command: &str, reason: &str) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        audit(&mut conn, actor, "admin.refused", command, reason).await
+    }
+
     /// Sets a gatehouse user's admin flag and roles: `Some(groups)` makes them an admin of those
     /// groups (empty: of every user), `None` takes the flag and every role away.
     pub async fn set_user_admin(&self, actor: &str, name_or_id: &str, groups: Option<&[String]>) -> Result<()> {
