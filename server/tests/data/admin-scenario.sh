@@ -1,6 +1,7 @@
 # Sourced by server/tests/admin.rs inside `unshare -m -p -f --mount-proc --propagation private`
 # as root; the PID namespace takes gatehoused with it when the script ends. Nothing outside the
-# namespace changes: /etc is an overlay (the local accounts are made there), /run a tmpfs.
+# namespace changes: /etc and /var/lib are overlays (the local accounts are made there), /run
+# and /var/lib/gatehouse (the daemon's snapshot) tmpfs.
 # Delegated administration by local Unix accounts: the real gatehoused on its fixed socket, the
 # real CLI run as the admin's uid with setpriv, every run reported as a RESULT line, and the
 # audit log printed at the end (== AUDIT).
@@ -8,7 +9,11 @@
 set -eu
 . "${GATEHOUSE_TESTLIB:?}/private-world.sh"
 ov /etc etc
-fresh /run
+# gatehoused writes its NSS snapshot to the fixed /var/lib/gatehouse: a tmpfs here, never the
+# host's directory.
+ov /var/lib varlib
+mkdir -p /var/lib/gatehouse
+fresh /run /var/lib/gatehouse
 mkdir -p -m 0755 /run/bin "$T/srv" "$T/data"
 install -m 0755 "$GATEHOUSE_CLI" /run/bin/gatehouse
 
