@@ -541,13 +541,14 @@ async fn admin_roles(db: &Db<'_>) {
     assert!(!s.get_user("gadm").await.unwrap().admin);
     s.revoke_admin("root", "%helpdesk", Some("acme")).await.unwrap();
     assert!(matches!(s.revoke_admin("root", "%helpdesk", Some("acme")).await, Err(StoreError::Missing(_))));
-    let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log WHERE action LIKE 'admin.%' OR action = 'user.admin'")
-        .fetch_all(s.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get::<String, _>(0).unwrap())
-        .collect();
+    let actions: Vec<String> =
+        sqlx::query("SELECT action FROM audit_log WHERE action LIKE 'admin.%' OR action = 'user.admin'")
+            .fetch_all(s.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>(0).unwrap())
+            .collect();
     assert_eq!(actions, ["admin.grant", "admin.grant", "admin.grant", "user.admin", "user.admin", "admin.revoke"]);
 }
 

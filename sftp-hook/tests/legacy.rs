@@ -63,7 +63,10 @@ fn classify_table() {
         ),
         // Admin commands: words for gatehoused, never executed.
         ("gatehouse user list --group acme", Command::Admin(s(&["user", "list", "--group", "acme"]))),
-        ("/usr/sbin/gatehouse user set bob --display-name 'Bob B'", Command::Admin(s(&["user", "set", "bob", "--display-name", "Bob B"]))),
+        (
+            "/usr/sbin/gatehouse user set bob --display-name 'Bob B'",
+            Command::Admin(s(&["user", "set", "bob", "--display-name", "Bob B"])),
+        ),
         ("gatehouse", Command::Admin(vec![])),
     ];
     for (orig, want) in &cases {

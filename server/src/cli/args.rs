@@ -24,6 +24,7 @@ pub struct Cli {
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per command; boxing would only add noise to every match")]
 pub enum Command {
     /// Add, change, show, list and delete users.
     #[command(subcommand)]

@@ -65,19 +65,24 @@ pub(crate) fn in_console() -> bool {
 
 /// The caller's standard input in a console (taken once); `None` outside one.
 pub(crate) fn console_input() -> Option<gatehouse_policy::secret::Secret> {
-    CONSOLE.try_with(|c| c.borrow_mut().input.take().unwrap_or_else(|| gatehouse_policy::secret::Secret::new(String::new()))).ok()
+    CONSOLE
+        .try_with(|c| {
+            c.borrow_mut().input.take().unwrap_or_else(|| gatehouse_policy::secret::Secret::new(String::new()))
+        })
+        .ok()
 }
 
 /// Writes one line to stdout (or the console); a closed pipe ends the process with status 141,
 /// as SIGPIPE would.
 pub fn emit(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    if CONSOLE.try_with(|c| {
-        use std::fmt::Write as _;
-        let mut c = c.borrow_mut();
-        let _ = writeln!(c.output, "{args}");
-    })
-    .is_ok()
+    if CONSOLE
+        .try_with(|c| {
+            use std::fmt::Write as _;
+            let mut c = c.borrow_mut();
+            let _ = writeln!(c.output, "{args}");
+        })
+        .is_ok()
     {
         return;
     }

@@ -395,7 +395,10 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                     Ok(crate::tasks::Removed::Removed) => out!("deleted user {} and removed {}", u.name, u.root),
                     Ok(crate::tasks::Removed::Absent) => out!("deleted user {} ({} did not exist)", u.name, u.root),
                     Err(e) => {
-                        return Err(CliError(format!("deleted user {}, but removing {} failed: {}", u.name, u.root, e.0)))
+                        return Err(CliError(format!(
+                            "deleted user {}, but removing {} failed: {}",
+                            u.name, u.root, e.0
+                        )))
                     }
                 }
             } else {

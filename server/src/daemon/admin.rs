@@ -91,7 +91,8 @@ async fn refused(st: &State, actor: &str, words: &str, reason: String) -> Outcom
 
 fn output(stdout: String, status: i32, reason: String) -> Outcome {
     if stdout.len() > MAX_OUTPUT {
-        let why = format!("the output is larger than {MAX_OUTPUT} bytes; ask for less (user list --limit N --after NAME)");
+        let why =
+            format!("the output is larger than {MAX_OUTPUT} bytes; ask for less (user list --limit N --after NAME)");
         return Outcome::denied(why);
     }
     Outcome::new(Response::Output { stdout, status }, reason)

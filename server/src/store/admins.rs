@@ -82,13 +82,12 @@ impl Store {
             Some(g) => Some(load_one_group(&mut tx, g).await?),
             None => None,
         };
-        let dup = sqlx::query(
-            "SELECT 1 FROM admin_roles WHERE principal = $1 AND COALESCE(group_id, '') = COALESCE($2, '')",
-        )
-        .bind(principal)
-        .bind(g.as_ref().map(|g| g.id.clone()))
-        .fetch_optional(&mut *tx)
-        .await?;
+        let dup =
+            sqlx::query("SELECT 1 FROM admin_roles WHERE principal = $1 AND COALESCE(group_id, '') = COALESCE($2, '')")
+                .bind(principal)
+                .bind(g.as_ref().map(|g| g.id.clone()))
+                .fetch_optional(&mut *tx)
+                .await?;
         let scope = g.as_ref().map_or_else(|| "every user".to_string(), |g| format!("group {}", g.name));
         if dup.is_some() {
             return Err(StoreError::Exists { kind: "admin role", name: format!("{principal} for {scope}") });
@@ -113,14 +112,13 @@ impl Store {
             Some(g) => Some(load_one_group(&mut tx, g).await?.id),
             None => None,
         };
-        let n = sqlx::query(
-            "DELETE FROM admin_roles WHERE principal = $1 AND COALESCE(group_id, '') = COALESCE($2, '')",
-        )
-        .bind(principal)
-        .bind(gid)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let n =
+            sqlx::query("DELETE FROM admin_roles WHERE principal = $1 AND COALESCE(group_id, '') = COALESCE($2, '')")
+                .bind(principal)
+                .bind(gid)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         let scope = group.map_or_else(|| "every user".to_string(), |g| format!("group {g}"));
         if n == 0 {
             return Err(StoreError::Missing(format!("{principal} holds no admin role for {scope}")));
@@ -166,12 +164,14 @@ impl Store {
     /// What a gatehouse user may manage: nothing unless the `admin` flag is set and a role
     /// exists (a flag whose roles went with their groups grants nothing).
     pub async fn scope_of_user(&self, user_id: &str) -> Result<Option<Scope>> {
-        let flag = sqlx::query("SELECT admin FROM users WHERE id = $1").bind(user_id).fetch_optional(&self.pool).await?;
+        let flag =
+            sqlx::query("SELECT admin FROM users WHERE id = $1").bind(user_id).fetch_optional(&self.pool).await?;
         if flag.map(|r| r.try_get::<i64, _>("admin")).transpose()? != Some(1) {
             return Ok(None);
         }
         let rows = sqlx::query(&format!("{ROLE_GROUP}r.user_id = $1")).bind(user_id).fetch_all(&self.pool).await?;
-        let groups = rows.iter().map(|r| r.try_get::<Option<String>, _>("group_name")).collect::<std::result::Result<_, _>>()?;
+        let groups =
+            rows.iter().map(|r| r.try_get::<Option<String>, _>("group_name")).collect::<std::result::Result<_, _>>()?;
         Ok(merge(groups))
     }
 
