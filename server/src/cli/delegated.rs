@@ -64,14 +64,16 @@ pub async fn authorize(store: &Store, scope: &Scope, cmd: &Command) -> Result<()
             Some(gr) => g.own_group(gr).await,
             None => Err(format!("list with --group naming one of your groups ({})", mine.join(", "))),
         },
-        Command::User(UserCmd::Add { fields, .. }) => {
+        Command::User(UserCmd::Add { name, fields, .. }) => {
             if fields.group.is_empty() {
                 return Err(format!("a new user needs --group naming one of your groups ({})", mine.join(", ")));
             }
             for gr in &fields.group {
                 g.own_group(gr).await?;
             }
-            g.root_reaches_only_managed(fields.root.as_deref(), "").await
+            // The default root (home_base/NAME) may be someone else's explicit root too.
+            let root = fields.root.clone().unwrap_or_else(|| format!("{}/{name}", store.config().home_base));
+            g.root_reaches_only_managed(Some(&root), "").await
         }
         Command::User(UserCmd::Set { name, fields, no_groups, .. }) => {
             let u = g.managed(name).await?;

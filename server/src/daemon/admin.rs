@@ -18,6 +18,8 @@ use gatehouse_policy::wire::{Response, MAX_FRAME};
 /// Largest output an admin command may answer with (the rest of the frame is the envelope).
 const MAX_OUTPUT: usize = MAX_FRAME - 1024;
 
+static ONE_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// Who is calling and what they may manage; `None`: no admin role.
 async fn caller(st: &State, uid: u32) -> Result<Option<(String, Scope)>, StoreError> {
     if uid == 0 {
@@ -70,6 +72,10 @@ pub async fn run(st: &State, caller_uid: u32, argv: &[String], stdin: Option<&Se
     if let Err(why) = delegated::authorize(&st.store, &scope, &cli.command).await {
         return refused(st, &actor, &words, format!("{actor} may not run `gatehouse {words}`: {why}")).await;
     }
+    // One admin command at a time: the store serialises writers anyway, and a password given
+    // to `user add`/`passwd` is hashed inside the command, on this task's thread; one at a
+    // time keeps that to one worker thread whatever a role holder sends.
+    let _one = ONE_AT_A_TIME.acquire().await;
     let console = Console { output: String::new(), input: stdin.cloned() };
     let (result, console) = cli::with_console(console, cli::run_as(&st.store, &actor, cli.command)).await;
     st.changed();

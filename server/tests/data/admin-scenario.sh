@@ -39,6 +39,7 @@ g user add boss --group acme
 g user set boss --admin --admin-group acme
 g user add shared1 --group beta --root "$T/srv/shared"
 g user add sh2 --group acme --root "$T/srv/shared"
+g user add squat --group beta --root "$T/srv/dan"
 g admin grant %helpdesk --group acme
 
 DAEMON=
@@ -96,6 +97,7 @@ as hd1 members-foreign group members acme --add carol
 as hd1 move-out group members acme --remove bob
 as hd1 root-outside user set bob --root /etc/gatehouse-evil
 as hd1 root-shared user set bob --root "$T/srv/shared"
+as hd1 root-default user add dan --group acme
 as hd1 group-set group set acme --protocols ssh,ftp
 as hd1 grant admin grant hd1
 as hd1 del-shared user del sh2 --remove-files
