@@ -107,6 +107,18 @@ pub fn exchange(socket: &str, request: &[u8], max_response: usize) -> Result<Vec
     Connection::open_until(socket, deadline)?.ask_until(request, max_response, deadline)
 }
 
+/// Like [`exchange`], with a longer total deadline (admin commands hash passwords and may wait
+/// for the root helper; they never run inside PAM).
+pub fn exchange_within(
+    socket: &str,
+    request: &[u8],
+    max_response: usize,
+    limit: Duration,
+) -> Result<Vec<u8>, Unreachable> {
+    let deadline = Instant::now() + limit;
+    Connection::open_until(socket, deadline)?.ask_until(request, max_response, deadline)
+}
+
 /// A checked connection to the daemon that may carry many requests, one at a time (the daemon
 /// closes it after its idle timeout; the owner then opens a new one). PAM and NSS never keep
 /// one: gatehouse-sftp does, for the session's policy refreshes. Each `ask` has its own

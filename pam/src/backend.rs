@@ -28,7 +28,7 @@ impl Real {
             Response::TotpRequired => Ok(Answer::TotpRequired),
             Response::Unavailable { reason } => Err(format!("daemon unavailable: {reason}")),
             Response::BadRequest { reason } => Err(format!("daemon refused the request: {reason}")),
-            Response::Keys { .. } | Response::Session(_) => Err("unexpected response".into()),
+            Response::Keys { .. } | Response::Session(_) | Response::Output { .. } => Err("unexpected response".into()),
         }
     }
 }

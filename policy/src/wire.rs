@@ -50,6 +50,15 @@ pub const MAX_FIELD: usize = 256;
 /// the cap bounds what a client can make the daemon hash).
 pub const MAX_SECRET: usize = 4096;
 
+/// Most words in an [`Request::Admin`] command line.
+pub const MAX_ADMIN_ARGS: usize = 64;
+
+/// Longest word of an admin command line, in bytes (a long RSA key line fits).
+pub const MAX_ADMIN_ARG: usize = 4096;
+
+/// Most bytes of standard input an admin command carries (a password, or a few key lines).
+pub const MAX_ADMIN_INPUT: usize = 16 * 1024;
+
 /// Everything that can go wrong reading or decoding a frame.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
@@ -164,6 +173,17 @@ pub enum Request {
         #[serde(default)]
         rhost: Option<String>,
     },
+    /// A delegated admin's command (`gatehouse` run by a non-root account, or `ssh admin@host
+    /// gatehouse …` through gatehouse-sftp): the words after `gatehouse`, parsed by the daemon
+    /// with the CLI's own definitions and run within the caller's admin role (`SO_PEERCRED`).
+    /// Answered with [`Response::Output`], or `Denied` naming what the role does not allow.
+    Admin {
+        /// The command line after the program name, already split into words.
+        argv: Vec<String>,
+        /// Standard input for `--password-stdin`, `passwd --stdin` and `key add --file -`.
+        #[serde(default, serialize_with = "ser_opt_secret", deserialize_with = "de_opt_secret")]
+        stdin: Option<Secret>,
+    },
     /// Is the daemon there? Answered with [`Response::Ok`] to anyone.
     Ping,
 }
@@ -225,6 +245,14 @@ pub enum Response {
         /// One line per key, with options (`restrict,from="…" ssh-ed25519 AAAA… comment`).
         lines: Vec<String>,
     },
+    /// What an admin command printed, and the exit status the CLI gives (0, or 1 for a
+    /// `check` that denies).
+    Output {
+        /// Standard output of the command.
+        stdout: String,
+        /// The exit status.
+        status: i32,
+    },
     /// The daemon cannot answer now (database down, …); PAM maps it to `AUTHINFO_UNAVAIL`.
     Unavailable {
         /// Why.
@@ -254,6 +282,18 @@ fn ser_opt_secret<S: Serializer>(s: &Option<Secret>, ser: S) -> Result<S::Ok, S:
 
 fn de_opt_secret<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Secret>, D::Error> {
     Option::<String>::deserialize(de).map(|o| o.map(Secret::new))
+}
+
+/// True if an admin command line reads standard input: `--password-stdin`, `--stdin` (passwd),
+/// or `--file -` (key add). Both admin clients use this one rule, so what they send does not
+/// depend on which one the admin used.
+pub fn admin_reads_stdin(argv: &[String]) -> bool {
+    argv.iter().enumerate().any(|(i, w)| {
+        w == "--password-stdin"
+            || w == "--stdin"
+            || w == "--file=-"
+            || (w == "--file" && argv.get(i + 1).is_some_and(|n| n == "-"))
+    })
 }
 
 /// The version probe: only `v` is read; every other field is skipped without being kept.
@@ -348,6 +388,15 @@ impl Request {
                 }
                 opt("rhost", rhost)
             }
+            Request::Admin { argv, stdin } => {
+                if argv.len() > MAX_ADMIN_ARGS {
+                    return Err(WireError::Malformed(format!("argv has more than {MAX_ADMIN_ARGS} words")));
+                }
+                for a in argv {
+                    check_field("argv", a, MAX_ADMIN_ARG)?;
+                }
+                stdin.as_ref().map_or(Ok(()), |s| check_field("stdin", s.expose(), MAX_ADMIN_INPUT))
+            }
             Request::Ping => Ok(()),
         }
     }
@@ -361,6 +410,7 @@ impl Request {
             Request::VerifyTotp { .. } => "verify_totp",
             Request::Keys { .. } => "keys",
             Request::Session { .. } => "session",
+            Request::Admin { .. } => "admin",
             Request::Ping => "ping",
         }
     }
@@ -527,6 +577,8 @@ mod tests {
             Request::Keys { user: "alice".into() },
             Request::Session { user: None, rhost: Some("192.0.2.7".into()) },
             Request::Session { user: Some("alice".into()), rhost: None },
+            Request::Admin { argv: vec!["user".into(), "show".into(), "bob".into()], stdin: None },
+            Request::Admin { argv: vec!["passwd".into(), "bob".into()], stdin: Some(Secret::new("pw\n".into())) },
             Request::Ping,
         ]
     }
@@ -554,6 +606,7 @@ mod tests {
                 )],
                 refused: Some("account is inactive (active=false)".into()),
             })),
+            Response::Output { stdout: "added user bob\n".into(), status: 0 },
             Response::Unavailable { reason: "db".into() },
             Response::BadRequest { reason: "user is empty".into() },
         ]
@@ -690,6 +743,10 @@ mod tests {
                 tty: None,
                 password: Secret::new("x".repeat(MAX_SECRET + 1)),
             },
+            Request::Admin { argv: vec!["a".into(); MAX_ADMIN_ARGS + 1], stdin: None },
+            Request::Admin { argv: vec!["x".repeat(MAX_ADMIN_ARG + 1)], stdin: None },
+            Request::Admin { argv: vec!["user\0".into()], stdin: None },
+            Request::Admin { argv: vec![], stdin: Some(Secret::new("x".repeat(MAX_ADMIN_INPUT + 1))) },
         ];
         for req in bad {
             let body = encode_request(&req).unwrap();

@@ -548,8 +548,58 @@ async fn offline_cache(db: &Db<'_>) {
     assert_eq!(cache.queued_count().await.unwrap(), 2);
 }
 
+/// Admin roles (issue 9): grants for accounts and %groups, merged scopes, a gatehouse user's
+/// flag and groups, audit rows, and a role that goes with its group leaves no rights behind.
+async fn admin_roles(db: &Db<'_>) {
+    use gatehouse_server::store::Scope;
+    let (s, _dir) = fresh_store(db, local()).await;
+    for g in ["acme", "beta"] {
+        s.add_group("root", NewGroup { name: g.into(), ..NewGroup::default() }).await.unwrap();
+    }
+    s.grant_admin("root", "%helpdesk", Some("acme")).await.unwrap();
+    s.grant_admin("root", "alice", Some("beta")).await.unwrap();
+    assert!(matches!(s.grant_admin("root", "alice", Some("beta")).await, Err(StoreError::Exists { .. })));
+    assert!(s.grant_admin("root", "a b", None).await.is_err());
+    let p = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(s.scope_of_principals(&p(&["bob", "%staff"])).await.unwrap(), None);
+    assert_eq!(
+        s.scope_of_principals(&p(&["alice", "%helpdesk"])).await.unwrap(),
+        Some(Scope::Groups(vec!["acme".into(), "beta".into()]))
+    );
+    s.grant_admin("root", "carol", None).await.unwrap();
+    assert_eq!(s.scope_of_principals(&p(&["carol"])).await.unwrap(), Some(Scope::All));
+    let list = s.list_admins().await.unwrap();
+    assert_eq!(list.len(), 3);
+    // A gatehouse user: the flag and its groups; a name of a gatehouse user cannot be granted.
+    let u = s.add_user("root", nu("gadm")).await.unwrap();
+    assert!(matches!(s.grant_admin("root", "gadm", None).await, Err(StoreError::Refused(_))));
+    assert_eq!(s.scope_of_user(&u.id).await.unwrap(), None);
+    s.set_user_admin("root", "gadm", Some(&["beta".to_string()])).await.unwrap();
+    assert!(s.get_user("gadm").await.unwrap().admin);
+    assert_eq!(s.scope_of_user(&u.id).await.unwrap(), Some(Scope::Groups(vec!["beta".into()])));
+    assert!(s.list_admins().await.unwrap().iter().any(|r| r.holder == "gatehouse:gadm"));
+    // Deleting beta takes its roles with it: alice and gadm keep no rights, not all of them.
+    s.delete_group("root", "beta").await.unwrap();
+    assert_eq!(s.scope_of_principals(&p(&["alice"])).await.unwrap(), None);
+    assert_eq!(s.scope_of_user(&u.id).await.unwrap(), None);
+    s.set_user_admin("root", "gadm", None).await.unwrap();
+    assert!(!s.get_user("gadm").await.unwrap().admin);
+    s.revoke_admin("root", "%helpdesk", Some("acme")).await.unwrap();
+    assert!(matches!(s.revoke_admin("root", "%helpdesk", Some("acme")).await, Err(StoreError::Missing(_))));
+    let actions: Vec<String> =
+        sqlx::query("SELECT action FROM audit_log WHERE action LIKE 'admin.%' OR action = 'user.admin'")
+            .fetch_all(s.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>(0).unwrap())
+            .collect();
+    assert_eq!(actions, ["admin.grant", "admin.grant", "admin.grant", "user.admin", "user.admin", "admin.revoke"]);
+}
+
 async fn suite(db: Db<'_>) {
     offline_cache(&db).await;
+    admin_roles(&db).await;
     totp_and_invitations(&db).await;
     users_and_ids(&db).await;
     explicit_uids(&db).await;

@@ -75,6 +75,7 @@ fn main() {
         Command::Scp(w) => plan_scp(&w, &user),
         Command::Sftp => Err("sftp is not served by this helper".into()),
         Command::Refused(m) => Err(m),
+        Command::Admin(_) => Err("admin commands are not served by this helper".into()),
     };
     let plan = match plan {
         Ok(p) => p,

@@ -6,6 +6,10 @@
 //! backslashes and refuses every unquoted character a shell would act on (`;|&$\`<>()`, a
 //! newline, a leading `#`): whatever we accept means the same thing to us as to a shell, and
 //! nothing we refuse ever reaches one.
+//!
+//! `gatehouse …` (`ssh admin@host gatehouse user add bob --group acme`) is split the same way
+//! and its words are sent to gatehoused as an admin request, never executed: the daemon finds
+//! the user by our uid and runs only what their admin role allows.
 
 /// The service a session gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +20,9 @@ pub enum Command {
     Scp(Vec<String>),
     /// `rsync --server …`; the words of the request, `rsync` first.
     Rsync(Vec<String>),
+    /// `gatehouse …` from a gatehouse admin: the words after `gatehouse`, sent to gatehoused as
+    /// an admin request (never run here: gatehoused decides by our uid what the user may do).
+    Admin(Vec<String>),
     /// Anything else, with the one-line message to show the user.
     Refused(String),
 }
@@ -47,6 +54,7 @@ pub fn classify(args: &[String], original: Option<&str>) -> Command {
         "sftp-server" | "internal-sftp" => Command::Sftp,
         "scp" if scp_direction(&words[1..]) => Command::Scp(words),
         "rsync" if words.get(1).is_some_and(|w| w == "--server") => Command::Rsync(words),
+        "gatehouse" => Command::Admin(words[1..].to_vec()),
         _ => Command::Refused(format!(
             "This account is for file transfer only: use sftp, scp or rsync (`{}` is not available).",
             printable(first)

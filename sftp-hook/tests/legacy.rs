@@ -61,6 +61,13 @@ fn classify_table() {
             "rsync --server --sender -vlogDtpre.iLsfxCIvu . ''",
             Command::Rsync(s(&["rsync", "--server", "--sender", "-vlogDtpre.iLsfxCIvu", ".", ""])),
         ),
+        // Admin commands: words for gatehoused, never executed.
+        ("gatehouse user list --group acme", Command::Admin(s(&["user", "list", "--group", "acme"]))),
+        (
+            "/usr/sbin/gatehouse user set bob --display-name 'Bob B'",
+            Command::Admin(s(&["user", "set", "bob", "--display-name", "Bob B"])),
+        ),
+        ("gatehouse", Command::Admin(vec![])),
     ];
     for (orig, want) in &cases {
         assert_eq!(&classify(&dash_c, Some(orig)), want, "{orig}");
@@ -78,6 +85,8 @@ fn classify_table() {
         (&["-c", "x"], Some("rsync file"), "`rsync` is not available"),
         (&["-c", "x"], Some("rsync -a --server . x"), "`rsync` is not available"),
         (&["-c", "x"], Some("scp -t x; id"), "`;` is not allowed"),
+        (&["-c", "x"], Some("gatehouse user list; id"), "`;` is not allowed"),
+        (&["-c", "x"], Some("gatehouse user show $(id)"), "`$` is not allowed"),
         (&["-c", "x"], Some("scp -t x|id"), "`|` is not allowed"),
         (&["-c", "x"], Some("scp -t x && id"), "`&` is not allowed"),
         (&["-c", "x"], Some("scp -t $HOME"), "`$` is not allowed"),

@@ -449,6 +449,31 @@ echo "$SCPU_UID"
 echo "== end"
 "#;
 
+/// Delegated administration over ssh (issue 9): gadm, a gatehouse user with the admin flag for
+/// group acme, runs `ssh gadm@host gatehouse …`; gatehouse-sftp sends the words to gatehoused,
+/// which runs what the role allows. The audit rows of the run are printed at the end.
+const ADMIN: &str = r#"
+adm() { ssh_key gadm "" "$@"; }
+adm_pw() { printf '%s\n' "$PW" | ssh_key gadm "" "$@"; }
+cmd adm-add adm_pw gatehouse user add ann --group acme --password-stdin --display-name "'Ann A'"
+cmd adm-set adm gatehouse user set amy --mode r --no-delete
+cmd adm-list adm gatehouse user list --group acme
+cmd adm-other adm gatehouse user set bea --mode r
+cmd adm-other-group adm gatehouse user add zed --group beta
+cmd adm-raise adm gatehouse user set amy --admin
+cmd adm-root adm gatehouse user set amy --root /etc/gatehouse-evil
+cmd adm-shell adm gatehouse user list --group acme "';'" id
+cmd adm-nonadmin ssh_key alice "" gatehouse user list --group acme
+echo "== audit gadm"
+/usr/bin/python3 - "$T/g.db" <<'PY'
+import sqlite3, sys
+q = "SELECT action, target, detail FROM audit_log WHERE actor = 'gatehouse:gadm' ORDER BY id"
+for row in sqlite3.connect(sys.argv[1]).execute(q):
+    print("|".join(row).replace("\n", " "))
+PY
+echo "== end"
+"#;
+
 fn scenario() -> Result<Run, String> {
     let b = built()?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -457,7 +482,7 @@ fn scenario() -> Result<Run, String> {
         .map_err(|e| e.to_string())?;
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = manifest.join("tests/data");
-    let script = format!(". {}/sshd-setup.sh\n{SHOW_SETTINGS}{SCENARIO}{MATRIX}", data.display());
+    let script = format!(". {}/sshd-setup.sh\n{SHOW_SETTINGS}{SCENARIO}{MATRIX}{ADMIN}", data.display());
     let out = Command::new("unshare")
         .args(["-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
         .env("T", t)
@@ -1040,4 +1065,37 @@ fn must_change_password_refuses_the_key() {
     r.failed("mustchange-password")
         .said("mustchange-password", "prompt Password:|prompt New password:")
         .no_login("mustchange-password");
+}
+
+/// A gatehouse admin over ssh adds and changes users of its group and is refused for other
+/// groups, for raising rights and for roots outside the prefixes; a shell never runs; a user
+/// without the flag gets nothing; every change and refusal is audited with `gatehouse:gadm`.
+#[test]
+fn gatehouse_admin_manages_its_group_over_ssh() {
+    let r = run();
+    r.rc("adm-add", 0).said("adm-add", "added user ann").logged("adm-add", "Accepted publickey for gadm");
+    r.rc("adm-set", 0).said("adm-set", "updated user amy");
+    r.rc("adm-list", 0).said("adm-list", "amy").said("adm-list", "ann").not_said("adm-list", "bea");
+    for (label, why) in [
+        ("adm-other", "no user \"bea\" among the members of your groups"),
+        ("adm-other-group", "group beta is not one of yours"),
+        ("adm-raise", "only root gives or takes admin rights"),
+        ("adm-root", "must lie under"),
+    ] {
+        r.rc(label, 2).said(label, why);
+    }
+    // The words go to gatehoused as words: `;` and `id` are arguments clap refuses, never a shell.
+    r.rc("adm-shell", 2).not_said("adm-shell", "uid=");
+    r.rc("adm-nonadmin", 2).said("adm-nonadmin", "holds no gatehouse admin role");
+    let rows = r.block("audit gadm");
+    for want in [
+        "user.add|ann|",
+        "user.set|amy|",
+        "admin.refused|gatehouse user set bea --mode r|",
+        "admin.refused|gatehouse user add zed --group beta|",
+        "admin.refused|gatehouse user set amy --admin|",
+        "admin.refused|gatehouse user set amy --root /etc/gatehouse-evil|",
+    ] {
+        assert!(rows.iter().any(|l| l.starts_with(want)), "no audit row {want:?} in:\n{}", rows.join("\n"));
+    }
 }

@@ -24,6 +24,7 @@ pub struct Cli {
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per command; boxing would only add noise to every match")]
 pub enum Command {
     /// Add, change, show, list and delete users.
     #[command(subcommand)]
@@ -123,6 +124,48 @@ Example:
     /// Database schema: apply migrations or show their state.
     #[command(subcommand)]
     Db(DbCmd),
+    /// Delegated administration: roles for local Unix accounts and groups (root only).
+    #[command(subcommand)]
+    Admin(AdminCmd),
+}
+
+/// `gatehouse admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Let a local account, or every member of a Unix group, manage users without root.
+    #[command(after_help = "Without --group the role covers every user (a full admin); with --group G only the
+members of G, and a group admin can neither give admin rights, nor change groups, nor take
+users out of their groups. Such accounts run `gatehouse user …` as themselves: the command
+goes to gatehoused, which checks the caller's uid and Unix groups against the roles.
+Roles of gatehouse users are set with `gatehouse user set NAME --admin [--admin-group G]`.
+
+Examples:
+  gatehouse admin grant alice --group acme
+  gatehouse admin grant %helpdesk --group acme
+  gatehouse admin grant bob")]
+    Grant {
+        /// A local account, or %unixgroup.
+        principal: String,
+        /// The gatehouse group the role manages (default: every user).
+        #[arg(long, value_name = "G")]
+        group: Option<String>,
+    },
+    /// Take a role away (the same account or %unixgroup and --group as granted).
+    #[command(after_help = "Example:\n  gatehouse admin revoke alice --group acme")]
+    Revoke {
+        /// A local account, or %unixgroup.
+        principal: String,
+        /// The group of the role (default: the full-admin role).
+        #[arg(long, value_name = "G")]
+        group: Option<String>,
+    },
+    /// List every role (Unix accounts and groups, and gatehouse users with the admin flag).
+    #[command(after_help = "Example:\n  gatehouse admin list\n  gatehouse admin list --json")]
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Fields shared by `user add` and `user set`.
@@ -262,6 +305,16 @@ be free here and on the host.")]
         /// Remove every group membership.
         #[arg(long, conflicts_with = "group")]
         no_groups: bool,
+        /// Make the user an admin: of every user, or of the --admin-group groups (root only).
+        /// They manage users with `ssh NAME@host gatehouse user …`.
+        #[arg(long, conflicts_with = "no_admin")]
+        admin: bool,
+        /// With --admin: the group they manage; repeat for more.
+        #[arg(long = "admin-group", value_name = "G", requires = "admin")]
+        admin_group: Vec<String>,
+        /// Take the admin flag and every admin role away (root only).
+        #[arg(long)]
+        no_admin: bool,
         /// Profile, root, mode, IPs, protocols, expiry, groups.
         #[command(flatten)]
         fields: UserFields,

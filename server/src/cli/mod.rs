@@ -10,6 +10,7 @@ macro_rules! out {
 }
 
 pub mod args;
+pub mod delegated;
 mod mail;
 mod output;
 mod run;
@@ -32,9 +33,60 @@ pub fn load_config() -> Result<gatehouse_policy::config::Config, CliError> {
     crate::service::load_config(&crate::service::config_path()).map_err(CliError)
 }
 
-/// Writes one line to stdout; a closed pipe ends the process with status 141, as SIGPIPE would.
+/// Where a command's output goes and its standard input comes from while gatehoused runs it for
+/// a delegated admin: the text travels back in the answer, and the input came in the request.
+/// Outside such a run (the CLI run by root) there is no console and the process's own stdout
+/// and stdin are used.
+#[derive(Debug, Default)]
+pub struct Console {
+    /// Everything the command printed, one line each.
+    pub output: String,
+    /// The caller's standard input, if the request carried it; taken by the first reader.
+    pub input: Option<gatehouse_policy::secret::Secret>,
+}
+
+tokio::task_local! {
+    static CONSOLE: std::cell::RefCell<Console>;
+}
+
+/// Runs `f` with `console` as its output and input; returns what `f` returned and the console.
+pub async fn with_console<T>(console: Console, f: impl std::future::Future<Output = T>) -> (T, Console) {
+    CONSOLE
+        .scope(std::cell::RefCell::new(console), async move {
+            let out = f.await;
+            (out, CONSOLE.with(|c| c.take()))
+        })
+        .await
+}
+
+/// True while a command runs for a delegated admin inside gatehoused.
+pub(crate) fn in_console() -> bool {
+    CONSOLE.try_with(|_| ()).is_ok()
+}
+
+/// The caller's standard input in a console (taken once); `None` outside one.
+pub(crate) fn console_input() -> Option<gatehouse_policy::secret::Secret> {
+    CONSOLE
+        .try_with(|c| {
+            c.borrow_mut().input.take().unwrap_or_else(|| gatehouse_policy::secret::Secret::new(String::new()))
+        })
+        .ok()
+}
+
+/// Writes one line to stdout (or the console); a closed pipe ends the process with status 141,
+/// as SIGPIPE would.
 pub fn emit(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    if CONSOLE
+        .try_with(|c| {
+            use std::fmt::Write as _;
+            let mut c = c.borrow_mut();
+            let _ = writeln!(c.output, "{args}");
+        })
+        .is_ok()
+    {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -45,8 +97,26 @@ pub fn emit(args: std::fmt::Arguments<'_>) {
     }
 }
 
-/// Runs the parsed command. Returns the process exit status.
+/// Runs `cmd` for `who` (named in the audit log) on an open store: what gatehoused does for a
+/// delegated admin, inside [`with_console`], after `delegated::authorize`.
+pub async fn run_as(store: &crate::store::Store, who: &str, cmd: args::Command) -> Result<i32, CliError> {
+    run::dispatch(store, who, cmd).await
+}
+
+/// Runs the parsed command. Returns the process exit status. Run by any account but root, every
+/// command but `status` goes to gatehoused ([`delegated`]) with the words it was given: the
+/// daemon runs what the caller's admin role allows and names what it does not.
 pub async fn main(cli: Cli) -> i32 {
+    if !nix::unistd::getuid().is_root() && !matches!(cli.command, args::Command::Status { .. }) {
+        let argv: Result<Vec<String>, _> = std::env::args_os().skip(1).map(std::ffi::OsString::into_string).collect();
+        return match argv {
+            Ok(argv) => delegated::run_remote(argv),
+            Err(_) => {
+                eprintln!("gatehouse: error: an argument is not UTF-8");
+                2
+            }
+        };
+    }
     match run::run(cli).await {
         Ok(code) => code,
         Err(CliError(msg)) => {

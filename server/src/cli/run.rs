@@ -36,10 +36,19 @@ fn parse_level(s: &str) -> R<Level> {
     Ok(s.parse::<Level>()?)
 }
 
-/// Reads one line of standard input as a secret (without its newline).
+/// Reads one line of standard input (the caller's, in a console) as a secret (without its
+/// newline).
 fn read_stdin_secret() -> R<Secret> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
+    match super::console_input() {
+        Some(input) => line.push_str(input.expose().lines().next().unwrap_or("")),
+        None => {
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
+        }
+    }
     let trimmed_len = line.trim_end_matches(['\n', '\r']).len();
     line.truncate(trimmed_len);
     if line.is_empty() {
@@ -50,6 +59,9 @@ fn read_stdin_secret() -> R<Secret> {
 
 /// Prompts twice on the terminal, without echo.
 fn prompt_secret(name: &str) -> R<Secret> {
+    if super::in_console() {
+        return Err(CliError("no terminal here: give the password on standard input with --stdin".into()));
+    }
     let a = Secret::new(
         rpassword::prompt_password(format!("New password for {name}: "))
             .map_err(|e| CliError(format!("cannot prompt (no terminal? use --stdin): {e}")))?,
@@ -116,27 +128,30 @@ pub(super) async fn run(cli: Cli) -> R<i32> {
     if !matches!(cli.command, Command::Db(_)) {
         store.ensure_current().await?;
     }
-    let code = dispatch(&store, cli.command).await;
+    let code = dispatch(&store, &actor(), cli.command).await;
     store.close().await;
     code
 }
 
-async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
-    let who = actor();
+/// Runs one command for `who` (the audit log's actor). The daemon calls this too, for delegated
+/// admins, after `super::delegated::authorize` allowed the command and inside a console
+/// (`super::Console`) that holds the output and the caller's standard input.
+pub(crate) async fn dispatch(store: &Store, who: &str, cmd: Command) -> R<i32> {
     match cmd {
-        Command::User(c) => user(store, &who, c).await,
+        Command::Admin(c) => admin(store, who, c).await,
+        Command::User(c) => user(store, who, c).await,
         Command::Passwd { name, stdin } => {
             let user = store.get_user(&name).await?;
             let pw = if stdin { read_stdin_secret()? } else { prompt_secret(&user.name)? };
             let hash = hash_checked(store, &user.name, &pw)?;
-            store.set_password(&who, &user.id, Some(hash), false).await?;
+            store.set_password(who, &user.id, Some(hash), false).await?;
             out!("password of {} changed", user.name);
             Ok(0)
         }
-        Command::Key(c) => key(store, &who, c).await,
-        Command::Apppass(c) => apppass(store, &who, c).await,
+        Command::Key(c) => key(store, who, c).await,
+        Command::Apppass(c) => apppass(store, who, c).await,
         Command::Totp(TotpCmd::Enable { name, replace, json }) => {
-            let (u, secret) = store.totp_enable(&who, &name, replace).await?;
+            let (u, secret) = store.totp_enable(who, &name, replace).await?;
             let uri = gatehouse_policy::totp::uri(&u.name, secret.expose());
             if json {
                 output::print_json(&serde_json::json!({ "user": u.name, "secret": secret.expose(), "uri": uri }))?;
@@ -148,7 +163,7 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
             Ok(0)
         }
         Command::Totp(TotpCmd::Disable { name }) => {
-            let u = store.totp_disable(&who, &name).await?;
+            let u = store.totp_disable(who, &name).await?;
             out!("TOTP disabled for {}", u.name);
             Ok(0)
         }
@@ -158,9 +173,9 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
                 return Err(CliError("--expires-in must be longer than 0s".into()));
             }
             if mail {
-                return invite_by_mail(store, &who, &name, ttl, json).await;
+                return invite_by_mail(store, who, &name, ttl, json).await;
             }
-            let inv = store.invite(&who, &name, ttl).await?;
+            let inv = store.invite(who, &name, ttl).await?;
             let expires = gatehouse_policy::model::format_time(inv.expires_at);
             if json {
                 output::print_json(
@@ -173,14 +188,14 @@ async fn dispatch(store: &Store, cmd: Command) -> R<i32> {
         }
         Command::Status { json } => print_status(super::status::run(Ok(store)).await, json),
         Command::Unlock { name } => {
-            store.unlock(&who, &name).await?;
+            store.unlock(who, &name).await?;
             out!("unlocked {name}");
             Ok(0)
         }
-        Command::Rule(c) => rule(store, &who, c).await,
-        Command::Group(c) => group(store, &who, c).await,
+        Command::Rule(c) => rule(store, who, c).await,
+        Command::Group(c) => group(store, who, c).await,
         Command::Check(a) => check(store, a).await,
-        Command::Import(c) => import_cmd(store, &who, c).await,
+        Command::Import(c) => import_cmd(store, who, c).await,
         Command::Export { json: _ } => {
             let users = store.list_users(None, None).await?;
             let groups = store.list_groups().await?;
@@ -219,26 +234,26 @@ async fn invite_by_mail(store: &Store, who: &str, name: &str, ttl: u64, json: bo
     let Some(program) = cfg.sendmail.clone() else {
         return Err(CliError("--mail needs [mail] sendmail = \"/usr/sbin/sendmail\" in gatehouse.toml".into()));
     };
+    let user = store.get_user(name).await?;
+    if user.email.is_empty() {
+        return Err(CliError(format!(
+            "{} has no email address (gatehouse user set {} --email ADDRESS)",
+            user.name, user.name
+        )));
+    }
     let host = super::mail::host_name();
-    let mut to = String::new();
-    let inv = store
-        .invite_and(who, name, ttl, |u, inv| {
-            if u.email.is_empty() {
-                return Err(format!("{} has no email address (gatehouse user set {} --email ADDRESS)", u.name, u.name));
-            }
-            let expires = gatehouse_policy::model::format_time(inv.expires_at);
-            let msg = super::mail::compose(&cfg, &u.email, &u.name, &host, inv.code.expose(), &expires);
-            super::mail::send(&program, &u.email, msg.as_bytes())
-                .map_err(|e| format!("the invitation was not mailed, nothing changed: {e}"))?;
-            to = u.email.clone();
-            Ok(())
-        })
-        .await?;
+    let deliver = |u: &gatehouse_policy::model::User, inv: &crate::store::Invitation| {
+        let expires = gatehouse_policy::model::format_time(inv.expires_at);
+        let msg = super::mail::compose(&cfg, &u.email, &u.name, &host, inv.code.expose(), &expires);
+        super::mail::send(&program, &u.email, msg.as_bytes())
+            .map_err(|e| format!("the invitation was not mailed, nothing changed: {e}"))
+    };
+    let inv = store.invite_and(who, &user.id, ttl, &deliver).await?;
     let expires = gatehouse_policy::model::format_time(inv.expires_at);
     if json {
-        output::print_json(&serde_json::json!({ "user": inv.user, "mailed_to": to, "expires_at": expires }))?;
+        output::print_json(&serde_json::json!({ "user": inv.user, "mailed_to": user.email, "expires_at": expires }))?;
     } else {
-        out!("invitation for {} mailed to {to} (valid until {expires}, once)", inv.user);
+        out!("invitation for {} mailed to {} (valid until {expires}, once)", inv.user, user.email);
     }
     Ok(0)
 }
@@ -298,8 +313,18 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
             clear_deny_ip,
             no_expires,
             no_groups,
+            admin,
+            admin_group,
+            no_admin,
             fields: f,
         } => {
+            let admin_change = if admin {
+                Some(Some(admin_group))
+            } else if no_admin {
+                Some(None)
+            } else {
+                None
+            };
             let ch = UserChanges {
                 name: new_name,
                 hosts: f.scope.list(),
@@ -353,13 +378,16 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                 max_file_size: size_of(&f.max_file_size)?.map(|s| if s == 0 { None } else { Some(s) }),
                 admin: None,
             };
-            if ch.is_empty() {
+            if ch.is_empty() && admin_change.is_none() {
                 return Err(CliError(
                     "nothing to change: give at least one option (see gatehouse user set --help)".into(),
                 ));
             }
             let before = store.get_user(&name).await?;
-            let u = store.update_user(who, &before.id, ch).await?;
+            let u = if ch.is_empty() { before.clone() } else { store.update_user(who, &before.id, ch).await? };
+            if let Some(groups) = admin_change {
+                store.set_user_admin(who, &u.id, groups.as_deref()).await?;
+            }
             if u.name != before.name {
                 out!(
                     "renamed user {} to {} (id {}, uid {}; root {} was not moved)",
@@ -408,16 +436,62 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
             }
             let u = store.delete_user(who, &u.id).await?;
             if remove_files {
-                // In process: the CLI runs as root, and the walk never follows a symlink.
-                match crate::tasks::remove_root(store.config(), &u.root, &[]) {
+                match remove_root(store, &u.root) {
                     Ok(crate::tasks::Removed::Removed) => out!("deleted user {} and removed {}", u.name, u.root),
                     Ok(crate::tasks::Removed::Absent) => out!("deleted user {} ({} did not exist)", u.name, u.root),
                     Err(e) => {
-                        return Err(CliError(format!("deleted user {}, but removing {} failed: {e}", u.name, u.root)))
+                        return Err(CliError(format!(
+                            "deleted user {}, but removing {} failed: {}",
+                            u.name, u.root, e.0
+                        )))
                     }
                 }
             } else {
                 out!("deleted user {} (files in {} kept)", u.name, u.root);
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Removes a deleted user's root: in process when root runs the CLI (the walk never follows a
+/// symlink), through gatehouse-tasks when gatehoused runs a delegated admin's command (it has
+/// no right to other users' files; the helper applies the same checks again).
+fn remove_root(store: &Store, root: &str) -> Result<crate::tasks::Removed, CliError> {
+    if !super::in_console() {
+        return Ok(crate::tasks::remove_root(store.config(), root, &[])?);
+    }
+    let req = crate::tasks::proto::Request::RemoveRoot { root: root.to_string(), sharers: Vec::new() };
+    let socket = std::path::Path::new(gatehouse_policy::config::TASKS_SOCKET_PATH);
+    match crate::tasks::proto::call(socket, &req, std::time::Duration::from_secs(30))? {
+        crate::tasks::proto::Response::Ok => Ok(crate::tasks::Removed::Removed),
+        crate::tasks::proto::Response::Absent => Ok(crate::tasks::Removed::Absent),
+        other => Err(CliError(format!("gatehouse-tasks answered {other:?}"))),
+    }
+}
+
+async fn admin(store: &Store, who: &str, c: AdminCmd) -> R<i32> {
+    match c {
+        AdminCmd::Grant { principal, group } => {
+            let r = store.grant_admin(who, &principal, group.as_deref()).await?;
+            out!("{} may now manage {}", r.holder, r.group.map_or("every user".into(), |g| format!("group {g}")));
+            Ok(0)
+        }
+        AdminCmd::Revoke { principal, group } => {
+            store.revoke_admin(who, &principal, group.as_deref()).await?;
+            out!("revoked the role of {principal} for {}", group.map_or("every user".into(), |g| format!("group {g}")));
+            Ok(0)
+        }
+        AdminCmd::List { json } => {
+            let roles = store.list_admins().await?;
+            if json {
+                output::print_json(&roles)?;
+            } else {
+                out!("{:<32} {:<24} SINCE", "HOLDER", "MANAGES");
+                for r in &roles {
+                    let group = r.group.as_deref().map_or("every user".to_string(), |g| format!("group {g}"));
+                    out!("{:<32} {:<24} {}", r.holder, group, gatehouse_policy::model::format_time(r.created_at));
+                }
             }
             Ok(0)
         }
@@ -431,8 +505,14 @@ async fn key(store: &Store, who: &str, c: KeyCmd) -> R<i32> {
                 (Some(k), _) => vec![k],
                 (None, Some(f)) => {
                     let text = if f == "-" {
-                        std::io::read_to_string(std::io::stdin())
-                            .map_err(|e| CliError(format!("cannot read standard input: {e}")))?
+                        match super::console_input() {
+                            Some(input) => input.expose().to_string(),
+                            None => std::io::read_to_string(std::io::stdin())
+                                .map_err(|e| CliError(format!("cannot read standard input: {e}")))?,
+                        }
+                    } else if super::in_console() {
+                        // gatehoused must never read a file on a caller's behalf.
+                        return Err(CliError("give the keys on standard input (--file -) or as an argument".into()));
                     } else {
                         std::fs::read_to_string(&f).map_err(|e| CliError(format!("cannot read {f}: {e}")))?
                     };

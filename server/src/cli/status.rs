@@ -244,15 +244,15 @@ fn sshd(path: &str, sample: Option<&str>) -> Part {
 /// Runs every check against the host's real paths.
 /// Every part; `store` is the error text when the database could not even be opened.
 pub async fn run(store: Result<&Store, String>) -> Vec<Part> {
-    let sample = match store {
-        Ok(s) => s.list_users(None, Some(1)).await.ok().and_then(|v| v.into_iter().next()).map(|u| u.name),
-        Err(_) => None,
+    let (sample, db) = match store {
+        Ok(s) => {
+            let first = s.list_users(None, Some(1)).await.ok().unwrap_or_default();
+            (first.into_iter().next().map(|u| u.name), database(s).await)
+        }
+        Err(e) => (None, part("database", false, e)),
     };
     vec![
-        match store {
-            Ok(s) => database(s).await,
-            Err(e) => part("database", false, e),
-        },
+        db,
         daemon(SOCKET_PATH),
         sync(SYNC_STATUS_PATH, crate::store::now()),
         snapshot(SNAPSHOT_PATH),

@@ -25,14 +25,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(response: Response, reason: impl Into<String>) -> Outcome {
+    pub(super) fn new(response: Response, reason: impl Into<String>) -> Outcome {
         Outcome { response, reason: reason.into() }
     }
-    fn denied(reason: impl Into<String>) -> Outcome {
+    pub(super) fn denied(reason: impl Into<String>) -> Outcome {
         let reason = reason.into();
         Outcome { response: Response::Denied { reason: reason.clone() }, reason }
     }
-    fn unavailable(e: impl std::fmt::Display) -> Outcome {
+    pub(super) fn unavailable(e: impl std::fmt::Display) -> Outcome {
         let reason = format!("database: {e}");
         Outcome { response: Response::Unavailable { reason: reason.clone() }, reason }
     }

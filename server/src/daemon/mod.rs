@@ -16,6 +16,7 @@
 //! itself (password changes, re-hashes). The snapshot exporter waits on it, together with its
 //! own watch on changes made by others (SQLite `data_version`, PostgreSQL `LISTEN`), and
 //! coalesces bursts; it is started beside [`serve`] by the binary.
+pub mod admin;
 pub mod authz;
 pub mod exporter;
 pub mod handlers;
@@ -370,11 +371,11 @@ pub async fn dispatch(st: &State, caller_uid: u32, req: Request) -> Response {
         Request::VerifyTotp { user, service, rhost, .. } => (user.as_str(), service.as_str(), rhost.as_deref()),
         Request::Keys { user } => (user.as_str(), "", None),
         Request::Session { user, rhost } => (user.as_deref().unwrap_or("-"), "", rhost.as_deref()),
-        Request::Ping => ("", "", None),
+        Request::Admin { .. } | Request::Ping => ("", "", None),
     };
     let out = answer(st, caller_uid, &req).await;
     let answer = match &out.response {
-        Response::Ok | Response::Keys { .. } => "allow",
+        Response::Ok | Response::Keys { .. } | Response::Output { .. } => "allow",
         Response::Session(p) if p.refused.is_some() => "deny",
         Response::Session(_) => "allow",
         Response::NewPasswordRequired => "new-password-required",
@@ -403,6 +404,8 @@ async fn answer(st: &State, caller_uid: u32, req: &Request) -> handlers::Outcome
     };
     match req {
         Request::Ping => handlers::Outcome { response: Response::Ok, reason: "pong".into() },
+        // Delegated administration: the caller's roles decide (`admin`), not `[callers]`.
+        Request::Admin { argv, stdin } => admin::run(st, caller_uid, argv, stdin.as_ref()).await,
         Request::Keys { user } => match authorize(Access::Keys, caller_uid, &st.cfg.callers) {
             Ok(()) => handlers::keys(st, user).await,
             Err(why) => outcome_denied(why),

@@ -116,7 +116,7 @@ impl Store {
     /// user's earlier unused invitations, and sets `must_change_password`. The code is returned
     /// once.
     pub async fn invite(&self, actor: &str, name_or_id: &str, ttl: u64) -> Result<Invitation> {
-        self.invite_and(actor, name_or_id, ttl, |_, _| Ok(())).await
+        self.invite_and(actor, name_or_id, ttl, &|_, _| Ok(())).await
     }
 
     /// [`Store::invite`], handing the invitation to `deliver` (e.g. a mailer) before it is
@@ -127,7 +127,7 @@ impl Store {
         actor: &str,
         name_or_id: &str,
         ttl: u64,
-        deliver: impl FnOnce(&gatehouse_policy::model::User, &Invitation) -> std::result::Result<(), String>,
+        deliver: &(dyn Fn(&gatehouse_policy::model::User, &Invitation) -> std::result::Result<(), String> + Sync),
     ) -> Result<Invitation> {
         let code = invite::generate()?;
         let normal = invite::normalize(&code)

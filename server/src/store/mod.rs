@@ -5,6 +5,7 @@
 //! Every write is one transaction that first takes the database's write lock (an update of the
 //! `meta` row), so concurrent writers serialise instead of failing half-way, and every admin
 //! change appends to `audit_log` inside the same transaction.
+mod admins;
 mod apppass;
 mod bulk;
 pub mod cache;
@@ -18,6 +19,7 @@ mod rows;
 mod rules;
 mod users;
 
+pub use admins::{AdminRole, Scope};
 pub use apppass::{AppPassword, StoredAppPassword};
 pub use credentials::Invitation;
 pub use groups::{GroupChanges, NewGroup};
@@ -262,7 +264,9 @@ impl Store {
                 sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATE_LOCK).execute(&mut conn).await?;
             }
             let (_, pending) = self.migration_state(&mut conn).await?;
-            self.migrator().run(&mut conn).await?;
+            // run_direct, not run: run(&mut conn) makes every future that may migrate (the CLI's
+            // dispatch, which gatehoused runs for delegated admins) fail rustc's Send check.
+            self.migrator().run_direct(&mut conn).await?;
             Ok(pending)
         }
         .await;

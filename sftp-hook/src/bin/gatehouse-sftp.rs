@@ -4,7 +4,8 @@
 //! the real request in `SSH_ORIGINAL_COMMAND` (DESIGN, checked facts). It decides only from
 //! that variable (`gatehouse_sftp_hook::command`): the sftp subsystem is served in process;
 //! `scp -t/-f` and `rsync --server` are re-rooted, checked and exec'd under Landlock for users
-//! without sub-rules; anything else is refused with one line. The policy comes from gatehoused,
+//! without sub-rules; `gatehouse …` goes to gatehoused as an admin request (it decides by our
+//! uid); anything else is refused with one line. The policy comes from gatehoused,
 //! which finds the user by this process's uid.
 use gatehouse_policy::config::SOCKET_PATH;
 use gatehouse_sftp_hook::command::{classify, Command};
@@ -32,6 +33,11 @@ fn main() {
         Command::Refused(msg) => {
             let uid = rustix::process::getuid().as_raw();
             refuse(&log, &msg, &format!("uid {uid}: refused command {:?}", original.as_deref().unwrap_or("")))
+        }
+        Command::Admin(words) => {
+            let uid = rustix::process::getuid().as_raw();
+            log.info(&format!("uid {uid}: admin command {:?}", words.join(" ")));
+            gatehouse_modcore::admin::run(SOCKET_PATH, words)
         }
         cmd => start(cmd, log),
     };
@@ -107,6 +113,6 @@ fn start(cmd: Command, log: Syslog) -> i32 {
                 Err(msg) => refuse(&log, &msg, &format!("{}: refused {:?}: {msg}", info.user, words.join(" "))),
             }
         }
-        Command::Refused(msg) => refuse(&log, &msg, &format!("{}: refused", info.user)),
+        Command::Refused(_) | Command::Admin(_) => refuse(&log, "refused", &format!("{}: refused", info.user)),
     }
 }

@@ -48,7 +48,7 @@ ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
 
 # Client keys, one per user.
 mkdir -m 0700 "$T/keys"
-for k in alice carol dave erin frank greg localbob osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg live; do
+for k in alice carol dave erin frank greg localbob osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg live gadm; do
     ssh-keygen -q -t ed25519 -N '' -C "$k@test" -f "$T/keys/$k"
 done
 
@@ -79,6 +79,14 @@ for u in osftp scpu rsyncu lftpu curlu rcloneu pyu conf ruled mustchg live; do
     newuser "$u"
 done
 g rule add ruled /in upload >/dev/null
+# A gatehouse admin of group acme (delegated administration over ssh), a member of acme and a
+# user of another group.
+g group add acme >/dev/null
+g group add beta >/dev/null
+newuser gadm
+g user set gadm --admin --admin-group acme >/dev/null
+g user add amy --group acme >/dev/null
+g user add bea --group beta >/dev/null
 g invite mustchg --json > "$T/invite-mustchg.json"
 g user set erin --inactive >/dev/null
 g user set frank --expires 2021-01-01 >/dev/null
