@@ -17,7 +17,8 @@
 //! written: `<Directory ROOT/Q>` for requests on Q itself (list it, remove it, rename it) and
 //! `<Directory ROOT/Q/*>` for requests on entries inside it (judged on Q as the parent, as the
 //! permission rule says). A key whose only wildcard is a whole last component `*` (`/clients/*`)
-//! is expressed the same way; any other pattern (`/clients/*/in`, `/a?c`, `/x*y`) would match
+//! is expressed the same way (what lies inside its children gets a `S/*/?*` block, see
+//! [`INSIDE_STAR`]); any other pattern (`/clients/*/in`, `/a?c`, `/x*y`) would match
 //! across `/` in ProFTPD, so a user with one is refused on ProFTPD ([`proftpd_limits`]).
 //!
 //! `<Limit>` precedence: ProFTPD takes a command's own `<Limit>` from the nearest enclosing block
@@ -144,6 +145,12 @@ pub struct ProftpdUser {
     pub places: Vec<Place>,
 }
 
+/// The suffix of the block for what lies inside the children of a `S/*` key. Not `/*`: ProFTPD
+/// nests blocks by their path with trailing `*` and `/` stripped, and `S/*/*` strips to the same
+/// `S` as `S/*`, so the two would nest either way round; `S/*/?*` strips to `S/*/?`, nests below
+/// `S/*`, and matches the same paths (a name is never empty).
+const INSIDE_STAR: &str = "/?*";
+
 /// The reason every refusal ends with.
 const USE_SFTP: &str = "use SFTP";
 
@@ -228,7 +235,7 @@ pub fn proftpd_entry(user: &User, groups: &[Group]) -> Result<ProftpdUser, Strin
         let child = probe_child(s, &keys);
         places.push(place(&policy, &join(s, "*"), &child, &keys)?);
         let grandchild = probe_child(&child, &keys);
-        places.push(place(&policy, &format!("{}/*", join(s, "*")), &grandchild, &keys)?);
+        places.push(place(&policy, &format!("{}{INSIDE_STAR}", join(s, "*")), &grandchild, &keys)?);
     }
     places.sort_by(|a, b| a.path.cmp(&b.path));
     places.dedup_by(|a, b| a.path == b.path);
@@ -302,7 +309,7 @@ pub fn render(u: &ProftpdUser) -> Result<String, String> {
         u.root, u.name, u.name
     );
     for p in &u.places {
-        let rel = p.path.strip_suffix("/*").unwrap_or(&p.path);
+        let rel = p.path.strip_suffix(INSIDE_STAR).unwrap_or(&p.path);
         let rel = rel.strip_suffix("/*").unwrap_or(rel);
         if !(p.path.starts_with('/') && (rel == "/" || rel.is_empty() || plain(rel)) && !p.path.contains("//")) {
             return Err(format!("place {:?}: not a plain path", p.path));

@@ -33,7 +33,7 @@ fn every_place_of_the_tree_gets_the_rule_tables_answers() {
     assert_eq!(
         paths,
         [
-            "/", "/*", "/clients", "/clients/*", "/clients/*/*", "/in", "/in/*", "/pub", "/pub/*", "/secret",
+            "/", "/*", "/clients", "/clients/*", "/clients/*/?*", "/in", "/in/*", "/pub", "/pub/*", "/secret",
             "/secret/*", "/work", "/work/*"
         ]
     );
@@ -52,7 +52,7 @@ fn every_place_of_the_tree_gets_the_rule_tables_answers() {
     assert_eq!(allowed(&u, "/work"), (vec![List, Stat], false));
     assert_eq!(allowed(&u, "/work/*"), (Cmd::ALL.to_vec(), true));
     assert_eq!(allowed(&u, "/clients/*"), (vec![List, Stat], false));
-    assert_eq!(allowed(&u, "/clients/*/*"), (vec![List, Stat, Retr], false));
+    assert_eq!(allowed(&u, "/clients/*/?*"), (vec![List, Stat, Retr], false));
 }
 
 #[test]
