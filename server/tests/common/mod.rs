@@ -156,3 +156,15 @@ pub async fn fresh_store(db: &Db<'_>, local: FakeLocal) -> (Store, tempfile::Tem
     store.migrate().await.unwrap();
     (store, dir)
 }
+
+/// Where .ci/run unpacks proftpd-core: Debian's vsftpd and proftpd-core conflict (both provide
+/// `ftp-server`), so CI installs vsftpd and unpacks ProFTPD's binaries and modules here instead.
+pub const PROFTPD_UNPACKED: &str = "/opt/gatehouse-ci/proftpd";
+
+/// The ProFTPD binary and its module directory: the installed ones, or the unpacked copy.
+pub fn proftpd() -> Option<(PathBuf, PathBuf)> {
+    ["", PROFTPD_UNPACKED].into_iter().find_map(|base| {
+        let bin = PathBuf::from(format!("{base}/usr/sbin/proftpd"));
+        bin.exists().then(|| (bin, PathBuf::from(format!("{base}/usr/lib/proftpd"))))
+    })
+}
