@@ -2,6 +2,8 @@
 //! store opened on a fresh database of either backend.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod ftp;
+
 use gatehouse_policy::config::Config;
 use gatehouse_server::store::{LocalIds, Store};
 use std::path::{Path, PathBuf};
