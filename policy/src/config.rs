@@ -28,6 +28,10 @@ pub const CACHE_PATH: &str = "/var/lib/gatehouse/cache.db";
 pub const SHARED_HOME: &str = "/var/lib/gatehouse/home";
 /// Default of `vsftpd_user_config_dir`.
 pub const VSFTPD_USER_CONFIG_DIR: &str = "/etc/vsftpd/gatehouse";
+/// Default of `proftpd_config_dir`.
+pub const PROFTPD_CONFIG_DIR: &str = "/etc/proftpd/gatehouse";
+/// Default of `proftpd_pid_file` (Debian's `PidFile`).
+pub const PROFTPD_PID_FILE: &str = "/run/proftpd.pid";
 /// The login shell of every gatehouse user.
 pub const LOGIN_SHELL: &str = "/usr/sbin/gatehouse-sftp";
 
@@ -46,6 +50,11 @@ pub struct Config {
     /// vsftpd's `user_config_dir`: gatehouse-tasks keeps one root-owned file per FTP user here.
     /// The directory belongs to gatehouse: files of users who are gone are removed.
     pub vsftpd_user_config_dir: String,
+    /// ProFTPD: gatehouse-tasks keeps one root-owned `NAME.conf` per FTP user here (the example
+    /// fragment includes `*.conf` from it). The directory belongs to gatehouse.
+    pub proftpd_config_dir: String,
+    /// ProFTPD's `PidFile`: gatehouse-tasks sends that process SIGHUP after changing the files.
+    pub proftpd_pid_file: String,
     /// Protocols given to users created without `--protocols`.
     pub default_protocols: Vec<String>,
     /// The uid/gid range.
@@ -153,6 +162,8 @@ impl Default for Config {
             root_prefixes: Vec::new(),
             ftp_servers: Vec::new(),
             vsftpd_user_config_dir: VSFTPD_USER_CONFIG_DIR.into(),
+            proftpd_config_dir: PROFTPD_CONFIG_DIR.into(),
+            proftpd_pid_file: PROFTPD_PID_FILE.into(),
             default_protocols: vec!["ftp".into(), "ssh".into()],
             ids: IdRange::default(),
             protocols,
@@ -256,6 +267,11 @@ impl Config {
                 "must be an absolute canonical path",
             )
         })?;
+        for (field, v) in
+            [("proftpd_config_dir", &self.proftpd_config_dir), ("proftpd_pid_file", &self.proftpd_pid_file)]
+        {
+            validate_root(v).map_err(|_| PolicyError::invalid(field, v, "must be an absolute canonical path"))?;
+        }
         for p in &self.default_protocols {
             validate_protocol(p)?;
         }
@@ -358,12 +374,18 @@ mod tests {
         assert!(Config::parse("[lockout]\nwindow = \"5x\"").is_err());
         assert!(Config::parse("ftp_servers = [\"iis\"]").is_err());
         assert!(Config::parse("vsftpd_user_config_dir = \"rel\"").is_err());
+        assert!(Config::parse("proftpd_config_dir = \"rel\"").is_err());
+        assert!(Config::parse("proftpd_pid_file = \"/run/../x\"").is_err());
     }
 
     #[test]
     fn ftp_servers_default_to_the_installed_ones() {
         let c = Config::parse("").unwrap();
         assert_eq!(c.vsftpd_user_config_dir, "/etc/vsftpd/gatehouse");
+        assert_eq!(
+            (c.proftpd_config_dir.as_str(), c.proftpd_pid_file.as_str()),
+            ("/etc/proftpd/gatehouse", "/run/proftpd.pid")
+        );
         assert!(c.generates_for(FtpServer::Vsftpd, true));
         assert!(!c.generates_for(FtpServer::Vsftpd, false));
         let c = Config::parse("ftp_servers = [\"proftpd\"]").unwrap();

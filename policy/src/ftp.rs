@@ -15,7 +15,7 @@ use crate::rules::Mode;
 pub enum FtpServer {
     /// vsftpd: a root, read-only or full write (per-user files in `user_config_dir`).
     Vsftpd,
-    /// ProFTPD: the full rule set (not generated yet).
+    /// ProFTPD: the full rule set, as far as its config can express it (`crate::proftpd`).
     Proftpd,
 }
 
@@ -38,6 +38,34 @@ impl FtpServer {
             FtpServer::Proftpd => "proftpd",
         }
     }
+
+    /// The directory gatehouse-tasks keeps this server's per-user files in.
+    pub fn config_dir(self, cfg: &crate::config::Config) -> &str {
+        match self {
+            FtpServer::Vsftpd => &cfg.vsftpd_user_config_dir,
+            FtpServer::Proftpd => &cfg.proftpd_config_dir,
+        }
+    }
+
+    /// Can this server enforce everything the user's policy says? `Err` names what it cannot
+    /// ([`vsftpd_limits`], [`crate::proftpd::proftpd_limits`]).
+    pub fn limits(self, user: &User, groups: &[Group]) -> Result<(), String> {
+        match self {
+            FtpServer::Vsftpd => vsftpd_limits(user, groups),
+            FtpServer::Proftpd => crate::proftpd::proftpd_limits(user, groups),
+        }
+    }
+
+    /// What the server enforces for a user it can serve, for `gatehouse check`.
+    pub fn enforces(self) -> &'static str {
+        match self {
+            FtpServer::Vsftpd => "vsftpd enforces this user's root and mode",
+            FtpServer::Proftpd => "ProFTPD enforces this user's root and every rule",
+        }
+    }
+
+    /// Every server, in a fixed order.
+    pub const ALL: [FtpServer; 2] = [FtpServer::Vsftpd, FtpServer::Proftpd];
 
     /// The binary whose presence means the server is installed (the `ftp_servers` default).
     pub fn binary(self) -> &'static str {
@@ -106,20 +134,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::rules::{Level, Rule};
-
-    fn user(mode: Mode, delete_allowed: bool, max: Option<u64>, rules: Vec<Rule>) -> User {
-        let mut u = crate::model::fixtures::user("alice");
-        u.protocols = vec!["ftp".into()];
-        (u.mode, u.delete_allowed, u.max_file_size, u.rules) = (mode, delete_allowed, max, rules);
-        u
-    }
-
-    fn group(name: &str, rules: Vec<Rule>, protocols: &[&str]) -> Group {
-        let mut g = crate::model::fixtures::group(name);
-        g.rules = rules;
-        g.protocols = protocols.iter().map(|p| p.to_string()).collect();
-        g
-    }
+    use crate::testutil::{group, user};
 
     #[test]
     fn what_vsftpd_can_and_cannot_express() {

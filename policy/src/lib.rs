@@ -9,6 +9,7 @@
 //! - [`access`]: login-time checks (active, expiry, lock, protocol, IP).
 //! - [`error::PolicyError`]: every rejection, naming the field and the reason.
 //! - [`ftp`]: what vsftpd can enforce for a user, and its per-user files.
+//! - [`proftpd`]: the per-user ProFTPD files that enforce the whole rule set.
 //! - [`model`]: user and group records and the validation of each field.
 //! - [`path`]: canonicalisation of client paths.
 //! - [`rules`]: permission levels, rule keys and the permission rule itself.
@@ -33,9 +34,12 @@ pub mod keys;
 pub mod model;
 pub mod password;
 pub mod path;
+pub mod proftpd;
 pub mod rules;
 pub mod secret;
 pub mod snapshot;
+#[cfg(test)]
+mod testutil;
 pub mod totp;
 pub mod wire;
 

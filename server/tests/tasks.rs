@@ -257,3 +257,95 @@ async fn the_exporter_asks_the_helper_for_missing_roots() {
     stop.notify_one();
     task.await.unwrap();
 }
+
+/// A minimal standalone ProFTPD config for `proftpd -t` and a short-lived daemon: loopback,
+/// unprivileged, every state file under `dir`, the generated files included from `include`.
+fn proftpd_conf(dir: &Path, modules: &Path, include: &str, port: u16) -> std::path::PathBuf {
+    let d = dir.display();
+    let text = format!(
+        "ModulePath {}\nLoadModule mod_ifsession.c\nServerType standalone\nDefaultServer on\nPort {port}\n\
+         DefaultAddress 127.0.0.1\nUseIPv6 off\nUser nobody\nGroup nogroup\nPidFile {d}/proftpd.pid\n\
+         ScoreboardFile {d}/proftpd.score\nDelayTable none\nWtmpLog off\nSystemLog {d}/proftpd.log\n\
+         Include {include}/*.conf\n",
+        modules.display()
+    );
+    let path = dir.join("proftpd.conf");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn proftpd_files_are_root_owned_valid_config_and_a_reload_signals_proftpd() {
+    use gatehouse_policy::proftpd::{Cmd, Place, ProftpdUser};
+    let Some((bin, modules)) = common::proftpd() else {
+        panic!("ProFTPD is not installed (.ci/run unpacks it to {})", common::PROFTPD_UNPACKED)
+    };
+    let e = env();
+    let base = Path::new(&e.home).parent().unwrap();
+    let inc = base.join("proftpd.d");
+    let mut cfg = e.cfg.clone();
+    cfg.proftpd_config_dir = inc.display().to_string();
+    cfg.proftpd_pid_file = base.join("proftpd.pid").display().to_string();
+    let user = ProftpdUser {
+        name: "alice".into(),
+        root: format!("{}/alice", e.home),
+        max_file_size: Some(1000),
+        places: vec![
+            Place { path: "/".into(), allow: [Cmd::List].into(), overwrite: false },
+            Place { path: "/in/*".into(), allow: [Cmd::List, Cmd::Stor].into(), overwrite: false },
+            Place { path: "/clients/*/?*".into(), allow: [Cmd::Retr].into(), overwrite: true },
+        ],
+    };
+    // Not set up yet: refused, nothing written.
+    refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &user), "does not exist");
+    std::fs::create_dir(&inc).unwrap();
+    assert!(matches!(gatehouse_server::tasks::proftpd::write_user(&cfg, &user), Ok(Created::Created)));
+    assert!(matches!(gatehouse_server::tasks::proftpd::write_user(&cfg, &user), Ok(Created::Existed)));
+    let m = meta(&format!("{}/alice.conf", inc.display()));
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, 0o644));
+    // Roots outside the prefixes, local accounts and odd paths are refused whatever is asked.
+    let outside = ProftpdUser { root: format!("{}/x", e.outside), ..user.clone() };
+    refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &outside), "must lie under");
+    refused(
+        gatehouse_server::tasks::proftpd::write_user(&cfg, &ProftpdUser { name: "root".into(), ..user.clone() }),
+        "local account",
+    );
+    let mut odd = user.clone();
+    odd.places[1].path = "/in>\nExecOnConnect /bin/sh".into();
+    refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &odd), "not a plain path");
+
+    // ProFTPD itself accepts what was written.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let conf = proftpd_conf(base, &modules, &inc.display().to_string(), port);
+    let t = std::process::Command::new(&bin).arg("-t").arg("-c").arg(&conf).output().unwrap();
+    let said = String::from_utf8_lossy(&t.stderr).into_owned() + &String::from_utf8_lossy(&t.stdout);
+    assert!(t.status.success() && !said.contains("fatal"), "proftpd -t:\n{said}");
+
+    // Reload: not running → nothing to do; running → SIGHUP, which it logs and survives.
+    assert!(matches!(gatehouse_server::tasks::proftpd::reload(&cfg), Ok(Removed::Absent)));
+    let mut daemon = std::process::Command::new(&bin).arg("-n").arg("-q").arg("-c").arg(&conf).spawn().unwrap();
+    let pid_file = Path::new(&cfg.proftpd_pid_file);
+    let log = base.join("proftpd.log");
+    let wait_for = |what: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !what() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        what()
+    };
+    let started = wait_for(&|| std::fs::read_to_string(pid_file).is_ok_and(|p| p.trim() == daemon.id().to_string()));
+    let signalled = started && matches!(gatehouse_server::tasks::proftpd::reload(&cfg), Ok(Removed::Removed));
+    let logged = signalled && wait_for(&|| std::fs::read_to_string(&log).unwrap_or_default().contains("SIGHUP"));
+    let alive = daemon.try_wait().unwrap().is_none();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        started && signalled && logged && alive,
+        "started {started} signalled {signalled} logged {logged} alive {alive}\n{log_text}"
+    );
+    // A pid file naming another process is left alone.
+    std::fs::write(pid_file, std::process::id().to_string()).unwrap();
+    assert!(matches!(gatehouse_server::tasks::proftpd::reload(&cfg), Ok(Removed::Absent)));
+    assert!(matches!(gatehouse_server::tasks::proftpd::remove_user(&cfg, "alice"), Ok(Removed::Removed)));
+}

@@ -2,52 +2,30 @@
 //! fragment (`packaging/ftp/vsftpd.conf.fragment`) and Debian's stock `/etc/pam.d/vsftpd`, the
 //! real `gatehoused` and `gatehouse-tasks`, `pam_gatehouse.so` and `libnss_gatehouse.so.2` at
 //! their installed paths, all inside private mount and PID namespaces
-//! (`tests/data/vsftpd-setup.sh`; the host's files are never touched and every process ends with
+//! (`tests/data/ftp-world.sh`; the host's files are never touched and every process ends with
 //! the namespace), driven by `lftp` and `curl` in passive mode on loopback.
 //!
-//! One namespace and one vsftpd serve every test: `tests/data/vsftpd-scenario.sh` runs once and
+//! One namespace and one vsftpd serve every test: `tests/data/ftp-world.sh`, `vsftpd-setup.sh`
+//! and `vsftpd-scenario.sh` run once (through `common::ftp::run`) and
 //! reports each client run as a `RESULT` line plus what vsftpd logged meanwhile (`FTPLOG`); each
 //! `#[test]` asserts on its own labels, and a failing assertion prints the client's output, what
 //! vsftpd logged meanwhile and the daemons' logs. Needs root, vsftpd, lftp and curl.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use common::ftp::scenario::Run;
+use std::path::Path;
 use std::sync::OnceLock;
 
-/// Every password of the scenario (gatehouse users and the local user).
-const PASSWORD: &str = "correct horse battery staple";
-
-/// Builds the PAM and NSS modules (another package of the workspace) into this test's target dir.
-fn modules() -> Result<(PathBuf, PathBuf), String> {
-    let dir = common::build_workspace_parts(&["-p", "pam_gatehouse", "-p", "nss_gatehouse"])?;
-    Ok((dir.join("libpam_gatehouse.so"), dir.join("libnss_gatehouse.so")))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-mod common;
-#[path = "../../tests/lib/scenario.rs"]
-mod scenario;
-use scenario::Run;
-
 /// Assertions only the vsftpd suite makes.
-impl Run {
-    /// A login refused by vsftpd (530), with gatehoused's account or authenticate line for `user`
-    /// over the vsftpd service saying `reason`.
+trait Vsftpd {
+    fn refused(&self, label: &str, user: &str, reason: &str) -> &Self;
+}
+
+impl Vsftpd for Run {
+    /// A login refused by vsftpd (530 Login incorrect), with gatehoused's deny line saying why.
     fn refused(&self, label: &str, user: &str, reason: &str) -> &Self {
-        self.rc(label, 1).said(label, "530 Login incorrect");
-        let who = format!("user=\"{user}\" service=\"vsftpd\"");
-        if !self
-            .log("gatehoused")
-            .lines()
-            .any(|l| l.contains(&who) && l.contains("answer=\"deny\"") && l.contains(reason))
-        {
-            self.fail(label, &format!("expected a deny line for {user} with {reason:?} in gatehoused's log"));
-        }
-        self
+        self.rc(label, 1).said(label, "530 Login incorrect").refused_on("vsftpd", label, user, reason)
     }
 }
 
@@ -55,43 +33,8 @@ fn scenario() -> Result<Run, String> {
     if !Path::new("/usr/sbin/vsftpd").exists() {
         return Err("vsftpd is not installed (apt-get install vsftpd; .ci/run does)".into());
     }
-    let (pam_so, nss_so) = modules()?;
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let t = dir.path();
-    std::fs::write(t.join("g.toml"), format!("database = \"sqlite://{}/g.db\"\n", t.display()))
-        .map_err(|e| e.to_string())?;
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = manifest.join("tests/data");
-    let script = format!(". {0}/vsftpd-setup.sh\n. {0}/vsftpd-scenario.sh\n", data.display());
-    let out = Command::new("timeout")
-        .args(["120", "unshare", "-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
-        .env("T", t)
-        .env("GATEHOUSE_TESTLIB", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/lib"))
-        .env("PAMD", manifest.join("../pam/tests/data/pam.d"))
-        .env("PROFILE", manifest.join("../packaging/pam-configs/gatehouse"))
-        .env("FRAGMENT", manifest.join("../packaging/ftp/vsftpd.conf.fragment"))
-        .env("PAM_SO", &pam_so)
-        .env("NSS_SO", &nss_so)
-        .env("GATEHOUSED", env!("CARGO_BIN_EXE_gatehoused"))
-        .env("GATEHOUSE_TASKS", env!("CARGO_BIN_EXE_gatehouse-tasks"))
-        .env("GATEHOUSE_CLI", env!("CARGO_BIN_EXE_gatehouse"))
-        .env("PW", PASSWORD)
-        .env("PORT", free_port().to_string())
-        .env("PASV", free_port().min(65_000).to_string())
-        .output()
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let read = |name: &str| std::fs::read_to_string(t.join(name)).unwrap_or_default();
-    let (daemon_log, tasks_log) = (read("daemon.log"), read("tasks.log"));
-    if !out.status.success() {
-        return Err(format!(
-            "namespace script failed ({}):\nstdout:\n{text}\nstderr:\n{}\n--- vsftpd log:\n{}\n--- gatehoused log:\n{daemon_log}\n--- gatehouse-tasks log:\n{tasks_log}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            read("vsftpd.log"),
-        ));
-    }
-    scenario::parse(text, "FTPLOG", "vsftpd", vec![("gatehoused", daemon_log), ("gatehouse-tasks", tasks_log)])
+    let fragment = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/ftp/vsftpd.conf.fragment");
+    common::ftp::run("vsftpd", &[("FRAGMENT", fragment.display().to_string())])
 }
 
 /// The scenario, run once for every test of this file.

@@ -712,16 +712,18 @@ async fn check(store: &Store, a: CheckArgs) -> R<i32> {
         .into_iter()
         .map(|c| output::Answer { what: c.what.to_string(), allowed: c.allowed, reason: c.reason })
         .collect();
-    // FTP: what the generated vsftpd files cannot express is refused there at login; say so.
-    let vsftpd = gatehouse_policy::ftp::FtpServer::Vsftpd;
-    if a.protocol.as_deref() == Some("ftp")
-        && store.config().generates_for(vsftpd, std::path::Path::new(vsftpd.binary()).exists())
-    {
-        let (allowed, reason) = match gatehouse_policy::ftp::vsftpd_limits(&user, &groups) {
-            Ok(()) => (true, "vsftpd enforces this user's root and mode".to_string()),
+    // FTP: what the generated files of a server cannot express is refused there at login; say so.
+    for server in gatehouse_policy::ftp::FtpServer::ALL {
+        if a.protocol.as_deref() != Some("ftp")
+            || !store.config().generates_for(server, std::path::Path::new(server.binary()).exists())
+        {
+            continue;
+        }
+        let (allowed, reason) = match server.limits(&user, &groups) {
+            Ok(()) => (true, server.enforces().to_string()),
             Err(why) => (false, why),
         };
-        answers.push(output::Answer { what: "vsftpd".into(), allowed, reason });
+        answers.push(output::Answer { what: server.name().into(), allowed, reason });
     }
     if let (Some(path), Some(op)) = (&a.path, &a.op) {
         let op: Op = op.parse()?;

@@ -5,7 +5,7 @@ use super::throttle::{source_key, Admit};
 use super::{Grant, State};
 use crate::store::{now, StoreError};
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
-use gatehouse_policy::ftp::{vsftpd_limits, FtpServer};
+use gatehouse_policy::ftp::FtpServer;
 use gatehouse_policy::model::{format_time, served_on, validate_name, Group, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
@@ -368,8 +368,8 @@ async fn rehash(st: &State, u: &User, password: &Secret) -> String {
 }
 
 /// `Account`: every login check, then what the FTP server behind `service` can enforce (a user
-/// vsftpd cannot serve as the policy says is refused there, see [`vsftpd_limits`]), then the
-/// forced password change.
+/// vsftpd or ProFTPD cannot serve as the policy says is refused there, see
+/// [`FtpServer::limits`]), then the forced password change.
 pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhost: Option<&str>) -> Outcome {
     let (u, groups) = match user_and_groups(st, user).await {
         Ok(x) => x,
@@ -382,8 +382,8 @@ pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhos
     if let Some(c) = checks.iter().find(|c| !c.allowed) {
         return Outcome::denied(format!("{}: {}", c.what, c.reason));
     }
-    if FtpServer::for_service(service) == Some(FtpServer::Vsftpd) {
-        if let Err(why) = vsftpd_limits(&u, &groups) {
+    if let Some(server) = FtpServer::for_service(service) {
+        if let Err(why) = server.limits(&u, &groups) {
             return Outcome::denied(why);
         }
     }

@@ -1,7 +1,8 @@
 //! gatehoused's side of the root helper: after each successful snapshot export, users whose root
 //! does not exist yet are sent to gatehouse-tasks as [`Request::EnsureRoot`], and, when vsftpd
 //! files are generated ([`RootHook::with_vsftpd`]), each vsftpd file that differs from what the
-//! database says is sent as [`Request::VsftpdWrite`] or [`Request::VsftpdRemove`].
+//! database says is sent as [`Request::VsftpdWrite`] or [`Request::VsftpdRemove`]; the same for
+//! ProFTPD ([`RootHook::with_proftpd`]), followed by [`Request::ProftpdReload`].
 //!
 //! The vsftpd files are compared with what is on disk (the directory is 0755 and the files
 //! 0644, so gatehoused reads them), so only changes travel and a pass with nothing to do sends
@@ -17,6 +18,7 @@ use super::proto::{call, Request, Response};
 use crate::store::Store;
 use gatehouse_policy::ftp::{vsftpd_entry, vsftpd_user_file};
 use gatehouse_policy::model::{validate_name, Group, User};
+use gatehouse_policy::proftpd::{proftpd_user, render};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +45,7 @@ struct State {
 pub struct RootHook {
     socket: PathBuf,
     vsftpd_dir: Option<PathBuf>,
+    proftpd_dir: Option<PathBuf>,
     state: Arc<Mutex<State>>,
     again: Arc<AtomicBool>,
 }
@@ -53,6 +56,7 @@ impl RootHook {
         RootHook {
             socket: socket.into(),
             vsftpd_dir: None,
+            proftpd_dir: None,
             state: Arc::new(Mutex::new(State::default())),
             again: Arc::new(AtomicBool::new(false)),
         }
@@ -62,6 +66,13 @@ impl RootHook {
     /// generated, see `Config::generates_for`).
     pub fn with_vsftpd(mut self, dir: Option<PathBuf>) -> RootHook {
         self.vsftpd_dir = dir;
+        self
+    }
+
+    /// Also keeps ProFTPD's per-user files in `dir` in step, and has ProFTPD reload after a
+    /// change (`None`: not generated).
+    pub fn with_proftpd(mut self, dir: Option<PathBuf>) -> RootHook {
+        self.proftpd_dir = dir;
         self
     }
 
@@ -92,17 +103,18 @@ impl RootHook {
                 return;
             }
         };
-        let groups = match self.vsftpd_dir {
-            Some(_) => match store.list_groups().await {
+        let groups = if self.vsftpd_dir.is_some() || self.proftpd_dir.is_some() {
+            match store.list_groups().await {
                 Ok(g) => g,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot list groups to write vsftpd files");
+                    tracing::warn!(error = %e, "cannot list groups to write FTP server files");
                     return;
                 }
-            },
-            None => Vec::new(),
+            }
+        } else {
+            Vec::new()
         };
-        let (socket, dir) = (self.socket.clone(), self.vsftpd_dir.clone());
+        let (socket, dir, pdir) = (self.socket.clone(), self.vsftpd_dir.clone(), self.proftpd_dir.clone());
         let job = tokio::task::spawn_blocking(move || {
             let mut wanted: Vec<Request> = users
                 .iter()
@@ -112,7 +124,14 @@ impl RootHook {
             if let Some(dir) = &dir {
                 wanted.extend(vsftpd_changes(dir, &users, &groups));
             }
+            if let Some(dir) = &pdir {
+                wanted.extend(proftpd_changes(dir, &users, &groups));
+            }
             wanted.retain(|r| !guard.refused.contains(&refusal_key(r)));
+            // A reload only follows a ProFTPD file change that is still to be made.
+            if !wanted.iter().any(|r| matches!(r, Request::ProftpdWrite { .. } | Request::ProftpdRemove { .. })) {
+                wanted.retain(|r| *r != Request::ProftpdReload);
+            }
             if !wanted.is_empty() {
                 pass(&socket, &wanted, &mut guard);
             }
@@ -123,13 +142,60 @@ impl RootHook {
     }
 }
 
-/// The requests that bring `dir` in line with the database: a write for each user whose file
-/// is missing or says something else, a remove for each file of a name that should have none.
-/// Files whose names are not gatehouse names (dot files, an admin's notes) are left alone.
-/// Nothing is asked while `dir` does not exist.
+/// The requests that bring vsftpd's `dir` in line with the database: a write for each user whose
+/// file is missing or says something else, a remove for each file of a name that should have
+/// none ([`file_changes`]).
 pub fn vsftpd_changes(dir: &Path, users: &[User], groups: &[Group]) -> Vec<Request> {
+    file_changes(
+        dir,
+        users,
+        groups,
+        "",
+        |u, g| {
+            let (root, write) = vsftpd_entry(u, g)?;
+            let req = Request::VsftpdWrite { name: u.name.clone(), root: root.to_string(), write };
+            Some((vsftpd_user_file(root, write), req))
+        },
+        |name| Request::VsftpdRemove { name },
+    )
+}
+
+/// The same for ProFTPD's `dir` (files `NAME.conf`), followed by one [`Request::ProftpdReload`]
+/// when anything is to change.
+pub fn proftpd_changes(dir: &Path, users: &[User], groups: &[Group]) -> Vec<Request> {
+    let mut out = file_changes(
+        dir,
+        users,
+        groups,
+        ".conf",
+        |u, g| {
+            let user = proftpd_user(u, g)?;
+            let text = render(&user).ok()?;
+            Some((text, Request::ProftpdWrite { user }))
+        },
+        |name| Request::ProftpdRemove { name },
+    );
+    if !out.is_empty() {
+        out.push(Request::ProftpdReload);
+    }
+    out
+}
+
+/// The requests that bring the per-user files in `dir` (named `<name><suffix>`) in line with
+/// the database: `want` gives a user's file text and the request that writes it (`None`: the
+/// user has no file); `remove` the request that removes a name's file. Files whose names are not
+/// gatehouse names (dot files, an admin's notes) are left alone. Nothing is asked while `dir`
+/// does not exist.
+fn file_changes(
+    dir: &Path,
+    users: &[User],
+    groups: &[Group],
+    suffix: &str,
+    want: impl Fn(&User, &[Group]) -> Option<(String, Request)>,
+    remove: impl Fn(String) -> Request,
+) -> Vec<Request> {
     if !dir.is_dir() {
-        // Not set up yet (the admin creates the directory with vsftpd's config): nothing to do.
+        // Not set up yet (the admin creates the directory with the server's config).
         return Vec::new();
     }
     let by_name: BTreeMap<&str, &Group> = groups.iter().map(|g| (g.name.as_str(), g)).collect();
@@ -137,20 +203,21 @@ pub fn vsftpd_changes(dir: &Path, users: &[User], groups: &[Group]) -> Vec<Reque
     let mut out = Vec::new();
     for u in users {
         let mine: Vec<Group> = u.groups.iter().filter_map(|n| by_name.get(n.as_str()).map(|g| (*g).clone())).collect();
-        let Some((root, write)) = vsftpd_entry(u, &mine) else { continue };
+        let Some((text, req)) = want(u, &mine) else { continue };
         keep.insert(u.name.as_str());
-        let now = std::fs::read_to_string(dir.join(&u.name)).ok();
-        if now.as_deref() != Some(vsftpd_user_file(root, write).as_str()) {
-            out.push(Request::VsftpdWrite { name: u.name.clone(), root: root.to_string(), write });
+        let now = std::fs::read_to_string(dir.join(format!("{}{suffix}", u.name))).ok();
+        if now.as_deref() != Some(text.as_str()) {
+            out.push(req);
         }
     }
     if let Ok(entries) = std::fs::read_dir(dir) {
         let mut gone: Vec<String> = entries
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(suffix).map(str::to_string))
             .filter(|n| !keep.contains(n.as_str()) && validate_name("name", n).is_ok())
             .collect();
         gone.sort();
-        out.extend(gone.into_iter().map(|name| Request::VsftpdRemove { name }));
+        out.extend(gone.into_iter().map(remove));
     }
     out
 }
@@ -184,7 +251,9 @@ fn pass(socket: &Path, wanted: &[Request], state: &mut State) {
                     Response::Existed | Response::Absent => {}
                     Response::Refused { reason } => {
                         tracing::warn!(op, what, reason = %reason, "gatehouse-tasks refused");
-                        state.refused.insert(refusal_key(req));
+                        if *req != Request::ProftpdReload {
+                            state.refused.insert(refusal_key(req));
+                        }
                     }
                     Response::Failed { reason } => tracing::warn!(op, what, reason = %reason, "gatehouse-tasks failed"),
                 }

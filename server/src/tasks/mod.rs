@@ -15,7 +15,9 @@
 //! path string is resolved twice. Removal walks the same way and unlinks symlinks themselves,
 //! never what they point to.
 //!
-//! * [`vsftpd`] writes and removes vsftpd's per-user files (root-owned, as vsftpd requires).
+//! * [`vsftpd`] writes and removes vsftpd's per-user files (root-owned, as vsftpd requires);
+//!   [`proftpd`] writes and removes ProFTPD's, and signals ProFTPD to re-read them. Both write
+//!   through [`rootfile`].
 //!
 //! The wire protocol between gatehoused (or the CLI) and the helper is in [`proto`]; the
 //! helper binary is `src/bin/gatehouse-tasks.rs`.
@@ -23,7 +25,9 @@ use gatehouse_policy::config::Config;
 use gatehouse_policy::model::root_under;
 
 pub mod hook;
+pub mod proftpd;
 pub mod proto;
+pub mod rootfile;
 pub mod vsftpd;
 mod walk;
 

@@ -8,6 +8,7 @@
 //! or the `gatehouse` system user gatehoused runs as. Nobody else, whatever the socket's mode.
 use super::{Created, Removed, TaskError};
 use gatehouse_policy::config::Config;
+use gatehouse_policy::proftpd::ProftpdUser;
 use gatehouse_policy::wire::{read_frame, write_frame, WireError, MAX_FRAME, VERSION};
 use serde::{Deserialize, Serialize};
 use std::os::unix::net::UnixStream;
@@ -52,6 +53,18 @@ pub enum Request {
         /// The user's login name.
         name: String,
     },
+    /// Write a user's ProFTPD file (see [`super::proftpd::write_user`]); the helper renders it.
+    ProftpdWrite {
+        /// The user's root and blocks.
+        user: ProftpdUser,
+    },
+    /// Remove a user's ProFTPD file (see [`super::proftpd::remove_user`]).
+    ProftpdRemove {
+        /// The user's login name.
+        name: String,
+    },
+    /// Make ProFTPD re-read its config (see [`super::proftpd::reload`]).
+    ProftpdReload,
 }
 
 impl Request {
@@ -62,6 +75,9 @@ impl Request {
             Request::RemoveRoot { root, .. } => ("remove_root", root),
             Request::VsftpdWrite { name, .. } => ("vsftpd_write", name),
             Request::VsftpdRemove { name } => ("vsftpd_remove", name),
+            Request::ProftpdWrite { user } => ("proftpd_write", &user.name),
+            Request::ProftpdRemove { name } => ("proftpd_remove", name),
+            Request::ProftpdReload => ("proftpd_reload", "proftpd"),
         }
     }
 }
@@ -70,12 +86,14 @@ impl Request {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Response {
-    /// Done: the root was created, or removed; the vsftpd file was written, or removed.
+    /// Done: the root was created, or removed; the FTP file was written, or removed; ProFTPD
+    /// was signalled.
     Ok,
     /// `ensure_root`: the root already existed and was left as it was; `vsftpd_write`: the
     /// file already said exactly that.
     Existed,
-    /// `remove_root`, `vsftpd_remove`: there was nothing to remove.
+    /// `remove_root`, `vsftpd_remove`, `proftpd_remove`: there was nothing to remove;
+    /// `proftpd_reload`: ProFTPD is not running.
     Absent,
     /// Not done: the request breaks a rule or the caller may not ask. Nothing was changed.
     Refused {
@@ -163,25 +181,22 @@ pub fn authorised(peer: u32, gatehouse_uid: Option<u32>) -> bool {
 
 /// Carries out one request.
 pub fn handle(cfg: &Config, req: &Request) -> Response {
+    let created = |c: Created| match c {
+        Created::Created => Response::Ok,
+        Created::Existed => Response::Existed,
+    };
+    let removed = |r: Removed| match r {
+        Removed::Removed => Response::Ok,
+        Removed::Absent => Response::Absent,
+    };
     let result = match req {
-        Request::EnsureRoot { root, uid, gid } => super::ensure_root(cfg, root, *uid, *gid).map(|c| match c {
-            Created::Created => Response::Ok,
-            Created::Existed => Response::Existed,
-        }),
-        Request::RemoveRoot { root, sharers } => super::remove_root(cfg, root, sharers).map(|r| match r {
-            Removed::Removed => Response::Ok,
-            Removed::Absent => Response::Absent,
-        }),
-        Request::VsftpdWrite { name, root, write } => {
-            super::vsftpd::write_user(cfg, name, root, *write).map(|c| match c {
-                Created::Created => Response::Ok,
-                Created::Existed => Response::Existed,
-            })
-        }
-        Request::VsftpdRemove { name } => super::vsftpd::remove_user(cfg, name).map(|r| match r {
-            Removed::Removed => Response::Ok,
-            Removed::Absent => Response::Absent,
-        }),
+        Request::EnsureRoot { root, uid, gid } => super::ensure_root(cfg, root, *uid, *gid).map(created),
+        Request::RemoveRoot { root, sharers } => super::remove_root(cfg, root, sharers).map(removed),
+        Request::VsftpdWrite { name, root, write } => super::vsftpd::write_user(cfg, name, root, *write).map(created),
+        Request::VsftpdRemove { name } => super::vsftpd::remove_user(cfg, name).map(removed),
+        Request::ProftpdWrite { user } => super::proftpd::write_user(cfg, user).map(created),
+        Request::ProftpdRemove { name } => super::proftpd::remove_user(cfg, name).map(removed),
+        Request::ProftpdReload => super::proftpd::reload(cfg).map(removed),
     };
     match result {
         Ok(r) => r,

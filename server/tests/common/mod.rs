@@ -2,6 +2,10 @@
 //! store opened on a fresh database of either backend.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// Only the test targets have the CARGO_BIN_EXE_* variables it uses (examples include this file too).
+#[cfg(test)]
+pub mod ftp;
+
 use gatehouse_policy::config::Config;
 use gatehouse_server::store::{LocalIds, Store};
 use std::path::{Path, PathBuf};
@@ -194,4 +198,16 @@ pub fn build_workspace_parts(args: &[&str]) -> Result<PathBuf, String> {
         return Err(format!("cargo build: {}", String::from_utf8_lossy(&out.stderr)));
     }
     Ok(dir)
+}
+
+/// Where .ci/run unpacks proftpd-core: Debian's vsftpd and proftpd-core conflict (both provide
+/// `ftp-server`), so CI installs vsftpd and unpacks ProFTPD's binaries and modules here instead.
+pub const PROFTPD_UNPACKED: &str = "/opt/gatehouse-ci/proftpd";
+
+/// The ProFTPD binary and its module directory: the installed ones, or the unpacked copy.
+pub fn proftpd() -> Option<(PathBuf, PathBuf)> {
+    ["", PROFTPD_UNPACKED].into_iter().find_map(|base| {
+        let bin = PathBuf::from(format!("{base}/usr/sbin/proftpd"));
+        bin.exists().then(|| (bin, PathBuf::from(format!("{base}/usr/lib/proftpd"))))
+    })
 }

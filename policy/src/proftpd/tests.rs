@@ -1,0 +1,147 @@
+#![allow(clippy::unwrap_used, clippy::panic)]
+use super::*;
+use crate::rules::{Level, Mode, Rule};
+use crate::testutil::{group, user};
+
+/// The conformance table's rule tree (sftp-hook/tests/data/conformance.py `RULES_TREE`) without
+/// its `/clients/*/in` key, which ProFTPD cannot express.
+fn tree() -> Vec<Rule> {
+    [
+        ("/", Level::List),
+        ("/in", Level::Upload),
+        ("/pub", Level::Read),
+        ("/secret", Level::None),
+        ("/work", Level::Write),
+        ("/clients/*", Level::Read),
+    ]
+    .into_iter()
+    .map(|(p, l)| Rule::new(p, l).unwrap())
+    .collect()
+}
+
+fn allowed(u: &ProftpdUser, place: &str) -> (Vec<Cmd>, bool) {
+    let p = u.places.iter().find(|p| p.path == place).unwrap_or_else(|| panic!("no place {place} in {u:#?}"));
+    (p.allow.iter().copied().collect(), p.overwrite)
+}
+
+use Cmd::*;
+
+#[test]
+fn every_place_of_the_tree_gets_the_rule_tables_answers() {
+    let u = proftpd_entry(&user(Mode::Rw, true, None, tree()), &[]).unwrap();
+    let paths: Vec<&str> = u.places.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/",
+            "/*",
+            "/clients",
+            "/clients/*",
+            "/clients/*/?*",
+            "/in",
+            "/in/*",
+            "/pub",
+            "/pub/*",
+            "/secret",
+            "/secret/*",
+            "/work",
+            "/work/*"
+        ]
+    );
+    // The root lists; its entries (rule "/" = list) may be listed and stat'ed, nothing else.
+    assert_eq!(allowed(&u, "/"), (vec![List, Stat], false));
+    assert_eq!(allowed(&u, "/*"), (vec![List, Stat], false));
+    // The drop box: list it; inside, new files only (no overwrite, download, delete or mkdir).
+    assert_eq!(allowed(&u, "/in"), (vec![List, Stat], false));
+    assert_eq!(allowed(&u, "/in/*"), (vec![List, Stat, Stor], false));
+    assert_eq!(allowed(&u, "/pub/*"), (vec![List, Stat, Retr], false));
+    // none: nothing at all, on the folder or inside it.
+    assert_eq!(allowed(&u, "/secret"), (vec![], false));
+    assert_eq!(allowed(&u, "/secret/*"), (vec![], false));
+    // write: everything inside; the folder itself cannot be removed or renamed (the root only
+    // lists, and moving it would take its rule along).
+    assert_eq!(allowed(&u, "/work"), (vec![List, Stat], false));
+    assert_eq!(allowed(&u, "/work/*"), (Cmd::ALL.to_vec(), true));
+    assert_eq!(allowed(&u, "/clients/*"), (vec![List, Stat], false));
+    assert_eq!(allowed(&u, "/clients/*/?*"), (vec![List, Stat, Retr], false));
+}
+
+#[test]
+fn caps_apply_everywhere() {
+    // Mode r: read and list only, even under write.
+    let u = proftpd_entry(&user(Mode::R, true, None, tree()), &[]).unwrap();
+    assert_eq!(allowed(&u, "/work/*"), (vec![List, Stat, Retr], false));
+    assert_eq!(allowed(&u, "/in/*"), (vec![List, Stat], false));
+    // No-delete: new files and folders, renames that replace nothing; no overwrite, append or delete.
+    let u = proftpd_entry(&user(Mode::Rw, false, None, vec![]), &[]).unwrap();
+    assert_eq!(allowed(&u, "/*"), (vec![List, Stat, Retr, Stor, Mkd, Rnfr, Rnto], false));
+    // No rules: the mode everywhere, in two blocks.
+    let u = proftpd_entry(&user(Mode::Rw, true, Some(8), vec![]), &[]).unwrap();
+    assert_eq!(u.places.len(), 2);
+    assert_eq!(allowed(&u, "/*"), (Cmd::ALL.to_vec(), true));
+    let text = render(&u).unwrap();
+    assert!(text.contains("MaxStoreFileSize 8 B"), "{text}");
+}
+
+#[test]
+fn group_rules_count() {
+    let g = group("acme", vec![Rule::new("/shared", Level::Read).unwrap()], &["ftp"]);
+    let u = proftpd_entry(&user(Mode::Rw, true, None, vec![]), &[g]).unwrap();
+    assert_eq!(allowed(&u, "/shared/*"), (vec![List, Stat, Retr], false));
+    assert_eq!(allowed(&u, "/*"), (Cmd::ALL.to_vec(), true));
+}
+
+#[test]
+fn what_proftpd_cannot_express_is_refused_with_the_reason() {
+    let mut rules = tree();
+    rules.push(Rule::new("/clients/*/in", Level::Upload).unwrap());
+    rules.push(Rule::new("/a?c", Level::Read).unwrap());
+    let e = proftpd_limits(&user(Mode::Rw, true, None, rules), &[]).unwrap_err();
+    assert_eq!(
+        e,
+        "ProFTPD cannot enforce the rule keys /a?c, /clients/*/in (ProFTPD's * also matches /: only exact \
+         paths and a whole last * are expressed); use SFTP"
+    );
+    let mut u = user(Mode::Rw, true, None, vec![]);
+    u.root = "/srv/gatehouse/a b".into();
+    assert!(proftpd_limits(&u, &[]).unwrap_err().contains("the root \"/srv/gatehouse/a b\""));
+    u.root = "/srv/gatehouse/%u".into();
+    assert!(proftpd_limits(&u, &[]).is_err());
+    u.protocols = vec!["ssh".into()];
+    assert_eq!(proftpd_user(&u, &[]), None);
+}
+
+#[test]
+fn render_names_every_command_in_every_block() {
+    let u = proftpd_entry(&user(Mode::Rw, true, None, tree()), &[]).unwrap();
+    let text = render(&u).unwrap();
+    assert!(text.starts_with("# Written by gatehouse-tasks"), "{text}");
+    assert!(text.contains("\nDefaultRoot /srv/gatehouse/alice alice\n<IfUser alice>\n"), "{text}");
+    assert!(text.contains("  <Directory /srv/gatehouse/alice/in/*>\n    AllowOverwrite off\n"), "{text}");
+    assert!(text.contains("  <Directory /srv/gatehouse/alice>\n"), "{text}");
+    assert!(text.ends_with("</IfUser>\n"));
+    // Each block: one deny and one allow list that together name every command.
+    let all: BTreeSet<&str> = Cmd::ALL.iter().flat_map(|c| c.commands().iter().copied()).collect();
+    for block in text.split("<Directory ").skip(1) {
+        let lists: Vec<BTreeSet<&str>> = block
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("<Limit ").and_then(|l| l.strip_suffix('>')))
+            .map(|l| l.split(' ').collect())
+            .collect();
+        assert_eq!(lists.len(), 2, "{block}");
+        assert!(lists[0].is_disjoint(&lists[1]), "{block}");
+        let named: BTreeSet<&str> = lists[0].union(&lists[1]).copied().collect();
+        assert!(named.is_superset(&all), "{block}");
+        assert!(lists[0].contains("SITE_CPFR") && lists[0].contains("SITE_SYMLINK"), "{block}");
+    }
+    // Whatever asks, the helper renders only plain paths and valid names.
+    let mut bad = u.clone();
+    bad.places[0].path = "/x>\nExecOnConnect /bin/sh".into();
+    assert!(render(&bad).is_err());
+    let mut bad = u.clone();
+    bad.name = "Alice\n".into();
+    assert!(render(&bad).is_err());
+    let mut bad = u;
+    bad.root = "/srv/a\"b".into();
+    assert!(render(&bad).is_err());
+}

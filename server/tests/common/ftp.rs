@@ -1,0 +1,86 @@
+//! What the FTP end-to-end suites (tests/vsftpd.rs, tests/proftpd.rs) share: building the PAM
+//! and NSS modules, and running one scenario in private mount and PID namespaces
+//! (`tests/data/ftp-world.sh`, then the server's setup and scenario scripts), parsed into the
+//! RESULT-line harness of `tests/lib/scenario.rs`.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#[path = "../../../tests/lib/scenario.rs"]
+pub mod scenario;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every password of the scenarios (gatehouse users and the local user).
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Builds the PAM and NSS modules (another package of the workspace) into this test's target dir.
+pub fn modules() -> Result<(PathBuf, PathBuf), String> {
+    let dir = super::build_workspace_parts(&["-p", "pam_gatehouse", "-p", "nss_gatehouse"])?;
+    Ok((dir.join("libpam_gatehouse.so"), dir.join("libnss_gatehouse.so")))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `ftp-world.sh`, then `<server>-setup.sh` and `<server>-scenario.sh` in one shell in the
+/// namespaces, with `env` added to what ftp-world.sh takes. The server's log is
+/// `<temp dir>/<server>.log`.
+pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run, String> {
+    let (pam_so, nss_so) = modules()?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let t = dir.path();
+    std::fs::write(t.join("g.toml"), format!("database = \"sqlite://{}/g.db\"\n", t.display()))
+        .map_err(|e| e.to_string())?;
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = manifest.join("tests/data");
+    let script = format!(". {0}/ftp-world.sh\n. {0}/{server}-setup.sh\n. {0}/{server}-scenario.sh\n", data.display());
+    let mut cmd = Command::new("timeout");
+    cmd.args(["240", "unshare", "-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
+        .env("T", t)
+        .env("GATEHOUSE_TESTLIB", manifest.join("../tests/lib"))
+        .env("PAMD", manifest.join("../pam/tests/data/pam.d"))
+        .env("PROFILE", manifest.join("../packaging/pam-configs/gatehouse"))
+        .env("PAM_SO", &pam_so)
+        .env("NSS_SO", &nss_so)
+        .env("GATEHOUSED", env!("CARGO_BIN_EXE_gatehoused"))
+        .env("GATEHOUSE_TASKS", env!("CARGO_BIN_EXE_gatehouse-tasks"))
+        .env("GATEHOUSE_CLI", env!("CARGO_BIN_EXE_gatehouse"))
+        .env("PW", PASSWORD)
+        .env("PORT", free_port().to_string())
+        .env("PASV", free_port().min(65_000).to_string());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let read = |name: &str| std::fs::read_to_string(t.join(name)).unwrap_or_default();
+    let (daemon_log, tasks_log) = (read("daemon.log"), read("tasks.log"));
+    if !out.status.success() {
+        return Err(format!(
+            "namespace script failed ({}):\nstdout:\n{text}\nstderr:\n{}\n--- {server} log:\n{}\n--- gatehoused log:\n{daemon_log}\n--- gatehouse-tasks log:\n{tasks_log}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            read(&format!("{server}.log")),
+        ));
+    }
+    scenario::parse(text, "FTPLOG", server, vec![("gatehoused", daemon_log), ("gatehouse-tasks", tasks_log)])
+}
+
+/// Assertions both FTP suites make.
+impl scenario::Run {
+    /// A login refused by the server (530), with gatehoused's account or authenticate line for
+    /// `user` over `service` saying `reason`.
+    pub fn refused_on(&self, service: &str, label: &str, user: &str, reason: &str) -> &Self {
+        self.failed(label).said(label, "530");
+        let who = format!("user=\"{user}\" service=\"{service}\"");
+        if !self
+            .log("gatehoused")
+            .lines()
+            .any(|l| l.contains(&who) && l.contains("answer=\"deny\"") && l.contains(reason))
+        {
+            self.fail(label, &format!("expected a deny line for {user} with {reason:?} in gatehoused's log"));
+        }
+        self
+    }
+}

@@ -1,0 +1,131 @@
+//! End to end with ProFTPD: ProFTPD 1.3.8 with Debian's stock `/etc/proftpd`, the shipped
+//! fragment (`packaging/ftp/proftpd.conf.fragment`) and PAM file (Debian's stock
+//! `/etc/pam.d/proftpd`), mod_auth_pam + NSS, the real `gatehoused` and `gatehouse-tasks`
+//! writing the per-user files and reloading ProFTPD by SIGHUP, `pam_gatehouse.so` and
+//! `libnss_gatehouse.so.2` at their installed paths, all inside private mount and PID namespaces
+//! (`tests/data/ftp-world.sh`), driven by `lftp` and `curl` in passive mode on loopback.
+//!
+//! One namespace and one ProFTPD serve every test (`proftpd-setup.sh`, `proftpd-scenario.sh`,
+//! through `common::ftp::run`). ProFTPD is the installed one or the copy .ci/run unpacks (Debian's
+//! vsftpd and proftpd-core conflict).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod common;
+
+use common::ftp::scenario::Run;
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn scenario() -> Result<Run, String> {
+    let (bin, modules) = common::proftpd()
+        .ok_or(format!("ProFTPD is not installed (.ci/run unpacks it to {})", common::PROFTPD_UNPACKED))?;
+    let base = modules.parent().and_then(Path::parent).and_then(Path::parent).ok_or("odd module path")?;
+    let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/ftp");
+    common::ftp::run(
+        "proftpd",
+        &[
+            ("PROFTPD_BIN", bin.display().to_string()),
+            ("PROFTPD_BASE", base.display().to_string().trim_end_matches('/').to_string()),
+            ("FRAGMENT", packaging.join("proftpd.conf.fragment").display().to_string()),
+            ("PAMFILE", packaging.join("proftpd.pam").display().to_string()),
+        ],
+    )
+}
+
+/// The scenario, run once for every test of this file.
+fn run() -> &'static Run {
+    static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
+    match RUN.get_or_init(scenario) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn tasks_writes_a_root_owned_file_per_user_proftpd_can_serve() {
+    let r = run();
+    r.rc("file-tree", 0).said("file-tree", "root root 644");
+    r.rc("files", 0).said("files", "capped.conf|flip.conf|inact.conf|nodel.conf|ro.conf|rwu.conf|tree.conf");
+    r.not_said("files", "noftp").not_said("files", "wild");
+}
+
+#[test]
+fn read_write_user_works_inside_the_root() {
+    let r = run();
+    r.rc("rw-put", 0).said("rw-put-disk", "rwu regular file|hello over ftp");
+    r.rc("rw-ls", 0).said("rw-ls", "up.txt");
+    r.rc("rw-get", 0).said("rw-get", "hello over ftp");
+    r.rc("rw-mv", 0).said("rw-mv-disk", "hello over ftp");
+    r.rc("rw-rm", 0).said("rw-rm-disk", "absent");
+    r.failed("rw-escape").said("rw-escape", "550").not_said("rw-escape", "passwd");
+}
+
+#[test]
+fn mode_r_no_delete_and_the_size_cap() {
+    let r = run();
+    r.rc("ro-get", 0).said("ro-get", "for reading");
+    r.failed("ro-put").said("ro-put", "550").said("ro-put-disk", "absent");
+    r.rc("nodel-put", 0);
+    r.failed("nodel-overwrite").said("nodel-overwrite", "550");
+    r.failed("nodel-append").said("nodel-append", "550");
+    r.failed("nodel-rm").said("nodel-rm", "550");
+    r.said("nodel-disk", "hello over ftp");
+    r.rc("capped-small", 0);
+    r.failed("capped-big").said("capped-big", "552");
+}
+
+#[test]
+fn the_rule_tree_holds_over_ftp() {
+    let r = run();
+    // `none` is left out of the listing and answered as absent.
+    r.rc("tree-ls", 0).said("tree-ls", "/in/").not_said("tree-ls", "secret");
+    r.failed("tree-secret-ls").said("tree-secret-ls", "No such file");
+    r.failed("tree-secret-get").not_said("tree-secret-get", "secret!");
+    // The drop box: new files only.
+    r.rc("tree-in-put", 0).said("tree-in-disk", "hello over ftp");
+    r.failed("tree-in-overwrite").said("tree-in-overwrite", "550");
+    r.failed("tree-in-get").not_said("tree-in-get", "dropped");
+    r.failed("tree-in-rm").failed("tree-in-mkdir");
+    r.rc("tree-in-ls", 0).said("tree-in-ls", "existing.txt");
+    // read, list-only root, write.
+    r.rc("tree-pub-get", 0).said("tree-pub-get", "public");
+    r.failed("tree-pub-put").failed("tree-root-put").failed("tree-root-get");
+    r.rc("tree-work-put", 0).said("tree-work-disk", "w.txt").not_said("tree-work-disk", "new.txt");
+    // The rule key's folder cannot be removed or moved, nor files moved into another rule.
+    r.failed("tree-work-rmdir").failed("tree-work-mv").failed("tree-work-to-pub");
+    // A whole-component wildcard.
+    r.rc("tree-clients-get", 0).said("tree-clients-get", "report");
+    r.failed("tree-clients-put").failed("tree-clients-mv");
+    // mod_copy cannot copy past the rules.
+    r.failed("tree-copy").said("tree-copy-disk", "absent");
+}
+
+#[test]
+fn refused_logins_say_why() {
+    let r = run();
+    r.refused_on("proftpd", "badpw", "rwu", "password");
+    r.refused_on("proftpd", "inactive", "inact", "active: account is inactive");
+    r.refused_on("proftpd", "noftp", "noftp", "protocol: ftp is not among the user's protocols");
+    r.refused_on("proftpd", "wild", "wild", "ProFTPD cannot enforce the rule keys /clients/*/in");
+    r.rc("check-wild", 1).said("check-wild", "proftpd    DENY   ProFTPD cannot enforce the rule keys /clients/*/in");
+    r.rc("check-tree", 0).said("check-tree", "proftpd    allow  ProFTPD enforces this user's root and every rule");
+    r.rc("local", 0).said("local", "local.txt");
+}
+
+#[test]
+fn cli_change_takes_effect_at_the_next_login_without_a_restart() {
+    let r = run();
+    r.rc("flip-put", 0);
+    let ms: u64 = r
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("FLIP_MS "))
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no FLIP_MS line:\n{}", r.text));
+    r.failed("flip-put-after").said("flip-put-after", "550");
+    r.rc("flip-get-after", 0).said("flip-get-after", "hello over ftp");
+    r.rc("flip-pid", 0).said("flip-pid", "same proftpd");
+    r.refused_on("proftpd", "flip-wild", "flip", "ProFTPD cannot enforce the rule keys /x/*/y");
+    r.not_said("flip-file", "flip.conf");
+    let log = r.block("proftpd.log").join("\n");
+    assert!(ms < 4000, "ProFTPD took {ms} ms to re-read the change\n{log}\n{}", r.logs());
+}
