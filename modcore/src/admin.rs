@@ -35,8 +35,17 @@ pub fn read_input(input: &mut impl Read) -> Result<Secret, String> {
 pub fn run(socket: &str, argv: Vec<String>) -> i32 {
     match call(socket, argv) {
         Ok(Response::Output { stdout, status }) => {
-            print!("{stdout}");
-            status
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            match out.write_all(stdout.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => status,
+                // A closed pipe (`… | head`) ends quietly, as SIGPIPE would.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 141,
+                Err(e) => {
+                    eprintln!("gatehouse: error: cannot write output: {e}");
+                    2
+                }
+            }
         }
         Ok(Response::Denied { reason } | Response::BadRequest { reason } | Response::Unavailable { reason }) => {
             eprintln!("gatehouse: error: {reason}");
@@ -59,4 +68,19 @@ fn call(socket: &str, argv: Vec<String>) -> Result<Response, String> {
     let answer = exchange_within(socket, &body, MAX_FRAME, ADMIN_DEADLINE)
         .map_err(|Unreachable(e)| format!("gatehoused is not reachable (delegated admins go through it): {e}"))?;
     decode_response(&answer).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn input_is_bounded_and_utf8() {
+        let full = vec![b'a'; MAX_ADMIN_INPUT];
+        assert_eq!(read_input(&mut full.as_slice()).unwrap().expose().len(), MAX_ADMIN_INPUT);
+        let over = vec![b'a'; MAX_ADMIN_INPUT + 1];
+        assert!(read_input(&mut over.as_slice()).unwrap_err().contains("longer than"));
+        assert!(read_input(&mut &b"\xff\xfe"[..]).unwrap_err().contains("UTF-8"));
+    }
 }

@@ -755,6 +755,19 @@ mod tests {
     }
 
     #[test]
+    fn admin_stdin_words() {
+        let w = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        for yes in
+            ["user add bob --password-stdin", "passwd bob --stdin", "key add bob --file -", "key add bob --file=-"]
+        {
+            assert!(admin_reads_stdin(&w(yes)), "{yes}");
+        }
+        for no in ["user add bob", "key add bob --file x.pub", "key add bob --file", "user show --stdinx"] {
+            assert!(!admin_reads_stdin(&w(no)), "{no}");
+        }
+    }
+
+    #[test]
     fn debug_never_shows_the_password() {
         let req = auth();
         let shown = format!("{req:?} {req:#?}");

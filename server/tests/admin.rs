@@ -126,3 +126,17 @@ fn group_admin_is_refused_outside_its_group_and_above_its_rights() {
     // Nothing refused changed anything: carol keeps her mode, dave does not exist.
     assert!(!audit(r).iter().any(|l| l.contains("|user.add|dave") || l.contains("|user.set|carol")));
 }
+
+#[test]
+fn roles_are_listed_and_revoked_by_root() {
+    let r = run();
+    let rows = r.block("ADMINS");
+    let has = |holder: &str, manages: &str| {
+        rows.iter().any(|l| l.split_whitespace().collect::<Vec<_>>().starts_with(&[holder, "group", manages]))
+    };
+    assert!(has("%helpdesk", "acme") && has("gatehouse:boss", "acme"), "{rows:#?}");
+    assert!(!rows.iter().any(|l| l.starts_with("nobody-adm")), "a revoked role is gone: {rows:#?}");
+    audited(r, "root", "admin.grant", "%helpdesk");
+    audited(r, "root", "admin.revoke", "nobody-adm");
+    audited(r, "root", "user.admin", "boss");
+}

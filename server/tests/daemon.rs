@@ -639,3 +639,47 @@ async fn app_passwords_by_protocol_revocation_and_expiry() {
     assert_eq!(audit, 3, "two adds and a revoke");
     d.stop().await;
 }
+
+/// Admin requests (issue 9) as root, who is a full admin: the words are parsed with the CLI's
+/// definitions, the command runs in a console (output answered, stdin from the request), the
+/// change is audited with the caller, and the daemon never reads a file named by the caller.
+/// Group admins and gatehouse admins are tested end to end (tests/admin.rs, sftp-hook sshd.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_requests_run_cli_commands_in_a_console() {
+    let d = Daemon::start(|_| {}).await;
+    d.add(nu("alice")).await;
+    let admin = |argv: &[&str], stdin: Option<&str>| Request::Admin {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        stdin: stdin.map(|s| Secret::new(s.into())),
+    };
+    match d.call(&admin(&["user", "show", "alice"], None)) {
+        Response::Output { stdout, status: 0 } => assert!(stdout.contains("alice"), "{stdout}"),
+        other => panic!("{other:?}"),
+    }
+    let pw = format!("{PW}\n");
+    match d.call(&admin(&["user", "add", "zoe", "--password-stdin"], Some(&pw))) {
+        Response::Output { stdout, status: 0 } => assert!(stdout.contains("added user zoe"), "{stdout}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(d.store.get_user("zoe").await.unwrap().password_hash.is_some());
+    let actor: String = sqlx::query("SELECT actor FROM audit_log WHERE action = 'user.add' AND target = 'zoe'")
+        .fetch_one(d.store.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(actor, "root");
+    match d.call(&admin(&["--help"], None)) {
+        Response::Output { stdout, status: 0 } => assert!(stdout.contains("Usage"), "{stdout}"),
+        other => panic!("{other:?}"),
+    }
+    match d.call(&admin(&["user", "frobnicate"], None)) {
+        Response::Denied { reason } => assert!(reason.contains("frobnicate"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    match d.call(&admin(&["key", "add", "alice", "--file", "/etc/passwd"], None)) {
+        Response::Denied { reason } => assert!(reason.contains("standard input"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    d.stop().await;
+}

@@ -560,6 +560,7 @@ async fn admin_roles(db: &Db<'_>) {
     s.grant_admin("root", "alice", Some("beta")).await.unwrap();
     assert!(matches!(s.grant_admin("root", "alice", Some("beta")).await, Err(StoreError::Exists { .. })));
     assert!(s.grant_admin("root", "a b", None).await.is_err());
+    assert!(matches!(s.grant_admin("root", "%gatehouse-users", None).await, Err(StoreError::Refused(_))));
     let p = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert_eq!(s.scope_of_principals(&p(&["bob", "%staff"])).await.unwrap(), None);
     assert_eq!(

@@ -129,7 +129,7 @@ impl Groups<'_> {
     }
 
     /// The user, if the admin manages them: a member of one of its groups, not an admin.
-    /// Unknown users and users out of reach get the same answer, so names cannot be probed.
+    /// Unknown users and users out of reach get the same answer.
     async fn managed(&self, name_or_id: &str) -> Result<User, String> {
         let not_yours =
             || format!("no user {name_or_id:?} among the members of your groups ({})", self.mine.join(", "));

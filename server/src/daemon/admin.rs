@@ -13,6 +13,7 @@ use crate::cli::{self, delegated, Cli, Console};
 use crate::store::{Scope, StoreError};
 use clap::Parser;
 use gatehouse_policy::secret::Secret;
+use gatehouse_policy::snapshot::{TOTP_GROUP, USERS_GROUP};
 use gatehouse_policy::wire::{Response, MAX_FRAME};
 
 /// Largest output an admin command may answer with (the rest of the frame is the envelope).
@@ -29,6 +30,12 @@ async fn caller(st: &State, uid: u32) -> Result<Option<(String, Scope)>, StoreEr
         let u = st.db.primary.get_user(&name).await?;
         return Ok(st.db.primary.scope_of_user(&u.id).await?.map(|s| (format!("gatehouse:{}", u.name), s)));
     }
+    // A uid in gatehouse's range that is not a gatehouse user now (a deleted user's session, a
+    // stale snapshot) is never taken for a local account.
+    let ids = &st.store.config().ids;
+    if (ids.first..=ids.last).contains(&uid) {
+        return Ok(None);
+    }
     let Ok(Some((name, principals))) = tokio::task::spawn_blocking(move || unix_principals(uid)).await else {
         return Ok(None);
     };
@@ -43,8 +50,11 @@ fn unix_principals(uid: u32) -> Option<(String, Vec<String>)> {
     let mut principals = vec![user.name.clone()];
     let cname = std::ffi::CString::new(user.name.clone()).ok()?;
     for gid in getgrouplist(&cname, user.gid).unwrap_or_default() {
-        if let Ok(Some(g)) = Group::from_gid(gid) {
-            principals.push(format!("%{}", g.name));
+        match Group::from_gid(gid) {
+            // The NSS module's virtual groups hold gatehouse users only; never a way in here.
+            Ok(Some(g)) if g.name == USERS_GROUP || g.name == TOTP_GROUP => {}
+            Ok(Some(g)) => principals.push(format!("%{}", g.name)),
+            _ => {}
         }
     }
     Some((user.name, principals))

@@ -70,6 +70,11 @@ impl Store {
     /// Grants a role to a local account or `%unixgroup`: `group` `None` = every user.
     pub async fn grant_admin(&self, actor: &str, principal: &str, group: Option<&str>) -> Result<AdminRole> {
         validate_principal(principal)?;
+        if super::bulk::RESERVED.contains(&principal.trim_start_matches('%')) {
+            return Err(StoreError::Refused(format!(
+                "{principal} is one of gatehouse's own names; grant roles to local accounts and groups"
+            )));
+        }
         let mut tx = self.begin_write().await?;
         if let Some(name) = principal.strip_prefix('%').is_none().then_some(principal) {
             if validate_name("name", name).is_ok() && load_one(&mut tx, name).await.is_ok() {

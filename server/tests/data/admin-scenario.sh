@@ -41,6 +41,11 @@ g user add shared1 --group beta --root "$T/srv/shared"
 g user add sh2 --group acme --root "$T/srv/shared"
 g user add squat --group beta --root "$T/srv/dan"
 g admin grant %helpdesk --group acme
+g admin grant nobody-adm --group beta
+g admin revoke nobody-adm --group beta
+echo "== ADMINS"
+/run/bin/gatehouse admin list
+echo "== END"
 
 DAEMON=
 trap '[ -z "$DAEMON" ] || { kill "$DAEMON"; wait "$DAEMON" || true; }' EXIT

@@ -404,7 +404,9 @@ def main():
         outside = os.path.join(base, OUTSIDE)
         for d in (root, outside):
             shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(root)
+        # Through sshd, gatehouse-tasks may recreate the (empty) root between these two lines:
+        # it makes missing roots after every export, and the last case's rule change exported.
+        os.makedirs(root, exist_ok=True)
         os.chmod(root, 0o755)
         make_tree(root, outside, transport.uid)
         before, before_out = snapshot(root), snapshot(outside)
