@@ -212,7 +212,9 @@ impl Config {
                 "must be an absolute canonical path",
             )
         })?;
-        for (field, v) in [("proftpd_config_dir", &self.proftpd_config_dir), ("proftpd_pid_file", &self.proftpd_pid_file)] {
+        for (field, v) in
+            [("proftpd_config_dir", &self.proftpd_config_dir), ("proftpd_pid_file", &self.proftpd_pid_file)]
+        {
             validate_root(v).map_err(|_| PolicyError::invalid(field, v, "must be an absolute canonical path"))?;
         }
         for p in &self.default_protocols {
@@ -310,7 +312,10 @@ mod tests {
     fn ftp_servers_default_to_the_installed_ones() {
         let c = Config::parse("").unwrap();
         assert_eq!(c.vsftpd_user_config_dir, "/etc/vsftpd/gatehouse");
-        assert_eq!((c.proftpd_config_dir.as_str(), c.proftpd_pid_file.as_str()), ("/etc/proftpd/gatehouse", "/run/proftpd.pid"));
+        assert_eq!(
+            (c.proftpd_config_dir.as_str(), c.proftpd_pid_file.as_str()),
+            ("/etc/proftpd/gatehouse", "/run/proftpd.pid")
+        );
         assert!(c.generates_for(FtpServer::Vsftpd, true));
         assert!(!c.generates_for(FtpServer::Vsftpd, false));
         let c = Config::parse("ftp_servers = [\"proftpd\"]").unwrap();

@@ -16,8 +16,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 fn scenario() -> Result<Run, String> {
-    let (bin, modules) =
-        common::proftpd().ok_or(format!("ProFTPD is not installed (.ci/run unpacks it to {})", common::PROFTPD_UNPACKED))?;
+    let (bin, modules) = common::proftpd()
+        .ok_or(format!("ProFTPD is not installed (.ci/run unpacks it to {})", common::PROFTPD_UNPACKED))?;
     let base = modules.parent().and_then(Path::parent).and_then(Path::parent).ok_or("odd module path")?;
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let packaging = manifest.join("../packaging/ftp");

@@ -306,7 +306,10 @@ fn proftpd_files_are_root_owned_valid_config_and_a_reload_signals_proftpd() {
     // Roots outside the prefixes, local accounts and odd paths are refused whatever is asked.
     let outside = ProftpdUser { root: format!("{}/x", e.outside), ..user.clone() };
     refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &outside), "must lie under");
-    refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &ProftpdUser { name: "root".into(), ..user.clone() }), "local account");
+    refused(
+        gatehouse_server::tasks::proftpd::write_user(&cfg, &ProftpdUser { name: "root".into(), ..user.clone() }),
+        "local account",
+    );
     let mut odd = user.clone();
     odd.places[1].path = "/in>\nExecOnConnect /bin/sh".into();
     refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &odd), "not a plain path");
@@ -337,7 +340,10 @@ fn proftpd_files_are_root_owned_valid_config_and_a_reload_signals_proftpd() {
     let _ = daemon.kill();
     let _ = daemon.wait();
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(started && signalled && logged && alive, "started {started} signalled {signalled} logged {logged} alive {alive}\n{log_text}");
+    assert!(
+        started && signalled && logged && alive,
+        "started {started} signalled {signalled} logged {logged} alive {alive}\n{log_text}"
+    );
     // A pid file naming another process is left alone.
     std::fs::write(pid_file, std::process::id().to_string()).unwrap();
     assert!(matches!(gatehouse_server::tasks::proftpd::reload(&cfg), Ok(Removed::Absent)));

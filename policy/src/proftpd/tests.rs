@@ -33,8 +33,19 @@ fn every_place_of_the_tree_gets_the_rule_tables_answers() {
     assert_eq!(
         paths,
         [
-            "/", "/*", "/clients", "/clients/*", "/clients/*/?*", "/in", "/in/*", "/pub", "/pub/*", "/secret",
-            "/secret/*", "/work", "/work/*"
+            "/",
+            "/*",
+            "/clients",
+            "/clients/*",
+            "/clients/*/?*",
+            "/in",
+            "/in/*",
+            "/pub",
+            "/pub/*",
+            "/secret",
+            "/secret/*",
+            "/work",
+            "/work/*"
         ]
     );
     // The root lists; its entries (rule "/" = list) may be listed and stat'ed, nothing else.
@@ -110,7 +121,9 @@ fn render_names_every_command_in_every_block() {
         text.contains("  <Directory /srv/gatehouse/alice/in/*>\n    AllowOverwrite off\n    AllowStoreRestart off\n"),
         "{text}"
     );
-    assert!(text.contains("  <Directory /srv/gatehouse/alice/work/*>\n    AllowOverwrite on\n    AllowStoreRestart on\n"));
+    assert!(
+        text.contains("  <Directory /srv/gatehouse/alice/work/*>\n    AllowOverwrite on\n    AllowStoreRestart on\n")
+    );
     assert!(text.contains("  <Directory /srv/gatehouse/alice>\n"), "{text}");
     assert!(text.ends_with("</IfUser>\n"));
     // Each block: one deny and one allow list that together name every command.

@@ -17,8 +17,8 @@
 use super::proto::{call, Request, Response};
 use crate::store::Store;
 use gatehouse_policy::ftp::{vsftpd_entry, vsftpd_user_file};
-use gatehouse_policy::proftpd::{proftpd_user, render};
 use gatehouse_policy::model::{validate_name, Group, User};
+use gatehouse_policy::proftpd::{proftpd_user, render};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
