@@ -59,7 +59,7 @@ pub enum Cmd {
     Rnfr,
     /// Rename to here (`rename` of a sibling to the entry).
     Rnto,
-    /// Change mode or times (`setstat`).
+    /// Change times (`setstat`; modes are never changed over FTP, see [`ALWAYS_DENIED`]).
     Setstat,
 }
 
@@ -92,15 +92,18 @@ impl Cmd {
             Cmd::Dele => &["DELE"],
             Cmd::Rnfr => &["RNFR"],
             Cmd::Rnto => &["RNTO"],
-            Cmd::Setstat => &["SITE_CHMOD", "MFMT", "SITE_UTIME"],
+            Cmd::Setstat => &["MFMT", "SITE_UTIME"],
         }
     }
 }
 
-/// Commands no gatehouse user may use anywhere: links, ownership, server-side copies (mod_copy
+/// Commands no gatehouse user may use anywhere: mode changes (SITE CHMOD would set setuid and
+/// setgid bits, which gatehouse-sftp strips, and ProFTPD cannot mask them), links, ownership,
+/// server-side copies (mod_copy
 /// would copy past the rules), the SITE variants of MKD/RMD, facts changes, and checksums (reads
 /// of file content that RETR's rule would not see).
 pub const ALWAYS_DENIED: &[&str] = &[
+    "SITE_CHMOD",
     "SITE_SYMLINK",
     "SITE_CHGRP",
     "SITE_CPFR",
@@ -321,7 +324,14 @@ pub fn render(u: &ProftpdUser) -> Result<String, String> {
         denied.extend_from_slice(ALWAYS_DENIED);
         let mut allowed = names(&yes);
         allowed.extend_from_slice(ALWAYS_ALLOWED);
-        out.push_str(&format!("  <Directory {dir}>\n    AllowOverwrite {}\n", if p.overwrite { "on" } else { "off" }));
+        let on = |b: bool| if b { "on" } else { "off" };
+        // APPE and resumed uploads (REST + STOR) need AllowStoreRestart: both write into an
+        // existing file, so only where appending is allowed.
+        out.push_str(&format!(
+            "  <Directory {dir}>\n    AllowOverwrite {}\n    AllowStoreRestart {}\n",
+            on(p.overwrite),
+            on(p.allow.contains(&Cmd::Appe))
+        ));
         if let Some(n) = u.max_file_size {
             out.push_str(&format!("    MaxStoreFileSize {n} B\n"));
         }

@@ -19,7 +19,8 @@ fn scenario() -> Result<Run, String> {
     let (bin, modules) = common::proftpd()
         .ok_or(format!("ProFTPD is not installed (.ci/run unpacks it to {})", common::PROFTPD_UNPACKED))?;
     let base = modules.parent().and_then(Path::parent).and_then(Path::parent).ok_or("odd module path")?;
-    let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/ftp");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let packaging = manifest.join("../packaging/ftp");
     common::ftp::run(
         "proftpd",
         &[
@@ -27,6 +28,7 @@ fn scenario() -> Result<Run, String> {
             ("PROFTPD_BASE", base.display().to_string().trim_end_matches('/').to_string()),
             ("FRAGMENT", packaging.join("proftpd.conf.fragment").display().to_string()),
             ("PAMFILE", packaging.join("proftpd.pam").display().to_string()),
+            ("CONFORMANCE", manifest.join("../sftp-hook/tests/data/conformance.py").display().to_string()),
         ],
     )
 }
@@ -44,7 +46,7 @@ fn run() -> &'static Run {
 fn tasks_writes_a_root_owned_file_per_user_proftpd_can_serve() {
     let r = run();
     r.rc("file-tree", 0).said("file-tree", "root root 644");
-    r.rc("files", 0).said("files", "capped.conf|flip.conf|inact.conf|nodel.conf|ro.conf|rwu.conf|tree.conf");
+    r.rc("files", 0).said("files", "capped.conf|conf.conf|flip.conf|inact.conf|nodel.conf|ro.conf|rwu.conf|tree.conf");
     r.not_said("files", "noftp").not_said("files", "wild");
 }
 
@@ -97,6 +99,19 @@ fn the_rule_tree_holds_over_ftp() {
     r.failed("tree-clients-put").failed("tree-clients-mv");
     // mod_copy cannot copy past the rules.
     r.failed("tree-copy").said("tree-copy-disk", "absent");
+}
+
+/// The SFTP conformance table (sftp-hook/tests/data/conformance.py), every case FTP can express,
+/// through ProFTPD with curl: same rule sets (the tree without its `/clients/*/in` key), same
+/// expected results, same check that nothing else on disk changed.
+#[test]
+fn conformance_table_through_proftpd() {
+    let r = run();
+    let lines = r.block("conformance");
+    let text = lines.join("\n");
+    let summary = lines.iter().rev().find(|l| l.starts_with("cases ")).copied().unwrap_or_default();
+    let cases: usize = summary.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(cases >= 60 && summary.ends_with("failed 0"), "{text}");
 }
 
 #[test]

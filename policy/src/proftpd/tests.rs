@@ -117,7 +117,13 @@ fn render_names_every_command_in_every_block() {
     let text = render(&u).unwrap();
     assert!(text.starts_with("# Written by gatehouse-tasks"), "{text}");
     assert!(text.contains("\nDefaultRoot /srv/gatehouse/alice alice\n<IfUser alice>\n"), "{text}");
-    assert!(text.contains("  <Directory /srv/gatehouse/alice/in/*>\n    AllowOverwrite off\n"), "{text}");
+    assert!(
+        text.contains("  <Directory /srv/gatehouse/alice/in/*>\n    AllowOverwrite off\n    AllowStoreRestart off\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  <Directory /srv/gatehouse/alice/work/*>\n    AllowOverwrite on\n    AllowStoreRestart on\n")
+    );
     assert!(text.contains("  <Directory /srv/gatehouse/alice>\n"), "{text}");
     assert!(text.ends_with("</IfUser>\n"));
     // Each block: one deny and one allow list that together name every command.
@@ -132,7 +138,7 @@ fn render_names_every_command_in_every_block() {
         assert!(lists[0].is_disjoint(&lists[1]), "{block}");
         let named: BTreeSet<&str> = lists[0].union(&lists[1]).copied().collect();
         assert!(named.is_superset(&all), "{block}");
-        assert!(lists[0].contains("SITE_CPFR") && lists[0].contains("SITE_SYMLINK"), "{block}");
+        assert!(["SITE_CPFR", "SITE_SYMLINK", "SITE_CHMOD"].iter().all(|c| lists[0].contains(c)), "{block}");
     }
     // Whatever asks, the helper renders only plain paths and valid names.
     let mut bad = u.clone();

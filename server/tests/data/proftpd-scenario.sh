@@ -107,6 +107,11 @@ g rule add flip '/x/*/y' read >/dev/null
 wait_reload "$n"
 cmd flip-wild ftp flip "$PW" "cls -1"
 cmd flip-file ls /etc/proftpd/gatehouse
+# The SFTP conformance table's cases that FTP can express, through ProFTPD with curl.
+mkdir -p "$T/confbase"
+echo "== conformance"
+/usr/bin/python3 "$CONFORMANCE" ftp "$T/confbase" 127.0.0.1 "$PORT" conf "$PW" "$GATEHOUSE_CLI" \
+    /etc/proftpd/gatehouse/conf.conf "$T/tasks.log" 2>&1 || true
 echo "== proftpd.log"
 cat "$SERVER_LOG" "$T/proftpd.err"
 echo "== end"

@@ -28,6 +28,7 @@ done
 newuser wild
 g rule add wild '/clients/*/in' upload >/dev/null
 newuser flip
+newuser conf
 
 start_gatehouse /etc/proftpd/gatehouse/flip.conf
 [ -d /srv/gatehouse/tree ] || { echo "gatehouse-tasks made no roots" >&2; exit 1; }
