@@ -60,12 +60,12 @@ fn wait_all(paths: &[PathBuf], user: &str, want: &str, limit: Duration) -> Vec<O
     done
 }
 
-/// `VmHWM` of this process, in MB.
-fn peak_rss_mb() -> u64 {
+/// `field` (`VmRSS:`, `VmHWM:`) of this process's status, in MB.
+fn rss_mb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
 }
@@ -106,6 +106,7 @@ async fn main() {
     println!("import of {users} users: {:.1} s", t.elapsed().as_secs_f64());
     // From here on, the peak RSS is the sync's (Linux: writing 5 to clear_refs resets VmHWM).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    println!("RSS of this process after the import (the floor of the peak below): {} MB", rss_mb("VmRSS:"));
 
     let stop = Arc::new(tokio::sync::Notify::new());
     let mut snaps: Vec<PathBuf> = Vec::new();
@@ -133,7 +134,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!("first sync (export and offline-cache copy) on {hosts} hosts: {:.2} s", t.elapsed().as_secs_f64());
-    println!("peak RSS of this process during the first sync (exports and cache copies): {} MB", peak_rss_mb());
+    println!("peak RSS of this process during the first sync (exports and cache copies): {} MB", rss_mb("VmHWM:"));
     if changes == 0 {
         return;
     }
