@@ -13,7 +13,8 @@
 //! an upper bound for one host per machine.
 //!
 //! Usage: `cargo run --release --example fleet_bench -- USERS [CHANGES] [HOSTS]`
-//! (defaults: 10000 200 3). Needs root (initdb runs as `postgres`) and PostgreSQL installed.
+//! (defaults: 10000 200 3). With CHANGES 0 it stops after the first sync (time and peak RSS):
+//! `fleet_bench 1000000 0 1` is the first sync of a host against a 1,000,000-user database. Needs root (initdb runs as `postgres`) and PostgreSQL installed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -59,6 +60,16 @@ fn wait_all(paths: &[PathBuf], user: &str, want: &str, limit: Duration) -> Vec<O
     done
 }
 
+/// `field` (`VmRSS:`, `VmHWM:`) of this process's status, in MB.
+fn rss_mb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -93,10 +104,14 @@ async fn main() {
         store.import_users("bench", "bench", &batch, local.as_ref(), false).await.unwrap();
     }
     println!("import of {users} users: {:.1} s", t.elapsed().as_secs_f64());
+    // From here on, the peak RSS is the sync's (Linux: writing 5 to clear_refs resets VmHWM).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    println!("RSS of this process after the import (the floor of the peak below): {} MB", rss_mb("VmRSS:"));
 
     let stop = Arc::new(tokio::sync::Notify::new());
     let mut snaps: Vec<PathBuf> = Vec::new();
     let mut tasks = Vec::new();
+    let mut dbs = Vec::new();
     for h in 0..hosts {
         let primary = Store::open_for_daemon(cfg.clone()).await.unwrap();
         let cache_path = dir.path().join(format!("cache{h}.db"));
@@ -104,6 +119,7 @@ async fn main() {
         let db = Arc::new(Offline::with_cache(primary.clone(), cache, Arc::new(Link::default()), 86_400).await);
         let snap = dir.path().join(format!("nss{h}.db"));
         snaps.push(snap.clone());
+        dbs.push(db.clone());
         let opts = exporter::Options { roots: None, db: Some(db) };
         let changed = Arc::new(tokio::sync::Notify::new());
         tasks.push(tokio::spawn(exporter::run_with(primary, snap, changed, stop.clone(), opts)));
@@ -114,12 +130,14 @@ async fn main() {
         tokio::task::spawn_blocking(move || wait_all(&paths, "u0", "", Duration::from_secs(600))).await.unwrap();
     assert!(first.iter().all(Option::is_some), "every host exports at start");
     println!("first export on {hosts} hosts: {:.2} s", t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    let probe = Store::open_cache(&cfg, dir.path().join("probe.db").to_str().unwrap()).await.unwrap();
-    store.copy_into(&probe, 1).await.unwrap();
-    println!("one offline-cache refresh (copy of every table): {:.2} s", t.elapsed().as_secs_f64());
-    // Let the caches' first refreshes finish before measuring.
-    tokio::time::sleep(Duration::from_secs(2) + t.elapsed() * hosts as u32).await;
+    while dbs.iter().any(|d| d.cache_synced_at().is_none()) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("first sync (export and offline-cache copy) on {hosts} hosts: {:.2} s", t.elapsed().as_secs_f64());
+    println!("peak RSS of this process during the first sync (exports and cache copies): {} MB", rss_mb("VmHWM:"));
+    if changes == 0 {
+        return;
+    }
 
     let mut delays = Vec::with_capacity(changes * hosts);
     let mut missed = 0;

@@ -300,6 +300,11 @@ fn three_hosts_on_one_postgresql() {
     assert!(out.contains("cannot reach the database") && out.contains("nothing was changed"), "{out}");
     let (_, status) = hosts[0].sh("\"$CLI\" status");
     assert!(status.contains("UNREACHABLE") && status.contains("offline cache refreshed"), "{status}");
+    // A daemon restarted while the database is down starts from its cache.
+    hosts[2].ok("stop_daemon && start_daemon");
+    let (rc, out) = hosts[2].login("alice", PASSWORD);
+    assert_eq!(rc, 0, "alice logs in on c after its daemon restarted offline: {out}\n{}", hosts[2].log());
+    assert!(hosts[2].log().contains("starting from the offline cache"), "{}", hosts[2].log());
     assert!(hosts[1].sync_status()["queued"].as_u64().unwrap_or(0) >= 1, "b queued bob's failure");
 
     // PostgreSQL is back: every host reconnects, flushes its queue, and follows changes again.

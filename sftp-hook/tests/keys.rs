@@ -86,4 +86,5 @@ fn keys_through_the_real_daemon() {
     );
     assert!(status.contains("snapshot   ok") && status.contains("4 users"), "{status}");
     assert!(status.contains("database   ok") && status.contains("4 users"), "{status}");
+    assert!(status.contains("sync       ok") && status.contains("sqlite: connected since"), "{status}");
 }

@@ -126,8 +126,8 @@ async fn keep_cache(db: Arc<Offline>, wake: Arc<Notify>) {
 enum Watch {
     /// A connection kept open for `PRAGMA data_version`, and the last value read.
     Sqlite(sqlx::AnyConnection, Option<String>),
-    /// The `LISTEN` task (aborted on drop) and the last stamp read.
-    Postgres(tokio::task::JoinHandle<()>, Option<String>),
+    /// The `LISTEN` task (kept only to be aborted on drop) and the last stamp read.
+    Postgres { _listen: AbortOnDrop, last: Option<String> },
 }
 
 /// A background task that ends with its owner.
@@ -136,14 +136,6 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        if let Watch::Postgres(task, _) = self {
-            task.abort();
-        }
     }
 }
 
@@ -157,7 +149,7 @@ impl Watch {
             }
             Backend::Postgres => {
                 let task = tokio::spawn(watch::listen(store.config().database.clone(), changed.clone(), link.clone()));
-                Watch::Postgres(task, stamp(store, store.pool()).await.ok())
+                Watch::Postgres { _listen: AbortOnDrop(task), last: stamp(store, store.pool()).await.ok() }
             }
         })
     }
@@ -165,15 +157,16 @@ impl Watch {
     fn poll_every(&self) -> Duration {
         match self {
             Watch::Sqlite(..) => POLL,
-            Watch::Postgres(..) => PG_SAFETY_POLL,
+            Watch::Postgres { .. } => PG_SAFETY_POLL,
         }
     }
 
-    /// Reads the stamp; true if it moved since the last read.
-    async fn moved(&mut self, store: &Store, link: &Link) -> bool {
+    /// Reads the stamp; true if it moved since the last read. A database that does not answer
+    /// is reported to `db` (which may switch to the offline cache).
+    async fn moved(&mut self, store: &Store, db: &Offline) -> bool {
         let (now, last) = match self {
             Watch::Sqlite(conn, last) => (stamp(store, conn).await, last),
-            Watch::Postgres(_, last) => (stamp(store, store.pool()).await, last),
+            Watch::Postgres { last, .. } => (stamp(store, store.pool()).await, last),
         };
         match now {
             Ok(s) if Some(&s) != last.as_ref() => {
@@ -182,10 +175,8 @@ impl Watch {
             }
             Ok(_) => false,
             Err(e) => {
-                if store.backend() == Backend::Postgres {
-                    link.set_online(false);
-                }
-                tracing::debug!(error = %e, "cannot read the change stamp");
+                db.failed_over(&e.into());
+                tracing::debug!("cannot read the change stamp");
                 false
             }
         }
@@ -244,7 +235,7 @@ pub async fn run_with(store: Store, path: PathBuf, changed: Arc<Notify>, stop: A
             _ = changed.notified() => dirty = true,
             _ = tokio::time::sleep(watch.poll_every()) => {}
         }
-        if watch.moved(&store, &link).await {
+        if watch.moved(&store, &db).await {
             dirty = true;
         }
         if dirty {
@@ -256,7 +247,7 @@ pub async fn run_with(store: Store, path: PathBuf, changed: Arc<Notify>, stop: A
                 _ = changed.notified() => {}
                 () = std::future::ready(()) => {}
             }
-            watch.moved(&store, &link).await;
+            watch.moved(&store, &db).await;
             generation = next_generation(generation);
             dirty = !export_once(&store, &path, generation).await;
         }

@@ -179,25 +179,11 @@ pub async fn fresh_store(db: &Db<'_>, local: FakeLocal) -> (Store, tempfile::Tem
     (store, dir)
 }
 
-/// Builds `args` (cargo build arguments: other packages or binaries of the workspace) into this
-/// test's own target dir, with its profile; returns the directory the artifacts land in.
+#[path = "../../../tests/lib/build.rs"]
+mod build;
+/// Builds other packages of the workspace into this test's target dir (see `tests/lib/build.rs`).
 pub fn build_workspace_parts(args: &[&str]) -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?.to_path_buf();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.arg("build")
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CARGO_TARGET_DIR", dir.parent().ok_or("no target dir")?);
-    if dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("cargo build: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(dir)
+    build::workspace_parts(args)
 }
 
 /// Where .ci/run unpacks proftpd-core: Debian's vsftpd and proftpd-core conflict (both provide
