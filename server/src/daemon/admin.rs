@@ -32,7 +32,7 @@ async fn caller(st: &State, uid: u32) -> Result<Option<(String, Scope)>, StoreEr
     }
     // A uid in gatehouse's range that is not a gatehouse user now (a deleted user's session, a
     // stale snapshot) is never taken for a local account.
-    let ids = &st.store.config().ids;
+    let ids = &st.db.primary.config().ids;
     if (ids.first..=ids.last).contains(&uid) {
         return Ok(None);
     }
