@@ -45,7 +45,7 @@ build_next() {
 
 if [ "${1:-}" != "--inside" ]; then
     [ "$(id -u)" = 0 ] || { echo "install.sh: run as root" >&2; exit 2; }
-    for p in openssh-server openssh-client python3-paramiko lintian; do
+    for p in openssh-server openssh-client python3-paramiko lintian vsftpd curl; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
             || { echo "install.sh: $p is not installed (.ci/run installs it)" >&2; exit 2; }
     done
@@ -244,6 +244,43 @@ no_shell() {
 }
 check "alice logs in with her key but gets no shell (gatehouse-sftp refuses)" no_shell
 locals_can_log_in "installed, daemon running"
+
+echo "== FTP: vsftpd with the fragment from /usr/share/doc/gatehouse/examples"
+# The admin's two steps (README, FTP): the fragment in vsftpd's config (here a copy of Debian's
+# stock /etc/vsftpd.conf in $T, plus this test's port and foreground settings) and the per-user
+# directory, which the test removes again before the purge (it is the admin's, not the package's).
+had_vsftpd_dir=$([ -d /etc/vsftpd ] && echo yes || echo no)
+install -d -m 0755 /etc/vsftpd/gatehouse
+getent passwd ftp >/dev/null || useradd -r -M -d /srv/ftp -s /usr/sbin/nologin ftp
+mkdir -p -m 0755 /run/vsftpd/empty
+gatehouse user set alice --display-name "Alice (ftp)" >/dev/null
+vsftpd_file() {
+    for _ in $(seq 100); do [ -f /etc/vsftpd/gatehouse/alice ] && break; sleep 0.1; done
+    cat /etc/vsftpd/gatehouse/alice
+    grep -qx "local_root=/srv/gatehouse/alice" /etc/vsftpd/gatehouse/alice && [ "$(stat -c %U:%a /etc/vsftpd/gatehouse/alice)" = root:644 ]
+}
+check "gatehouse-tasks wrote vsftpd's per-user file for alice (root's, 0644)" vsftpd_file
+FTPPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+{
+    cat /etc/vsftpd.conf /usr/share/doc/gatehouse/examples/vsftpd.conf.fragment
+    printf '%s\n' listen=YES listen_ipv6=NO listen_address=127.0.0.1 "listen_port=$FTPPORT" pasv_address=127.0.0.1 \
+        background=NO delay_failed_login=0
+} >"$T/vsftpd.conf"
+/usr/sbin/vsftpd "$T/vsftpd.conf" 2>"$T/vsftpd.err" &
+FTPD=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$FTPPORT") 2>/dev/null && break; sleep 0.05; done
+ftp_round_trip() {
+    curl -sS --max-time 20 --user "alice:$PW" -T "$T/up.bin" "ftp://127.0.0.1:$FTPPORT/ftp.bin" &&
+        curl -sS --max-time 20 --user "alice:$PW" -o "$T/ftp-down.bin" "ftp://127.0.0.1:$FTPPORT/ftp.bin" &&
+        cmp "$T/up.bin" "$T/ftp-down.bin" && cmp "$T/up.bin" /srv/gatehouse/alice/ftp.bin
+}
+check "ftp (curl, passive) with alice's password: upload into her root and download" ftp_round_trip
+ftp_wrong_password() { ! curl -sS --max-time 20 --user "alice:wrong-$PW" "ftp://127.0.0.1:$FTPPORT/" 2>&1; }
+check "ftp with a wrong password is refused" ftp_wrong_password
+kill "$FTPD"
+wait "$FTPD" 2>/dev/null || true
+rm -rf /etc/vsftpd/gatehouse
+[ "$had_vsftpd_dir" = yes ] || rmdir /etc/vsftpd
 gatehouse status >"$T/status.txt" 2>&1 || true
 sed 's/^/     status | /' "$T/status.txt"
 
