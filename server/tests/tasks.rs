@@ -207,8 +207,9 @@ fn the_client_talks_to_a_listening_socket() {
     assert!(proto::call(Path::new(&sock), &req, Duration::from_secs(1)).is_err());
 }
 
-/// gatehoused's hook: after an export, a user whose root is missing gets it from the helper; a
-/// missing helper does not stop exports.
+/// gatehoused's hook: after an export, a user whose root is missing gets it from the helper (and
+/// a user this host does not serve, sorted first, gets none); a missing helper does not stop
+/// exports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exporter_asks_the_helper_for_missing_roots() {
     use gatehouse_server::store::NewUser;
@@ -217,6 +218,8 @@ async fn the_exporter_asks_the_helper_for_missing_roots() {
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
     let alice = store.add_user("root", NewUser { name: "alice".into(), ..NewUser::default() }).await.unwrap();
+    let elsewhere = NewUser { name: "aaron".into(), hosts: vec!["another-host".into()], ..NewUser::default() };
+    let aaron = store.add_user("root", elsewhere).await.unwrap();
     let sock = dir.path().join("tasks.socket");
     let listener = UnixListener::bind(&sock).unwrap();
     let cfg = store.config().clone();
@@ -254,6 +257,7 @@ async fn the_exporter_asks_the_helper_for_missing_roots() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(!Path::new(&bob.root).exists());
+    assert!(!Path::new(&aaron.root).exists(), "a root was made for a user another host serves");
     stop.notify_one();
     task.await.unwrap();
 }

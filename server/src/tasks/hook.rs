@@ -17,7 +17,7 @@
 use super::proto::{call, Request, Response};
 use crate::store::Store;
 use gatehouse_policy::ftp::{vsftpd_entry, vsftpd_user_file};
-use gatehouse_policy::model::{validate_name, Group, User};
+use gatehouse_policy::model::{served_on, validate_name, Group, User};
 use gatehouse_policy::proftpd::{proftpd_user, render};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -103,17 +103,17 @@ impl RootHook {
                 return;
             }
         };
-        let groups = if self.vsftpd_dir.is_some() || self.proftpd_dir.is_some() {
-            match store.list_groups().await {
-                Ok(g) => g,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot list groups to write FTP server files");
-                    return;
-                }
+        let groups = match store.list_groups().await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list groups for users' roots and FTP server files");
+                return;
             }
-        } else {
-            Vec::new()
         };
+        // Only the users this host serves (host scoping): no root, no FTP file for the others.
+        let fleet = &store.config().fleet;
+        let by_name = by_name(&groups);
+        let users: Vec<User> = users.into_iter().filter(|u| served_on(u, &groups_of(u, &by_name), fleet)).collect();
         let (socket, dir, pdir) = (self.socket.clone(), self.vsftpd_dir.clone(), self.proftpd_dir.clone());
         let job = tokio::task::spawn_blocking(move || {
             let mut wanted: Vec<Request> = users
@@ -186,6 +186,16 @@ pub fn proftpd_changes(dir: &Path, users: &[User], groups: &[Group]) -> Vec<Requ
 /// user has no file); `remove` the request that removes a name's file. Files whose names are not
 /// gatehouse names (dot files, an admin's notes) are left alone. Nothing is asked while `dir`
 /// does not exist.
+/// Groups by name.
+fn by_name(groups: &[Group]) -> BTreeMap<&str, &Group> {
+    groups.iter().map(|g| (g.name.as_str(), g)).collect()
+}
+
+/// The groups `u` is in.
+fn groups_of(u: &User, by_name: &BTreeMap<&str, &Group>) -> Vec<Group> {
+    u.groups.iter().filter_map(|n| by_name.get(n.as_str()).map(|g| (*g).clone())).collect()
+}
+
 fn file_changes(
     dir: &Path,
     users: &[User],
@@ -198,12 +208,11 @@ fn file_changes(
         // Not set up yet (the admin creates the directory with the server's config).
         return Vec::new();
     }
-    let by_name: BTreeMap<&str, &Group> = groups.iter().map(|g| (g.name.as_str(), g)).collect();
+    let by_name = by_name(groups);
     let mut keep = BTreeSet::new();
     let mut out = Vec::new();
     for u in users {
-        let mine: Vec<Group> = u.groups.iter().filter_map(|n| by_name.get(n.as_str()).map(|g| (*g).clone())).collect();
-        let Some((text, req)) = want(u, &mine) else { continue };
+        let Some((text, req)) = want(u, &groups_of(u, &by_name)) else { continue };
         keep.insert(u.name.as_str());
         let now = std::fs::read_to_string(dir.join(format!("{}{suffix}", u.name))).ok();
         if now.as_deref() != Some(text.as_str()) {
