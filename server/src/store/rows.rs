@@ -167,6 +167,16 @@ fn rule_from_row(row: &AnyRow, what: &str, name: &str) -> Result<Rule> {
 
 /// Loads users with their keys, rules, groups and login state, in three bulk queries.
 pub async fn load_users(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> Result<Vec<User>> {
+    load_users_with(conn, filter, true).await
+}
+
+/// [`load_users`], leaving `keys` empty unless `with_keys` (the keys are most of the bytes, and
+/// gatehoused's pass over every user for roots and FTP files never needs them).
+pub async fn load_users_with(
+    conn: &mut sqlx::AnyConnection,
+    filter: &Filter<'_>,
+    with_keys: bool,
+) -> Result<Vec<User>> {
     let sql =
         format!("SELECT {USER_COLS} FROM users t LEFT JOIN login_state ls ON ls.user_id = t.id {}", filter.clause());
     let rows = filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
@@ -179,7 +189,8 @@ pub async fn load_users(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> 
     let sub = format!("SELECT t.id FROM users t {}", filter.clause());
 
     let sql = format!("SELECT k.user_id, k.algorithm, k.base64, k.comment, k.fingerprint FROM user_keys k WHERE k.user_id IN ({sub}) ORDER BY k.id");
-    for row in filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+    let key_rows = if with_keys { filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? } else { Vec::new() };
+    for row in key_rows {
         let uid: String = row.try_get("user_id")?;
         if let Some(&i) = index.get(&uid) {
             let line = format!(

@@ -96,7 +96,7 @@ impl RootHook {
     }
 
     async fn one_pass(&self, store: &Store, mut guard: tokio::sync::OwnedMutexGuard<State>) {
-        let users = match store.list_users(None, None).await {
+        let users = match store.list_users_without_keys().await {
             Ok(u) => u,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list users to create their roots");
