@@ -192,6 +192,7 @@ check "config /etc/gatehouse/gatehouse.toml 0644" sh -c '[ "$(stat -c %a /etc/ga
 check "libnss_gatehouse.so.2 has its SONAME" \
     sh -c 'objdump -p /usr/lib/x86_64-linux-gnu/libnss_gatehouse.so.2 2>/dev/null | grep -q "SONAME *libnss_gatehouse.so.2" || readelf -d /usr/lib/x86_64-linux-gnu/libnss_gatehouse.so.2 | grep -q "libnss_gatehouse.so.2"'
 check "sshd accepts the config with the drop-in" /usr/sbin/sshd -t
+check "examples: vsftpd and ProFTPD fragments and PAM files" sh -c 'cd /usr/share/doc/gatehouse/examples && ls vsftpd.conf.fragment vsftpd.pam proftpd.conf.fragment proftpd.pam'
 
 echo "== daemon stopped, empty database: no one is locked out"
 check "sshd starts" start_sshd
