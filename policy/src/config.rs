@@ -4,6 +4,7 @@
 //! file is read instead of being silently ignored.
 use crate::error::PolicyError;
 use crate::ftp::FtpServer;
+use crate::ldap::LdapConfig;
 use crate::model::{root_under, validate_protocol, validate_root};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -53,6 +54,8 @@ pub struct Config {
     pub lockout: LockoutConfig,
     /// Non-root uids (by name) allowed to authenticate users for a protocol.
     pub callers: BTreeMap<String, Vec<String>>,
+    /// The directory for users whose `password_source` is `ldap`.
+    pub ldap: LdapConfig,
 }
 
 /// `[ids]`: the range uids and gids are allocated from. The first two ids are the virtual groups
@@ -106,6 +109,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             lockout: LockoutConfig::default(),
             callers: BTreeMap::new(),
+            ldap: LdapConfig::default(),
         }
     }
 }
@@ -226,6 +230,10 @@ impl Config {
         }
         parse_duration("lockout.window", &self.lockout.window)?;
         parse_duration("lockout.lock_for", &self.lockout.lock_for)?;
+        for p in self.callers.keys() {
+            validate_protocol(p)?;
+        }
+        self.ldap.validate()?;
         Ok(())
     }
 
@@ -288,6 +296,8 @@ mod tests {
         assert!(Config::parse("[lockout]\nwindow = \"5x\"").is_err());
         assert!(Config::parse("ftp_servers = [\"iis\"]").is_err());
         assert!(Config::parse("vsftpd_user_config_dir = \"rel\"").is_err());
+        assert!(Config::parse("[ldap]\nurl = \"ldap://d\"\nbind_dn = \"uid=x\"").is_err());
+        assert!(Config::parse("[callers]\n\"Web Portal\" = [\"www-data\"]").is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::import;
 use crate::store::{GroupChanges, NewGroup, NewUser, RuleOwner, Store, UserChanges, UserQuery};
 use gatehouse_policy::access::{login_checks, policy_for, LoginRequest};
 use gatehouse_policy::keys::PublicKey;
-use gatehouse_policy::model::{parse_protocols, parse_size, parse_time};
+use gatehouse_policy::model::{parse_protocols, parse_size, parse_time, PasswordSource};
 use gatehouse_policy::password::{hash_password, PasswordPolicy};
 use gatehouse_policy::path::canonicalize;
 use gatehouse_policy::rules::{Level, Mode, Op, Request, Rule};
@@ -82,6 +82,10 @@ fn hash_checked(store: &Store, name: &str, pw: &Secret) -> R<String> {
 
 fn mode_of(s: &Option<String>) -> R<Option<Mode>> {
     s.as_deref().map(|m| m.parse::<Mode>().map_err(CliError::from)).transpose()
+}
+
+fn source_of(s: &Option<String>) -> R<Option<PasswordSource>> {
+    Ok(s.as_deref().map(str::parse).transpose()?)
 }
 
 fn size_of(s: &Option<String>) -> R<Option<u64>> {
@@ -232,6 +236,7 @@ fn new_user(
         active: Some(!inactive),
         expires_at: f.expires.as_deref().map(|e| parse_time("expires", e)).transpose()?,
         max_file_size: size_of(&f.max_file_size)?,
+        password_source: source_of(&f.password_source)?.unwrap_or_default(),
         name,
         ..NewUser::default()
     })
@@ -307,6 +312,7 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                 },
                 max_file_size: size_of(&f.max_file_size)?.map(|s| if s == 0 { None } else { Some(s) }),
                 admin: None,
+                password_source: source_of(&f.password_source)?,
             };
             if ch.is_empty() {
                 return Err(CliError(
@@ -575,6 +581,7 @@ async fn check(store: &Store, a: CheckArgs) -> R<i32> {
         .into_iter()
         .map(|c| output::Answer { what: c.what.to_string(), allowed: c.allowed, reason: c.reason })
         .collect();
+    answers.push(password_answer(&user, &store.config().ldap));
     // FTP: what the generated vsftpd files cannot express is refused there at login; say so.
     let vsftpd = gatehouse_policy::ftp::FtpServer::Vsftpd;
     if a.protocol.as_deref() == Some("ftp")
@@ -613,6 +620,23 @@ async fn check(store: &Store, a: CheckArgs) -> R<i32> {
         }
     }
     Ok(if all { 0 } else { 1 })
+}
+
+/// Where `gatehouse check` says a user's password is checked (`password_source`). An LDAP user
+/// with no `[ldap]` directory configured cannot log in by password: a deny.
+fn password_answer(u: &gatehouse_policy::model::User, ldap: &gatehouse_policy::ldap::LdapConfig) -> output::Answer {
+    let (allowed, reason) = match (u.password_source, &u.password_hash) {
+        (PasswordSource::Local, Some(h)) => {
+            (true, format!("local: checked against the stored {} hash", h.split('$').nth(1).unwrap_or("?")))
+        }
+        (PasswordSource::Local, None) => (true, "local: no password set (keys, invitations, app passwords)".into()),
+        (PasswordSource::Ldap, _) if ldap.is_configured() => {
+            let tls = if ldap.starttls { " with StartTLS" } else { "" };
+            (true, format!("ldap: a simple bind as {} at {}{tls}", ldap.bind_dn_for(&u.name), ldap.url))
+        }
+        (PasswordSource::Ldap, _) => (false, "ldap, but no [ldap] url is configured: password logins fail".into()),
+    };
+    output::Answer { what: "password".into(), allowed, reason }
 }
 
 /// Parses an import twice: first to learn the names, which are then looked up through NSS in
