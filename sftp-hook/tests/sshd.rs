@@ -22,7 +22,7 @@
 //! python3-paramiko (for `/usr/bin/python3`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -31,39 +31,9 @@ const PASSWORD: &str = "correct horse battery staple";
 /// The password bob chooses when he logs in with his invitation.
 const BOB_NEW: &str = "bob chose this long passphrase";
 
-/// The modules and binaries from other packages of the workspace, built once per run.
-struct Built {
-    pam_so: PathBuf,
-    nss_so: PathBuf,
-    gatehoused: PathBuf,
-    tasks: PathBuf,
-    cli: PathBuf,
-}
-
-fn built() -> Result<Built, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?.to_path_buf();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "pam_gatehouse", "-p", "nss_gatehouse", "-p", "gatehouse-server", "--lib"])
-        .args(["--bin", "gatehoused", "--bin", "gatehouse-tasks", "--bin", "gatehouse"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CARGO_TARGET_DIR", dir.parent().ok_or("no target dir")?);
-    if dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("cargo build: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(Built {
-        pam_so: dir.join("libpam_gatehouse.so"),
-        nss_so: dir.join("libnss_gatehouse.so"),
-        gatehoused: dir.join("gatehoused"),
-        tasks: dir.join("gatehouse-tasks"),
-        cli: dir.join("gatehouse"),
-    })
-}
+#[path = "../../tests/lib/built.rs"]
+mod built;
+use built::built;
 
 #[path = "../../tests/lib/scenario.rs"]
 mod scenario;

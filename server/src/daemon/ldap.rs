@@ -82,7 +82,8 @@ impl Directory {
 
     async fn bind(&self, dn: &str, password: &Secret) -> Result<bool, String> {
         let _slot = self.slots.acquire().await.map_err(|e| e.to_string())?;
-        let mut settings = LdapConnSettings::new().set_conn_timeout(self.timeout).set_starttls(self.cfg.starttls);
+        // No timeouts of ldap3's own: the one deadline of `check` covers connect, TLS and bind.
+        let mut settings = LdapConnSettings::new().set_starttls(self.cfg.starttls);
         if let Some(tls) = &self.tls {
             settings = settings.set_config(tls.clone());
         }
@@ -93,7 +94,7 @@ impl Directory {
         tokio::spawn(async move {
             let _ = conn.drive().await;
         });
-        let res = ldap.with_timeout(self.timeout).simple_bind(dn, password.expose()).await;
+        let res = ldap.simple_bind(dn, password.expose()).await;
         tokio::spawn(async move {
             let _ = tokio::time::timeout(Duration::from_secs(1), ldap.unbind()).await;
         });
