@@ -166,7 +166,7 @@ pub struct UserFields {
     /// Where the password is checked: local (the stored hash) or ldap (a bind against the
     /// [ldap] directory; switching to ldap removes the local hash).
     #[arg(long, value_name = "local|ldap")]
-    pub password_source: Option<String>,
+    pub password_source: Option<gatehouse_policy::model::PasswordSource>,
 }
 
 /// `gatehouse user …`

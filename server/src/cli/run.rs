@@ -84,10 +84,6 @@ fn mode_of(s: &Option<String>) -> R<Option<Mode>> {
     s.as_deref().map(|m| m.parse::<Mode>().map_err(CliError::from)).transpose()
 }
 
-fn source_of(s: &Option<String>) -> R<Option<PasswordSource>> {
-    Ok(s.as_deref().map(str::parse).transpose()?)
-}
-
 fn size_of(s: &Option<String>) -> R<Option<u64>> {
     s.as_deref().map(|v| parse_size("max_file_size", v).map_err(CliError::from)).transpose()
 }
@@ -236,7 +232,7 @@ fn new_user(
         active: Some(!inactive),
         expires_at: f.expires.as_deref().map(|e| parse_time("expires", e)).transpose()?,
         max_file_size: size_of(&f.max_file_size)?,
-        password_source: source_of(&f.password_source)?.unwrap_or_default(),
+        password_source: f.password_source.unwrap_or_default(),
         name,
         ..NewUser::default()
     })
@@ -312,7 +308,7 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                 },
                 max_file_size: size_of(&f.max_file_size)?.map(|s| if s == 0 { None } else { Some(s) }),
                 admin: None,
-                password_source: source_of(&f.password_source)?,
+                password_source: f.password_source,
             };
             if ch.is_empty() {
                 return Err(CliError(

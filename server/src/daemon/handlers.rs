@@ -200,7 +200,8 @@ pub async fn authenticate(
             success(st, &u, format!("password correct{note}")).await
         }
         outcome => {
-            if protocol != FTP {
+            // Invitations set a local password: none for a directory's user.
+            if protocol != FTP && u.password_source == PasswordSource::Local {
                 match redeem(st, &u, password, t).await {
                     Ok(true) => {
                         st.grant(&u.name, Grant::Invitation, caller_uid);

@@ -97,7 +97,8 @@ pub struct UserChanges {
     pub max_file_size: Option<Option<u64>>,
     /// Admin flag.
     pub admin: Option<bool>,
-    /// Where the password is checked. Switching to `ldap` removes the local hash.
+    /// Where the password is checked. Switching to `ldap` removes the local hash and any unused
+    /// invitation (both would set a local password).
     pub password_source: Option<PasswordSource>,
 }
 
@@ -295,6 +296,10 @@ impl Store {
             if v == PasswordSource::Ldap {
                 sets.push(("password_hash", Bind::Text(None)));
                 sets.push(("must_change_password", Bind::Int(Some(0))));
+                sqlx::query("DELETE FROM invitations WHERE user_id = $1 AND used_at IS NULL")
+                    .bind(&before.id)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         if let Some(groups) = &c.groups {
