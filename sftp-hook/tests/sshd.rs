@@ -23,7 +23,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every gatehouse user's password.
@@ -428,20 +427,7 @@ fn scenario() -> Result<Run, String> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = manifest.join("tests/data");
     let script = format!(". {}/sshd-setup.sh\n{SHOW_SETTINGS}{SCENARIO}{MATRIX}", data.display());
-    let out = Command::new("unshare")
-        .args(["-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
-        .env("T", t)
-        .env("DATA", &data)
-        .env("GATEHOUSE_TESTLIB", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/lib"))
-        .env("PROFILE", manifest.join("../packaging/pam-configs/gatehouse"))
-        .env("DROPIN", manifest.join("../packaging/sshd/gatehouse.conf"))
-        .env("PAM_SO", &b.pam_so)
-        .env("NSS_SO", &b.nss_so)
-        .env("GATEHOUSED", &b.gatehoused)
-        .env("GATEHOUSE_TASKS", &b.tasks)
-        .env("GATEHOUSE_CLI", &b.cli)
-        .env("KEYS_BIN", env!("CARGO_BIN_EXE_gatehouse-keys"))
-        .env("SFTP_BIN", env!("CARGO_BIN_EXE_gatehouse-sftp"))
+    let out = built::sshd_world(&b, t, &script)
         .env("PW", PASSWORD)
         .env("BOB_NEW", BOB_NEW)
         .env("PORT", free_port().to_string())
