@@ -62,11 +62,6 @@ impl Directory {
         Ok(Some(Directory { cfg: cfg.clone(), timeout, tls, slots: Semaphore::new(MAX_BINDS) }))
     }
 
-    /// The directory's URL, for log lines and `gatehouse check`.
-    pub fn url(&self) -> &str {
-        &self.cfg.url
-    }
-
     /// Binds as `user` with `password`. `Ok(true)`: right password; `Ok(false)`: wrong (or
     /// empty) password; `Err`: the directory could not be asked or did not say, in words.
     pub async fn check(&self, user: &str, password: &Secret) -> Result<bool, String> {
