@@ -45,6 +45,7 @@ trap 'for p in $NGINX $SLAPD; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/n
 g user add lana --password-source ldap --protocols ssh,web >/dev/null
 g user add nora --password-source ldap --protocols ssh >/dev/null
 printf '%s\n' "$PW" | g user add wendy --password-stdin --protocols web >/dev/null
+printf '%s\n' "$PW" | g user add wanda --password-stdin --protocols web --inactive >/dev/null
 for _ in $(seq 100); do getent passwd lana >/dev/null && getent passwd wendy >/dev/null && break; sleep 0.05; done
 waitroot lana
 cmd show-lana g user show lana
@@ -78,6 +79,7 @@ cmd web-wendy web -u "wendy:$PW" "$URL/"
 cmd web-lana web -u "lana:$LDAP_PW" "$URL/"
 cmd web-alice web -u "alice:$PW" "$URL/"
 cmd web-wendy-wrong web -u "wendy:not her password" "$URL/"
+cmd web-inactive web -u "wanda:$PW" "$URL/"
 cmd web-anonymous web "$URL/"
 cmd web-as-sshd web -u "alice:$PW" "$URL/as-sshd/"
 cmd web-page curl -sS --interface 127.0.0.99 -u "wendy:$PW" "$URL/"
@@ -267,6 +269,13 @@ fn nginx_auth_pam_lets_in_users_with_web_only() {
     );
     r.rc("web-wendy-wrong", 0).said("web-wendy-wrong", "401");
     r.rc("web-anonymous", 0).said("web-anonymous", "401");
+    // nginx runs PAM's account phase too: an inactive user with the right password is refused.
+    r.rc("web-inactive", 0).said("web-inactive", "401");
+    let wanda = daemon_lines(r, "wanda");
+    assert!(
+        wanda.iter().any(|l| l.contains("kind=\"account\"") && l.contains("answer=\"deny\"") && l.contains("active:")),
+        "{wanda:#?}"
+    );
     // www-data may check web logins only: the sshd service (protocol ssh) is refused to it,
     // even for alice, who has ssh.
     r.rc("web-as-sshd", 0).said("web-as-sshd", "401");
