@@ -7,15 +7,16 @@
 //! login (keys, IPs, protocols, expiry, lockout, paths) is still gatehouse's decision.
 //!
 //! The whole bind (connect, TLS, StartTLS, the bind itself) must end within `timeout`, at most
-//! [`MAX_TIMEOUT_SECS`], so an unreachable directory fails a login closed before the PAM
-//! module's own 6 s deadline.
+//! [`MAX_TIMEOUT_SECS`], so gatehoused answers "unavailable" (and logs why) before pam_gatehouse
+//! gives up on it (3 s, `modcore::client::DEADLINE`); with pam_unix's fail delay the login then
+//! fails closed within 6 s.
 use crate::config::parse_duration;
 use crate::error::PolicyError;
 use serde::Deserialize;
 
-/// The longest `[ldap] timeout` accepted, in seconds: below pam_gatehouse's 6 s deadline for a
+/// The longest `[ldap] timeout` accepted, in seconds: below pam_gatehouse's 3 s deadline for a
 /// daemon answer, so the daemon answers "unavailable" before the module gives up.
-pub const MAX_TIMEOUT_SECS: u64 = 5;
+pub const MAX_TIMEOUT_SECS: u64 = 2;
 
 /// The placeholder in `bind_dn` replaced by the escaped login name.
 pub const USER_PLACEHOLDER: &str = "{user}";
@@ -33,13 +34,13 @@ pub struct LdapConfig {
     /// PEM file of the CA(s) that sign the directory's certificate; the system's roots when
     /// unset.
     pub ca_file: Option<String>,
-    /// Deadline for the whole bind, e.g. `4s`; at most [`MAX_TIMEOUT_SECS`].
+    /// Deadline for the whole bind, e.g. `2s`; at most [`MAX_TIMEOUT_SECS`].
     pub timeout: String,
 }
 
 impl Default for LdapConfig {
     fn default() -> Self {
-        LdapConfig { url: String::new(), bind_dn: String::new(), starttls: false, ca_file: None, timeout: "4s".into() }
+        LdapConfig { url: String::new(), bind_dn: String::new(), starttls: false, ca_file: None, timeout: "2s".into() }
     }
 }
 
@@ -61,7 +62,7 @@ impl LdapConfig {
             return Err(PolicyError::invalid(
                 "ldap.timeout",
                 &self.timeout,
-                format!("must be between 1s and {MAX_TIMEOUT_SECS}s (below the PAM module's 6 s deadline)"),
+                format!("must be between 1s and {MAX_TIMEOUT_SECS}s (below the PAM module's 3 s deadline)"),
             ));
         }
         Ok(s)
@@ -208,7 +209,7 @@ mod tests {
             cfg("", "uid={user}"),
             LdapConfig { starttls: true, ..cfg("ldaps://dir", "uid={user}") },
             LdapConfig { ca_file: Some("ca.pem".into()), ..cfg("ldap://dir", "uid={user}") },
-            LdapConfig { timeout: "6s".into(), ..cfg("ldap://dir", "uid={user}") },
+            LdapConfig { timeout: "3s".into(), ..cfg("ldap://dir", "uid={user}") },
             LdapConfig { timeout: "0".into(), ..cfg("ldap://dir", "uid={user}") },
         ];
         for c in bad {

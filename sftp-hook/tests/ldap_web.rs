@@ -33,7 +33,7 @@ const PASSWORD: &str = "correct horse battery staple";
 /// The password lana and nora have in the directory (and nowhere in gatehouse).
 const LDAP_PASSWORD: &str = "the directory's own passphrase";
 /// gatehoused's `[ldap] timeout`, in seconds.
-const LDAP_TIMEOUT: u64 = 4;
+const LDAP_TIMEOUT: u64 = 2;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -237,9 +237,11 @@ fn unreachable_directory_fails_closed_within_the_timeout_and_local_users_are_una
     let nora = daemon_lines(r, "nora");
     let unavailable = format!("gave no answer within {LDAP_TIMEOUT} s");
     assert!(nora.iter().any(|l| l.contains("answer=\"unavailable\"") && l.contains(&unavailable)), "{nora:#?}");
-    // The daemon answered at the timeout; the client's whole run (ssh handshake, PAM's failure
-    // delay) stays near it, far from the module's 6 s deadline plus a second attempt.
+    // The daemon answered at the timeout, before pam_gatehouse's own 3 s deadline; with
+    // pam_unix's fail delay (up to 2.5 s) and the ssh handshake the failed login stays under 6 s,
+    // the bound every daemon failure is held to (as in pam/tests/stacks.rs).
     assert!(ms >= LDAP_TIMEOUT * 1000, "nora's login failed before the timeout ({ms} ms): not the hang path");
+    assert!(ms < 6000, "nora's login against the hung directory took {ms} ms");
     // Not counted as a failed password: nora's record shows none.
     r.rc("show-nora", 0);
     assert!(

@@ -4,8 +4,8 @@
 //! - It runs on the async threads, never on the hashing threads: a slow or dead directory
 //!   cannot hold up local-password logins, which queue only for argon2.
 //! - One deadline covers the whole attempt (waiting for a slot, connect, TLS or StartTLS, the
-//!   bind), at most 5 s, so an unreachable directory fails the login closed before the PAM
-//!   module's 6 s deadline. At most [`MAX_BINDS`] binds are in flight at once.
+//!   bind), at most 2 s, so an unreachable directory fails the login closed before the PAM
+//!   module gives up on the daemon (3 s), and gatehoused's log says why. At most [`MAX_BINDS`] binds are in flight at once.
 //! - An empty password is refused here and never sent: an LDAP simple bind with a DN and no
 //!   password is an "unauthenticated bind", which servers answer with success (RFC 4513 5.1.2).
 //! - The result code decides: 0 is a right password, 49 (`invalidCredentials`) a wrong one,
