@@ -4,6 +4,7 @@
 //! file is read instead of being silently ignored.
 use crate::error::PolicyError;
 use crate::ftp::FtpServer;
+use crate::ldap::LdapConfig;
 use crate::model::{root_under, validate_protocol, validate_root};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -67,6 +68,8 @@ pub struct Config {
     pub lockout: LockoutConfig,
     /// Non-root uids (by name) allowed to authenticate users for a protocol.
     pub callers: BTreeMap<String, Vec<String>>,
+    /// The directory for users whose `password_source` is `ldap`.
+    pub ldap: LdapConfig,
     /// This host's place in a fleet (host scoping, the offline cache).
     pub fleet: FleetConfig,
     /// Mailing invitations (`gatehouse invite --mail`).
@@ -172,6 +175,7 @@ impl Default for Config {
             callers: BTreeMap::new(),
             mail: MailConfig::default(),
             fleet: FleetConfig::default(),
+            ldap: LdapConfig::default(),
         }
     }
 }
@@ -312,6 +316,10 @@ impl Config {
         for g in &self.fleet.host_groups {
             validate_host_name("fleet.host_groups", g)?;
         }
+        for p in self.callers.keys() {
+            validate_protocol(p)?;
+        }
+        self.ldap.validate()?;
         Ok(())
     }
 
@@ -376,6 +384,8 @@ mod tests {
         assert!(Config::parse("vsftpd_user_config_dir = \"rel\"").is_err());
         assert!(Config::parse("proftpd_config_dir = \"rel\"").is_err());
         assert!(Config::parse("proftpd_pid_file = \"/run/../x\"").is_err());
+        assert!(Config::parse("[ldap]\nurl = \"ldap://d\"\nbind_dn = \"uid=x\"").is_err());
+        assert!(Config::parse("[callers]\n\"Web Portal\" = [\"www-data\"]").is_err());
     }
 
     #[test]

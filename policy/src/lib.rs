@@ -17,6 +17,7 @@
 //! - [`ip`]: the allow/deny decision on a client address.
 //! - [`password`]: hashing, verification of native and imported hashes, password policy.
 //! - [`keys`]: OpenSSH public key parsing, normalisation and fingerprints.
+//! - [`ldap`]: the `[ldap]` section and the bind DN of an LDAP-sourced user (RFC 4514 escaping).
 //! - [`secret::Secret`]: a string that never prints and is wiped on drop.
 //! - [`snapshot`]: the NSS snapshot file format (writer and validating reader).
 //! - [`totp`]: RFC 6238 codes, secrets, `otpauth://` URIs, verification with a replay step.
@@ -31,6 +32,7 @@ pub mod ftp;
 pub mod invite;
 pub mod ip;
 pub mod keys;
+pub mod ldap;
 pub mod model;
 pub mod password;
 pub mod path;

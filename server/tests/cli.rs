@@ -1579,3 +1579,46 @@ fn apppass_add_list_revoke() {
     bad(&env, &["apppass", "revoke", "alice", "--label", "filezilla"], "no app password");
     assert_eq!(env.json(&["apppass", "list", "alice", "--json"]).as_array().unwrap().len(), 1);
 }
+
+/// `--password-source` (issue 9): shown by `user show`, filtered on, explained by `check` (a
+/// deny while no `[ldap]` directory is configured, the bind DN once one is); an LDAP user gets
+/// no local password; a bad source or `[ldap]` section is one clear error.
+#[test]
+fn ldap_password_source() {
+    let env = Env::new();
+    env.ok(&["user", "add", "dave", "--password-source", "ldap"]);
+    let v: Value = serde_json::from_str(&env.ok(&["user", "show", "dave", "--json"])).unwrap();
+    assert_eq!(v["password_source"], "ldap");
+    assert!(env.ok(&["user", "list", "--filter", "password_source=ldap"]).contains("dave"));
+    let out = env.run(&["check", "dave"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let line = check_line(&out.stdout, "password");
+    assert!(line.contains("DENY") && line.contains("no [ldap] url is configured"), "{line}");
+
+    let out = env.run_stdin(
+        &["user", "add", "erin", "--password-stdin", "--password-source", "ldap"],
+        "a long local passphrase\n",
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("password_source ldap"), "{out:?}");
+    let out = env.run(&["user", "add", "erin", "--password-source", "kerberos"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("expected local or ldap"), "{out:?}");
+
+    let mut text = std::fs::read_to_string(&env.cfg).unwrap();
+    text.push_str(
+        "\n[ldap]\nurl = \"ldaps://dir.example.org\"\nbind_dn = \"uid={user},ou=people,dc=example,dc=org\"\n",
+    );
+    std::fs::write(&env.cfg, &text).unwrap();
+    let out = env.run(&["check", "dave"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let line = check_line(&out.stdout, "password");
+    assert!(
+        line.contains("ldap: a simple bind as uid=dave,ou=people,dc=example,dc=org at ldaps://dir.example.org"),
+        "{line}"
+    );
+    std::fs::write(&env.cfg, text.replace("uid={user}", "uid=dave")).unwrap();
+    let out = env.run(&["user", "show", "dave"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("ldap.bind_dn"), "{out:?}");
+}

@@ -683,3 +683,75 @@ async fn admin_requests_run_cli_commands_in_a_console() {
     }
     d.stop().await;
 }
+
+/// `password_source = ldap` against a directory that accepts connections and never answers (a
+/// bare TCP listener: the kernel completes the handshake, nobody reads): the login fails closed
+/// at the `[ldap] timeout`, before the PAM module's 3 s, without counting as a failure; an
+/// empty password never opens a connection; and a local-password login is answered meanwhile,
+/// with a single hashing thread, because the binds do not hold it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ldap_directory_that_never_answers_fails_closed_and_blocks_no_local_login() {
+    use gatehouse_policy::ldap::LdapConfig;
+    use gatehouse_policy::model::PasswordSource;
+    use gatehouse_server::daemon::ldap::Directory;
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    hung.set_nonblocking(true).unwrap();
+    let ldap = LdapConfig {
+        url: format!("ldap://127.0.0.1:{}", hung.local_addr().unwrap().port()),
+        bind_dn: "uid={user},ou=people,dc=example,dc=org".into(),
+        timeout: "2s".into(),
+        ..LdapConfig::default()
+    };
+    let dir = Directory::from_config(&ldap).unwrap().map(std::sync::Arc::new);
+    assert!(dir.is_some());
+    let d = std::sync::Arc::new(
+        Daemon::start(|c| {
+            c.hash_permits = 1;
+            c.directory = dir;
+        })
+        .await,
+    );
+    d.add(nu("alice")).await;
+    let lana = NewUser { password_source: PasswordSource::Ldap, protocols: Some(vec!["ssh".into()]), ..nu("lana") };
+    d.store.add_user("test", lana).await.unwrap();
+
+    let r = {
+        let d = d.clone();
+        blocking(move || d.auth("lana", "", None)).await
+    };
+    assert!(denied(&r).starts_with("wrong password"), "{r:?}");
+    assert!(hung.accept().is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock), "an empty password was sent");
+
+    let started = Instant::now();
+    let binds: Vec<_> = (0..3)
+        .map(|_| {
+            let d = d.clone();
+            tokio::task::spawn_blocking(move || {
+                let t = Instant::now();
+                (d.auth("lana", "the directory password", None), t.elapsed())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let local = {
+        let d = d.clone();
+        blocking(move || d.auth("alice", PW, None)).await
+    };
+    assert_eq!(local, Response::Ok);
+    assert!(binds.iter().all(|b| !b.is_finished()), "alice's login waited for the hung binds");
+    for b in binds {
+        let (r, took) = b.await.unwrap();
+        match r {
+            Response::Unavailable { reason } => assert!(reason.contains("gave no answer within 2 s"), "{reason}"),
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(3), "{took:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(6));
+    // The empty password counted once; the three dead-directory answers did not.
+    assert_eq!(
+        d.store.get_user("lana").await.unwrap().failed_logins,
+        1,
+        "a dead directory counted as a wrong password"
+    );
+}

@@ -598,9 +598,45 @@ async fn admin_roles(db: &Db<'_>) {
     assert_eq!(actions, ["admin.grant", "admin.grant", "admin.grant", "user.admin", "user.admin", "admin.revoke"]);
 }
 
+/// `password_source` (issue 9) on both backends: stored and filtered on; an LDAP user has no
+/// local password (add with one, `passwd` and `invite` are refused); switching to ldap removes
+/// the local hash, switching back leaves none until one is set.
+async fn password_sources(db: &Db<'_>) {
+    use gatehouse_policy::model::PasswordSource;
+    use gatehouse_policy::password::hash_password;
+    use gatehouse_policy::secret::Secret;
+    let (s, _dir) = fresh_store(db, local()).await;
+    let hash = hash_password(&Secret::new("a long local passphrase".into())).unwrap();
+    let ldap = |name: &str| NewUser { password_source: PasswordSource::Ldap, ..nu(name) };
+    let lana = s.add_user("root", ldap("lana")).await.unwrap();
+    assert_eq!(lana.password_source, PasswordSource::Ldap);
+    assert_eq!(nu("x").password_source, PasswordSource::Local);
+    let refused = |e: StoreError| assert!(e.to_string().contains("password_source ldap"), "{e}");
+    refused(s.add_user("root", NewUser { password_hash: Some(hash.clone()), ..ldap("lena") }).await.unwrap_err());
+    refused(s.set_password("root", "lana", Some(hash.clone()), false).await.unwrap_err());
+    refused(s.invite("root", "lana", 3600).await.map(|_| ()).unwrap_err());
+    s.set_password("root", "lana", None, false).await.unwrap();
+
+    let a = s.add_user("root", NewUser { password_hash: Some(hash.clone()), ..nu("alice") }).await.unwrap();
+    assert_eq!(a.password_source, PasswordSource::Local);
+    let to_ldap = UserChanges { password_source: Some(PasswordSource::Ldap), ..UserChanges::default() };
+    let a = s.update_user("root", "alice", to_ldap).await.unwrap();
+    assert_eq!((a.password_source, a.password_hash.as_deref()), (PasswordSource::Ldap, None));
+    let to_local = UserChanges { password_source: Some(PasswordSource::Local), ..UserChanges::default() };
+    let a = s.update_user("root", "alice", to_local).await.unwrap();
+    assert_eq!((a.password_source, a.password_hash.as_deref()), (PasswordSource::Local, None));
+    s.set_password("root", "alice", Some(hash), false).await.unwrap();
+
+    let mut q = gatehouse_server::store::UserQuery::default();
+    q.filter("password_source=ldap").unwrap();
+    let names: Vec<String> = s.find_users(&q).await.unwrap().into_iter().map(|u| u.name).collect();
+    assert_eq!(names, ["lana"]);
+}
+
 async fn suite(db: Db<'_>) {
     offline_cache(&db).await;
     admin_roles(&db).await;
+    password_sources(&db).await;
     totp_and_invitations(&db).await;
     users_and_ids(&db).await;
     explicit_uids(&db).await;

@@ -22,8 +22,7 @@
 //! python3-paramiko (for `/usr/bin/python3`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::OnceLock;
 
 /// Every gatehouse user's password.
@@ -31,42 +30,10 @@ const PASSWORD: &str = "correct horse battery staple";
 /// The password bob chooses when he logs in with his invitation.
 const BOB_NEW: &str = "bob chose this long passphrase";
 
-/// The modules and binaries from other packages of the workspace, built once per run.
-struct Built {
-    pam_so: PathBuf,
-    nss_so: PathBuf,
-    gatehoused: PathBuf,
-    tasks: PathBuf,
-    cli: PathBuf,
-}
+#[path = "../../tests/lib/built.rs"]
+mod built;
+use built::built;
 
-fn built() -> Result<Built, String> {
-    let dir = build::workspace_parts(&[
-        "-p",
-        "pam_gatehouse",
-        "-p",
-        "nss_gatehouse",
-        "-p",
-        "gatehouse-server",
-        "--lib",
-        "--bin",
-        "gatehoused",
-        "--bin",
-        "gatehouse-tasks",
-        "--bin",
-        "gatehouse",
-    ])?;
-    Ok(Built {
-        pam_so: dir.join("libpam_gatehouse.so"),
-        nss_so: dir.join("libnss_gatehouse.so"),
-        gatehoused: dir.join("gatehoused"),
-        tasks: dir.join("gatehouse-tasks"),
-        cli: dir.join("gatehouse"),
-    })
-}
-
-#[path = "../../tests/lib/build.rs"]
-mod build;
 #[path = "../../tests/lib/scenario.rs"]
 mod scenario;
 use scenario::Run;
@@ -485,20 +452,7 @@ fn scenario() -> Result<Run, String> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = manifest.join("tests/data");
     let script = format!(". {}/sshd-setup.sh\n{SHOW_SETTINGS}{SCENARIO}{MATRIX}{ADMIN}", data.display());
-    let out = Command::new("unshare")
-        .args(["-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
-        .env("T", t)
-        .env("DATA", &data)
-        .env("GATEHOUSE_TESTLIB", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/lib"))
-        .env("PROFILE", manifest.join("../packaging/pam-configs/gatehouse"))
-        .env("DROPIN", manifest.join("../packaging/sshd/gatehouse.conf"))
-        .env("PAM_SO", &b.pam_so)
-        .env("NSS_SO", &b.nss_so)
-        .env("GATEHOUSED", &b.gatehoused)
-        .env("GATEHOUSE_TASKS", &b.tasks)
-        .env("GATEHOUSE_CLI", &b.cli)
-        .env("KEYS_BIN", env!("CARGO_BIN_EXE_gatehouse-keys"))
-        .env("SFTP_BIN", env!("CARGO_BIN_EXE_gatehouse-sftp"))
+    let out = built::sshd_world(&b, t, &script)
         .env("PW", PASSWORD)
         .env("BOB_NEW", BOB_NEW)
         .env("PORT", free_port().to_string())

@@ -1,6 +1,6 @@
 //! Building other packages of the workspace from an integration test (the modules, helper
 //! binaries), into the test's own target dir and profile. Included with `#[path]` by the suites
-//! that need parts of another crate (server/tests/common, sftp-hook/tests/sshd.rs).
+//! that need parts of another crate (server/tests/common, tests/lib/built.rs).
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

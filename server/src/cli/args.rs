@@ -213,6 +213,10 @@ pub struct UserFields {
     /// Largest file the user may upload (e.g. 500M); 0 removes the cap.
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
+    /// Where the password is checked: local (the stored hash) or ldap (a bind against the
+    /// [ldap] directory; switching to ldap removes the local hash).
+    #[arg(long, value_name = "local|ldap")]
+    pub password_source: Option<gatehouse_policy::model::PasswordSource>,
     /// Which hosts of a fleet serve the user.
     #[command(flatten)]
     pub scope: ScopeArgs,
@@ -252,7 +256,8 @@ pub enum UserCmd {
     #[command(after_help = "Examples:
   echo 'a long passphrase here' | gatehouse user add alice --password-stdin
   gatehouse user add bob --root /srv/gatehouse/shared/bob --mode r --allow-ip 10.0.0.0/8
-  gatehouse user add carol --protocols ftp --expires 2027-01-31 --group acme --no-delete")]
+  gatehouse user add carol --protocols ftp --expires 2027-01-31 --group acme --no-delete
+  gatehouse user add dave --password-source ldap    # password checked by the [ldap] directory")]
     Add {
         /// Login name: lowercase letters, digits, '_', '-', '.'; at most 32 characters.
         name: String,

@@ -6,7 +6,7 @@ use crate::import;
 use crate::store::{GroupChanges, NewGroup, NewUser, RuleOwner, Store, UserChanges, UserQuery};
 use gatehouse_policy::access::{login_checks, policy_for, LoginRequest};
 use gatehouse_policy::keys::PublicKey;
-use gatehouse_policy::model::{parse_protocols, parse_size, parse_time};
+use gatehouse_policy::model::{parse_protocols, parse_size, parse_time, PasswordSource};
 use gatehouse_policy::password::{hash_password, PasswordPolicy};
 use gatehouse_policy::path::canonicalize;
 use gatehouse_policy::rules::{Level, Mode, Op, Request, Rule};
@@ -291,6 +291,7 @@ fn new_user(
         active: Some(!inactive),
         expires_at: f.expires.as_deref().map(|e| parse_time("expires", e)).transpose()?,
         max_file_size: size_of(&f.max_file_size)?,
+        password_source: f.password_source.unwrap_or_default(),
         name,
         ..NewUser::default()
     })
@@ -377,6 +378,7 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
                 },
                 max_file_size: size_of(&f.max_file_size)?.map(|s| if s == 0 { None } else { Some(s) }),
                 admin: None,
+                password_source: f.password_source,
             };
             if ch.is_empty() && admin_change.is_none() {
                 return Err(CliError(
@@ -712,6 +714,7 @@ async fn check(store: &Store, a: CheckArgs) -> R<i32> {
         .into_iter()
         .map(|c| output::Answer { what: c.what.to_string(), allowed: c.allowed, reason: c.reason })
         .collect();
+    answers.push(password_answer(&user, &store.config().ldap));
     // FTP: what the generated files of a server cannot express is refused there at login; say so.
     for server in gatehouse_policy::ftp::FtpServer::ALL {
         if a.protocol.as_deref() != Some("ftp")
@@ -752,6 +755,23 @@ async fn check(store: &Store, a: CheckArgs) -> R<i32> {
         }
     }
     Ok(if all { 0 } else { 1 })
+}
+
+/// Where `gatehouse check` says a user's password is checked (`password_source`). An LDAP user
+/// with no `[ldap]` directory configured cannot log in by password: a deny.
+fn password_answer(u: &gatehouse_policy::model::User, ldap: &gatehouse_policy::ldap::LdapConfig) -> output::Answer {
+    let (allowed, reason) = match (u.password_source, &u.password_hash) {
+        (PasswordSource::Local, Some(h)) => {
+            (true, format!("local: checked against the stored {} hash", h.split('$').nth(1).unwrap_or("?")))
+        }
+        (PasswordSource::Local, None) => (true, "local: no password set (keys, invitations, app passwords)".into()),
+        (PasswordSource::Ldap, _) if ldap.is_configured() => {
+            let tls = if ldap.starttls { " with StartTLS" } else { "" };
+            (true, format!("ldap: a simple bind as {} at {}{tls}", ldap.bind_dn_for(&u.name), ldap.url))
+        }
+        (PasswordSource::Ldap, _) => (false, "ldap, but no [ldap] url is configured: password logins fail".into()),
+    };
+    output::Answer { what: "password".into(), allowed, reason }
 }
 
 /// Parses an import twice: first to learn the names, which are then looked up through NSS in

@@ -6,7 +6,7 @@ use super::{Grant, State};
 use crate::store::{now, StoreError};
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
 use gatehouse_policy::ftp::FtpServer;
-use gatehouse_policy::model::{format_time, served_on, validate_name, Group, User};
+use gatehouse_policy::model::{format_time, served_on, validate_name, Group, PasswordSource, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::wire::{Response, SessionPolicy};
@@ -33,7 +33,10 @@ impl Outcome {
         Outcome { response: Response::Denied { reason: reason.clone() }, reason }
     }
     pub(super) fn unavailable(e: impl std::fmt::Display) -> Outcome {
-        let reason = format!("database: {e}");
+        Outcome::unreachable(format!("database: {e}"))
+    }
+    pub(super) fn unreachable(reason: impl Into<String>) -> Outcome {
+        let reason = reason.into();
         Outcome { response: Response::Unavailable { reason: reason.clone() }, reason }
     }
 }
@@ -86,6 +89,25 @@ async fn verify(st: &State, pw: &Secret, stored: Option<String>) -> Result<Verif
         }
     })
     .await?
+}
+
+/// Checks a password where the user's `password_source` says: the stored hash (on the hashing
+/// threads), or an LDAP simple bind ([`super::ldap`], on the async threads, so it never holds a
+/// hashing thread). `Err` is the answer when the directory cannot say (unreachable, not
+/// configured): the login fails closed and no failure is counted against the user.
+async fn check_password(st: &State, u: &User, pw: &Secret) -> Result<Result<Verified, String>, Outcome> {
+    match u.password_source {
+        PasswordSource::Local => Ok(verify(st, pw, u.password_hash.clone()).await),
+        PasswordSource::Ldap => {
+            let Some(dir) = &st.cfg.directory else {
+                return Err(Outcome::unreachable("password_source is ldap but no [ldap] url is configured"));
+            };
+            match dir.check(&u.name, pw).await {
+                Ok(ok) => Ok(Ok(Verified { ok, needs_rehash: false })),
+                Err(why) => Err(Outcome::unreachable(format!("LDAP directory: {why}"))),
+            }
+        }
+    }
 }
 
 /// Spends the time of one verify (unknown users cost what wrong passwords cost).
@@ -160,7 +182,11 @@ pub async fn authenticate(
     }
     let ftp_code = u.totp_enabled && protocol == FTP;
     let (pw, code) = if ftp_code { split_code(password) } else { (password.clone(), None) };
-    match verify(st, &pw, u.password_hash.clone()).await {
+    let checked = match check_password(st, &u, &pw).await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    match checked {
         Ok(v) if v.ok => {
             let mut note = String::new();
             if v.needs_rehash {
@@ -182,7 +208,8 @@ pub async fn authenticate(
             success(st, &u, format!("password correct{note}")).await
         }
         outcome => {
-            if protocol != FTP {
+            // Invitations set a local password: none for a directory's user.
+            if protocol != FTP && u.password_source == PasswordSource::Local {
                 match redeem(st, &u, password, t).await {
                     Ok(true) => {
                         st.grant(&u.name, Grant::Invitation, caller_uid);
@@ -411,6 +438,9 @@ pub async fn change_password(
         Ok(None) => return Outcome::new(Response::UnknownUser, "no such gatehouse user"),
         Err(e) => return Outcome::unavailable(e),
     };
+    if u.password_source == PasswordSource::Ldap {
+        return Outcome::denied("the password of an LDAP-sourced user is changed in the directory");
+    }
     // A caller that just redeemed this user's invitation sets the new password without the
     // current one, whatever PAM kept as the old token (the code, or an old password). The grant
     // is used up only when a password is set, so a refused (too short) one can be retried.

@@ -21,6 +21,7 @@ pub mod authz;
 pub mod exporter;
 pub mod handlers;
 pub mod hashpool;
+pub mod ldap;
 pub mod offline;
 pub mod throttle;
 pub mod watch;
@@ -79,6 +80,9 @@ pub struct DaemonConfig {
     /// Signalled after every change the daemon itself writes (see the module doc: the snapshot
     /// exporter waits on it).
     pub changed: Arc<Notify>,
+    /// `[ldap]`: the directory that checks `password_source = ldap` users; `None` when none is
+    /// configured (their password logins then fail closed).
+    pub directory: Option<Arc<ldap::Directory>>,
 }
 
 impl DaemonConfig {
@@ -95,7 +99,14 @@ impl DaemonConfig {
             let set = text.lines().filter_map(PasswordPolicy::breached_entry).collect();
             password_policy.breached = Some(Arc::new(set));
         }
-        let (callers, warnings) = CallerMap::resolve(cfg);
+        let (callers, mut warnings) = CallerMap::resolve(cfg);
+        let directory = ldap::Directory::from_config(&cfg.ldap)?.map(Arc::new);
+        if cfg.ldap.is_cleartext() {
+            warnings.push(format!(
+                "[ldap] url {} without starttls: LDAP users' passwords cross the network in clear",
+                cfg.ldap.url
+            ));
+        }
         let cpus = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
         let throttle = ThrottleConfig {
             lock_failures: cfg.lockout.failures.saturating_mul(4),
@@ -116,6 +127,7 @@ impl DaemonConfig {
                 max_connections: 512,
                 shutdown_grace: Duration::from_secs(5),
                 changed: Arc::new(Notify::new()),
+                directory,
             },
             warnings,
         ))

@@ -313,7 +313,7 @@ pub(super) fn multi_insert(table: &str, cols: &[&str], rows: usize) -> String {
     sql
 }
 
-const USER_COLS: [&str; 22] = [
+const USER_COLS: [&str; 23] = [
     "id",
     "name",
     "uid",
@@ -323,6 +323,7 @@ const USER_COLS: [&str; 22] = [
     "locale",
     "time_zone",
     "password_hash",
+    "password_source",
     "must_change_password",
     "root",
     "mode",
@@ -374,6 +375,7 @@ async fn write_users(
                 .bind(u.locale.clone())
                 .bind(u.time_zone.clone())
                 .bind(u.password_hash.clone())
+                .bind(u.password_source.to_string())
                 .bind(b(u.must_change_password))
                 .bind(p.root.clone())
                 .bind(u.mode.unwrap_or(Mode::Rw).to_string())

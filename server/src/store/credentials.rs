@@ -137,6 +137,9 @@ impl Store {
         let expires_at = at.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX / 2));
         let mut tx = self.begin_write().await?;
         let user = load_one(&mut tx, name_or_id).await?;
+        if user.password_source == gatehouse_policy::model::PasswordSource::Ldap {
+            return Err(super::users::ldap_has_no_local_password(&user.name));
+        }
         let replaced = sqlx::query("DELETE FROM invitations WHERE user_id = $1 AND used_at IS NULL")
             .bind(&user.id)
             .execute(&mut *tx)

@@ -7,7 +7,8 @@ use super::rows::{ip_list_text, load_users, lookup_key, time_text, Filter};
 use super::{audit, b, now, Result, Store, StoreError};
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::model::{
-    format_time, validate_display_name, validate_email, validate_locale, validate_name, validate_time_zone, User,
+    format_time, validate_display_name, validate_email, validate_locale, validate_name, validate_time_zone,
+    PasswordSource, User,
 };
 use gatehouse_policy::rules::{Mode, Rule};
 use sqlx::Row;
@@ -31,6 +32,8 @@ pub struct NewUser {
     pub time_zone: String,
     /// A hash from `password::hash_password` or an imported crypt hash.
     pub password_hash: Option<String>,
+    /// Where the password is checked; an `ldap` user has no local hash.
+    pub password_source: PasswordSource,
     /// The user must set a new password at the next login.
     pub must_change_password: bool,
     /// Root folder; `home_base/NAME` when `None`.
@@ -98,6 +101,9 @@ pub struct UserChanges {
     pub max_file_size: Option<Option<u64>>,
     /// Admin flag.
     pub admin: Option<bool>,
+    /// Where the password is checked. Switching to `ldap` removes the local hash and any unused
+    /// invitation (both would set a local password).
+    pub password_source: Option<PasswordSource>,
 }
 
 impl UserChanges {
@@ -120,6 +126,7 @@ impl UserChanges {
             && self.expires_at.is_none()
             && self.max_file_size.is_none()
             && self.admin.is_none()
+            && self.password_source.is_none()
     }
 }
 
@@ -216,6 +223,9 @@ impl Store {
         if let Some(h) = &u.password_hash {
             gatehouse_policy::password::hash_kind(h)?;
         }
+        if u.password_source == PasswordSource::Ldap && (u.password_hash.is_some() || u.must_change_password) {
+            return Err(ldap_has_no_local_password(&u.name));
+        }
         let root = match &u.root {
             Some(r) => r.clone(),
             None => format!("{}/{}", self.cfg.home_base, u.name),
@@ -286,6 +296,17 @@ impl Store {
         }
         if let Some(v) = c.admin {
             sets.push(("admin", Bind::Int(Some(b(v)))));
+        }
+        if let Some(v) = c.password_source {
+            sets.push(("password_source", Bind::Text(Some(v.to_string()))));
+            if v == PasswordSource::Ldap {
+                sets.push(("password_hash", Bind::Text(None)));
+                sets.push(("must_change_password", Bind::Int(Some(0))));
+                sqlx::query("DELETE FROM invitations WHERE user_id = $1 AND used_at IS NULL")
+                    .bind(&before.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         if let Some(groups) = &c.groups {
             set_memberships(&mut tx, &before.id, groups).await?;
@@ -384,6 +405,9 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         let user = load_one(&mut tx, name_or_id).await?;
+        if hash.is_some() && user.password_source == PasswordSource::Ldap {
+            return Err(ldap_has_no_local_password(&user.name));
+        }
         update_columns(
             &mut tx,
             "users",
@@ -438,6 +462,13 @@ impl Store {
 }
 
 /// The audit detail of a rename.
+/// The refusal for setting a local password (or an invitation) on an LDAP-sourced user.
+pub(super) fn ldap_has_no_local_password(name: &str) -> StoreError {
+    StoreError::Refused(format!(
+        "user {name} has password_source ldap: the password is the directory's (set --password-source local first)"
+    ))
+}
+
 pub(super) fn rename_detail(new: &str, id: &str) -> String {
     format!("renamed to {new} (id {id}; the root folder was not moved)")
 }
