@@ -12,8 +12,9 @@
 //! The exporters share this process and the machine's cores with PostgreSQL, so the figures are
 //! an upper bound for one host per machine.
 //!
-//! Usage: `cargo run --release --example fleet_bench -- USERS [CHANGES] [HOSTS]`
-//! (defaults: 10000 200 3). With CHANGES 0 it stops after the first sync (time and peak RSS):
+//! Usage: `cargo run --release --example fleet_bench -- USERS [CHANGES] [HOSTS] [RATE]`
+//! (defaults: 10000 200 3 0). RATE 0 makes each change wait for the previous one to arrive
+//! everywhere; RATE N makes N changes a second regardless (a write load) and measures each. With CHANGES 0 it stops after the first sync (time and peak RSS):
 //! `fleet_bench 1000000 0 1` is the first sync of a host against a 1,000,000-user database. Needs root (initdb runs as `postgres`) and PostgreSQL installed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #[path = "../tests/common/mod.rs"]
@@ -60,6 +61,94 @@ fn wait_all(paths: &[PathBuf], user: &str, want: &str, limit: Duration) -> Vec<O
     done
 }
 
+/// A user's name and the display name change `i` gives them.
+fn change(i: usize, users: usize) -> (String, String) {
+    (format!("u{}", (i * 7919) % users), format!("changed {i}"))
+}
+
+async fn commit_change(store: &Store, user: &str, want: &str) {
+    sqlx::query("UPDATE users SET display_name = $1 WHERE name = $2")
+        .bind(want)
+        .bind(user)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+/// Each change waits until every host has the previous one. Returns the delays and the misses.
+async fn one_at_a_time(store: &Store, snaps: &[PathBuf], users: usize, changes: usize) -> (Vec<Duration>, usize) {
+    let (mut delays, mut missed) = (Vec::new(), 0);
+    for i in 0..changes {
+        let (user, want) = change(i, users);
+        commit_change(store, &user, &want).await;
+        let paths = snaps.to_vec();
+        let seen =
+            tokio::task::spawn_blocking(move || wait_all(&paths, &user, &want, Duration::from_secs(30))).await.unwrap();
+        for d in seen {
+            match d {
+                Some(d) => delays.push(d),
+                None => missed += 1,
+            }
+        }
+    }
+    (delays, missed)
+}
+
+/// `rate` changes a second, whatever the hosts do; a watcher parses each new snapshot of each
+/// host and notes which changes it shows for the first time. Returns the delays and the misses.
+async fn at_rate(
+    store: &Store,
+    snaps: &[PathBuf],
+    users: usize,
+    changes: usize,
+    rate: usize,
+) -> (Vec<Duration>, usize) {
+    let committed: Arc<std::sync::Mutex<Vec<Option<Instant>>>> = Arc::new(std::sync::Mutex::new(vec![None; changes]));
+    let (paths, seen_by) = (snaps.to_vec(), committed.clone());
+    let watcher = tokio::task::spawn_blocking(move || {
+        let mut arrived: Vec<Vec<Option<Duration>>> = vec![vec![None; changes]; paths.len()];
+        let mut inodes = vec![0; paths.len()];
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(60) && arrived.iter().flatten().any(Option::is_none) {
+            for (h, path) in paths.iter().enumerate() {
+                let ino = std::fs::metadata(path).map(|m| m.ino()).unwrap_or(0);
+                if ino == inodes[h] {
+                    continue;
+                }
+                inodes[h] = ino;
+                let Ok(bytes) = std::fs::read(path) else { continue };
+                let Ok(snap) = Snapshot::parse(&bytes) else { continue };
+                let at = seen_by.lock().unwrap().clone();
+                for (i, committed) in at.iter().enumerate() {
+                    let (Some(c), None) = (committed, arrived[h][i]) else { continue };
+                    let (user, want) = change(i, users);
+                    let shows =
+                        snap.user_by_name(user.as_bytes()).ok().flatten().is_some_and(|u| u.gecos == want.as_bytes());
+                    if shows {
+                        arrived[h][i] = Some(c.elapsed());
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        arrived
+    });
+    let start = Instant::now();
+    for i in 0..changes {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (user, want) = change(i, users);
+        // Noted before the commit, so the watcher never sees a change it does not know yet
+        // (the delay then includes the commit itself, a few ms).
+        committed.lock().unwrap()[i] = Some(Instant::now());
+        commit_change(store, &user, &want).await;
+    }
+    let arrived = watcher.await.unwrap();
+    let delays: Vec<Duration> = arrived.iter().flatten().flatten().copied().collect();
+    let missed = arrived.iter().flatten().filter(|d| d.is_none()).count();
+    (delays, missed)
+}
+
 /// `field` (`VmRSS:`, `VmHWM:`) of this process's status, in MB.
 fn rss_mb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -81,6 +170,7 @@ async fn main() {
     let users = args.first().copied().unwrap_or(10_000);
     let changes = args.get(1).copied().unwrap_or(200);
     let hosts = args.get(2).copied().unwrap_or(3);
+    let rate = args.get(3).copied().unwrap_or(0);
 
     let pg = common::PgServer::start();
     let url = pg.fresh_db().await;
@@ -139,31 +229,16 @@ async fn main() {
         return;
     }
 
-    let mut delays = Vec::with_capacity(changes * hosts);
-    let mut missed = 0;
-    for i in 0..changes {
-        let user = format!("u{}", (i * 7919) % users);
-        let want = format!("changed {i}");
-        sqlx::query("UPDATE users SET display_name = $1 WHERE name = $2")
-            .bind(&want)
-            .bind(&user)
-            .execute(store.pool())
-            .await
-            .unwrap();
-        let paths = snaps.clone();
-        let seen =
-            tokio::task::spawn_blocking(move || wait_all(&paths, &user, &want, Duration::from_secs(30))).await.unwrap();
-        for d in seen {
-            match d {
-                Some(d) => delays.push(d),
-                None => missed += 1,
-            }
-        }
-    }
+    let (mut delays, missed) = if rate == 0 {
+        one_at_a_time(&store, &snaps, users, changes).await
+    } else {
+        at_rate(&store, &snaps, users, changes, rate).await
+    };
     delays.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "propagation, {users} users, {changes} changes x {hosts} hosts: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms, missed (>30 s) {missed}",
+        "propagation, {users} users, {changes} changes ({}) x {hosts} hosts: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms, missed (>30 s) {missed}",
+        if rate == 0 { "one at a time".to_string() } else { format!("{rate}/s") },
         ms(percentile(&delays, 0.5)),
         ms(percentile(&delays, 0.99)),
         ms(*delays.last().unwrap_or(&Duration::ZERO)),
