@@ -6,12 +6,14 @@
 //! (`tests/data/ftp-world.sh`), driven by `lftp` and `curl` in passive mode on loopback.
 //!
 //! One namespace and one ProFTPD serve every test (`proftpd-setup.sh`, `proftpd-scenario.sh`,
-//! through `common::ftp::run`). ProFTPD is the installed one or the copy .ci/run unpacks (Debian's
+//! through `ftp::run`). ProFTPD is the installed one or the copy .ci/run unpacks (Debian's
 //! vsftpd and proftpd-core conflict).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
+#[path = "common/ftp.rs"]
+mod ftp;
 
-use common::ftp::scenario::Run;
+use ftp::scenario::Run;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -21,7 +23,7 @@ fn scenario() -> Result<Run, String> {
     let base = modules.parent().and_then(Path::parent).and_then(Path::parent).ok_or("odd module path")?;
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let packaging = manifest.join("../packaging/ftp");
-    common::ftp::run(
+    ftp::run(
         "proftpd",
         &[
             ("PROFTPD_BIN", bin.display().to_string()),

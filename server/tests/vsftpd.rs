@@ -6,14 +6,16 @@
 //! the namespace), driven by `lftp` and `curl` in passive mode on loopback.
 //!
 //! One namespace and one vsftpd serve every test: `tests/data/ftp-world.sh`, `vsftpd-setup.sh`
-//! and `vsftpd-scenario.sh` run once (through `common::ftp::run`) and
+//! and `vsftpd-scenario.sh` run once (through `ftp::run`) and
 //! reports each client run as a `RESULT` line plus what vsftpd logged meanwhile (`FTPLOG`); each
 //! `#[test]` asserts on its own labels, and a failing assertion prints the client's output, what
 //! vsftpd logged meanwhile and the daemons' logs. Needs root, vsftpd, lftp and curl.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
+#[path = "common/ftp.rs"]
+mod ftp;
 
-use common::ftp::scenario::Run;
+use ftp::scenario::Run;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -34,7 +36,7 @@ fn scenario() -> Result<Run, String> {
         return Err("vsftpd is not installed (apt-get install vsftpd; .ci/run does)".into());
     }
     let fragment = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/ftp/vsftpd.conf.fragment");
-    common::ftp::run("vsftpd", &[("FRAGMENT", fragment.display().to_string())])
+    ftp::run("vsftpd", &[("FRAGMENT", fragment.display().to_string())])
 }
 
 /// The scenario, run once for every test of this file.

@@ -1,4 +1,6 @@
-//! What the FTP end-to-end suites (tests/vsftpd.rs, tests/proftpd.rs) share: building the PAM
+//! What the FTP end-to-end suites (tests/vsftpd.rs, tests/proftpd.rs) share (each includes it
+//! as `mod ftp` beside `mod common`: examples include common/mod.rs and lack the
+//! `CARGO_BIN_EXE_*` variables used here): building the PAM
 //! and NSS modules, and running one scenario in private mount and PID namespaces
 //! (`tests/data/ftp-world.sh`, then the server's setup and scenario scripts), parsed into the
 //! RESULT-line harness of `tests/lib/scenario.rs`.
@@ -15,7 +17,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Builds the PAM and NSS modules (another package of the workspace) into this test's target dir.
 pub fn modules() -> Result<(PathBuf, PathBuf), String> {
-    let dir = super::build_workspace_parts(&["-p", "pam_gatehouse", "-p", "nss_gatehouse"])?;
+    let dir = crate::common::build_workspace_parts(&["-p", "pam_gatehouse", "-p", "nss_gatehouse"])?;
     Ok((dir.join("libpam_gatehouse.so"), dir.join("libnss_gatehouse.so")))
 }
 

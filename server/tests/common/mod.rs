@@ -2,10 +2,6 @@
 //! store opened on a fresh database of either backend.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// Only the test targets have the CARGO_BIN_EXE_* variables it uses (examples include this file too).
-#[cfg(test)]
-pub mod ftp;
-
 use gatehouse_policy::config::Config;
 use gatehouse_server::store::{LocalIds, Store};
 use std::path::{Path, PathBuf};
