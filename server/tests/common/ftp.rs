@@ -82,6 +82,18 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
 
 /// Assertions both FTP suites make.
 impl scenario::Run {
+    /// `rw_cases` (ftp-world.sh): the read-write user's upload, list, download, mkdir, rename
+    /// and delete worked and showed on disk, and `..` did not leave the root.
+    pub fn read_write_cases_pass(&self) -> &Self {
+        self.rc("rw-put", 0).said("rw-put-disk", "rwu regular file|hello over ftp");
+        self.rc("rw-ls", 0).said("rw-ls", "up.txt");
+        self.rc("rw-get", 0).said("rw-get", "hello over ftp");
+        self.rc("rw-mkdir", 0).said("rw-mkdir-disk", "rwu directory");
+        self.rc("rw-mv", 0).said("rw-mv-disk", "rwu regular file|hello over ftp");
+        self.rc("rw-rm", 0).said("rw-rm-disk", "absent");
+        self.failed("rw-escape").said("rw-escape", "550").not_said("rw-escape", "passwd")
+    }
+
     /// A login refused by the server (530), with gatehoused's account or authenticate line for
     /// `user` over `service` saying `reason`.
     pub fn refused_on(&self, service: &str, label: &str, user: &str, reason: &str) -> &Self {

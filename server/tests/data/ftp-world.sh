@@ -46,15 +46,6 @@ newuser() {
     shift
     printf '%s\n' "$PW" | g user add "$name" --password-stdin "$@" >/dev/null
 }
-# gatehouse users through the CLI (home_base /srv/gatehouse: roots made by gatehouse-tasks).
-export GATEHOUSE_CONFIG="$T/g.toml"
-g() { "$GATEHOUSE_CLI" "$@"; }
-g db migrate >/dev/null
-newuser() {
-    name=$1
-    shift
-    printf '%s\n' "$PW" | g user add "$name" --password-stdin "$@" >/dev/null
-}
 
 # The daemons: tasks first (gatehoused asks it for missing roots and FTP files), then wait for
 # FILE (a generated file) to show that both work.
@@ -116,4 +107,21 @@ fetch() {
 disk() {
     f="/srv/gatehouse/$1/$2"
     if [ -f "$f" ]; then stat -c '%U %F' "$f"; cat "$f"; elif [ -e "$f" ]; then stat -c '%U %F' "$f"; else echo absent; fi
+}
+
+# The read-write user rwu's cases, the same on every FTP server: upload, list, download, mkdir,
+# rename, delete, each checked on disk, and no way above the root.
+rw_cases() {
+    printf 'hello over ftp\n' > "$T/up.txt"
+    cmd rw-put ftp rwu "$PW" "put $T/up.txt -o up.txt"
+    cmd rw-put-disk disk rwu up.txt
+    cmd rw-ls ftp rwu "$PW" "cls -1"
+    cmd rw-get fetch rwu "$URL/up.txt"
+    cmd rw-mkdir ftp rwu "$PW" "mkdir d1"
+    cmd rw-mkdir-disk disk rwu d1
+    cmd rw-mv ftp rwu "$PW" "mv up.txt d1/moved.txt"
+    cmd rw-mv-disk disk rwu d1/moved.txt
+    cmd rw-rm ftp rwu "$PW" "rm d1/moved.txt"
+    cmd rw-rm-disk disk rwu d1/moved.txt
+    cmd rw-escape ftp rwu "$PW" "cd /; cd ..; cls -1 /etc"
 }

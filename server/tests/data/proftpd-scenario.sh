@@ -15,15 +15,7 @@ cmd file-tree stat -c '%U %G %a' /etc/proftpd/gatehouse/tree.conf
 cmd files ls /etc/proftpd/gatehouse
 
 # A read-write user: upload, list, download, mkdir, rename, delete, checked on disk; / is the root.
-cmd rw-put ftp rwu "$PW" "put $T/up.txt -o up.txt"
-cmd rw-put-disk disk rwu up.txt
-cmd rw-ls ftp rwu "$PW" "cls -1"
-cmd rw-get fetch rwu "$URL/up.txt"
-cmd rw-mv ftp rwu "$PW" "mkdir d1; mv up.txt d1/moved.txt"
-cmd rw-mv-disk disk rwu d1/moved.txt
-cmd rw-rm ftp rwu "$PW" "rm d1/moved.txt"
-cmd rw-rm-disk disk rwu d1/moved.txt
-cmd rw-escape ftp rwu "$PW" "cd /; cd ..; cls -1 /etc"
+rw_cases
 
 # Mode r.
 printf 'for reading\n' > /srv/gatehouse/ro/doc.txt
