@@ -29,6 +29,7 @@ fn scenario() -> Result<Run, String> {
             ("FRAGMENT", packaging.join("proftpd.conf.fragment").display().to_string()),
             ("PAMFILE", packaging.join("proftpd.pam").display().to_string()),
             ("CONFORMANCE", manifest.join("../sftp-hook/tests/data/conformance.py").display().to_string()),
+            ("TOTP_PY", manifest.join("../sftp-hook/tests/data/totp.py").display().to_string()),
         ],
     )
 }
@@ -43,7 +44,7 @@ fn run() -> &'static Run {
 fn tasks_writes_a_root_owned_file_per_user_proftpd_can_serve() {
     let r = run();
     r.rc("file-tree", 0).said("file-tree", "root root 644");
-    r.rc("files", 0).said("files", "capped.conf|conf.conf|flip.conf|inact.conf|nodel.conf|ro.conf|rwu.conf|tree.conf");
+    r.rc("files", 0).said("files", "capped.conf|conf.conf|flip.conf|inact.conf|ipu.conf|locked.conf|mustc.conf|nodel.conf|ro.conf|rwu.conf|totpu.conf|tree.conf");
     r.not_said("files", "noftp").not_said("files", "wild");
 }
 
@@ -116,6 +117,17 @@ fn refused_logins_say_why() {
     r.rc("check-wild", 1).said("check-wild", "proftpd    DENY   ProFTPD cannot enforce the rule keys /clients/*/in");
     r.rc("check-tree", 0).said("check-tree", "proftpd    allow  ProFTPD enforces this user's root and every rule");
     r.rc("local", 0).said("local", "local.txt");
+}
+
+#[test]
+fn totp_must_change_ip_and_lockout_over_ftp() {
+    let r = run();
+    r.rc("totp-ok", 0);
+    r.refused_on("proftpd", "totp-replay", "totpu", "TOTP code already used");
+    r.refused_on("proftpd", "totp-none", "totpu", "password");
+    r.refused_on("proftpd", "mustc", "mustc", "must be changed before an FTP login; change it over SSH");
+    r.refused_on("proftpd", "ipu", "ipu", "ip:");
+    r.refused_on("proftpd", "locked-right", "locked", "lock");
 }
 
 #[test]
