@@ -51,10 +51,10 @@ fn tasks_writes_root_owned_files_for_users_vsftpd_can_serve() {
     r.said("file-ro-text", "|local_root=/srv/gatehouse/ro|write_enable=NO");
     // No file for a user without ftp, with rules or with no-delete; inactive and expired users
     // keep theirs (the account check refuses them).
-    r.rc("files", 0).said("files", "expd|flip|gone|inact|ro|rwu");
+    r.rc("files", 0).said("files", "expd|flip|gone|inact|ipu|locked|mustc|ro|rwu|totpu");
     r.not_said("files", "noftp").not_said("files", "ruled").not_said("files", "nodel");
     // A deleted user's file goes.
-    r.rc("gone-file", 0).said("gone-file", "expd|inact|ro|rwu").not_said("gone-file", "gone");
+    r.rc("gone-file", 0).said("gone-file", "expd|inact|ipu|locked|mustc|ro|rwu|totpu").not_said("gone-file", "gone");
 }
 
 #[test]
@@ -81,6 +81,11 @@ fn refused_logins_say_why_in_the_daemon_log() {
     r.refused("noftp", "noftp", "protocol: ftp is not among the user's protocols");
     r.refused("ruled", "ruled", "vsftpd cannot enforce per-folder rules (the user's); use SFTP (or ProFTPD)");
     r.refused("nodel", "nodel", "vsftpd cannot enforce no-delete (delete_allowed=false)");
+}
+
+#[test]
+fn totp_must_change_ip_and_lockout_over_ftp() {
+    run().login_cases_pass("vsftpd");
 }
 
 #[test]

@@ -60,6 +60,7 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
         .env("GATEHOUSE_TASKS", env!("CARGO_BIN_EXE_gatehouse-tasks"))
         .env("GATEHOUSE_CLI", env!("CARGO_BIN_EXE_gatehouse"))
         .env("PW", PASSWORD)
+        .env("TOTP_PY", manifest.join("../sftp-hook/tests/data/totp.py"))
         .env("PORT", free_port().to_string())
         .env("PASV", free_port().min(65_000).to_string());
     for (k, v) in env {
@@ -82,6 +83,18 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
 
 /// Assertions both FTP suites make.
 impl scenario::Run {
+    /// `login_cases` (ftp-world.sh) over the PAM service `service`: TOTP appended works once,
+    /// the password alone fails; must-change, a foreign allow-list and a lock refuse, each with
+    /// its reason in gatehoused's log.
+    pub fn login_cases_pass(&self, service: &str) -> &Self {
+        self.rc("totp-ok", 0);
+        self.refused_on(service, "totp-replay", "totpu", "TOTP code already used");
+        self.refused_on(service, "totp-none", "totpu", "password");
+        self.refused_on(service, "mustc", "mustc", "must be changed before an FTP login; change it over SSH");
+        self.refused_on(service, "ipu", "ipu", "ip:");
+        self.refused_on(service, "locked-right", "locked", "lock")
+    }
+
     /// `rw_cases` (ftp-world.sh): the read-write user's upload, list, download, mkdir, rename
     /// and delete worked and showed on disk, and `..` did not leave the root.
     pub fn read_write_cases_pass(&self) -> &Self {

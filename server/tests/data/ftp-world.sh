@@ -125,3 +125,28 @@ rw_cases() {
     cmd rw-rm-disk disk rwu d1/moved.txt
     cmd rw-escape ftp rwu "$PW" "cd /; cd ..; cls -1 /etc"
 }
+
+# Users for login_cases; call before start_gatehouse.
+login_users() {
+    newuser totpu
+    g totp enable totpu --json > "$T/totp.json"
+    TOTP_SECRET=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$T/totp.json")
+    newuser mustc
+    g invite mustc >/dev/null
+    newuser ipu --allow-ip 10.9.9.9
+    newuser locked
+}
+
+# Logins every FTP server must get right: TOTP appended to the password (a code works once, the
+# password alone fails), a user who must change their password, an allow-list without this
+# client's address, and the lockout after five wrong passwords.
+login_cases() {
+    CODE=$(/usr/bin/python3 "$TOTP_PY" "$TOTP_SECRET")
+    cmd totp-ok ftp totpu "$PW$CODE" "cls -1"
+    cmd totp-replay ftp totpu "$PW$CODE" "cls -1"
+    cmd totp-none ftp totpu "$PW" "cls -1"
+    cmd mustc ftp mustc "$PW" "cls -1"
+    cmd ipu ftp ipu "$PW" "cls -1"
+    for i in 1 2 3 4 5; do cmd locked-bad-$i ftp locked "wrong password $i" "cls -1"; done
+    cmd locked-right ftp locked "$PW" "cls -1"
+}

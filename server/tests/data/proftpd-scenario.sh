@@ -78,18 +78,7 @@ cmd wild ftp wild "$PW" "cls -1"
 cmd check-wild "$GATEHOUSE_CLI" check wild --protocol ftp
 cmd check-tree "$GATEHOUSE_CLI" check tree --protocol ftp
 
-# TOTP appended to the password; the same code a second time, and the password alone, fail.
-CODE=$(/usr/bin/python3 "$TOTP_PY" "$TOTP_SECRET")
-cmd totp-ok ftp totpu "$PW$CODE" "cls -1"
-cmd totp-replay ftp totpu "$PW$CODE" "cls -1"
-cmd totp-none ftp totpu "$PW" "cls -1"
-# Must change the password: refused, and the log says how to change it.
-cmd mustc ftp mustc "$PW" "cls -1"
-# An allow-list without this client's address.
-cmd ipu ftp ipu "$PW" "cls -1"
-# Lockout: five wrong passwords lock the account; then the right one is refused too.
-for i in 1 2 3 4 5; do cmd locked-bad-$i ftp locked "wrong password $i" "cls -1"; done
-cmd locked-right ftp locked "$PW" "cls -1"
+login_cases
 
 # A local user still logs in (pam_unix) into their home.
 printf 'mine\n' > /home/localbob/local.txt

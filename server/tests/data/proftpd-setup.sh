@@ -29,13 +29,7 @@ newuser wild
 g rule add wild '/clients/*/in' upload >/dev/null
 newuser flip
 newuser conf
-newuser totpu
-g totp enable totpu --json > "$T/totp.json"
-TOTP_SECRET=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$T/totp.json")
-newuser mustc
-g invite mustc >/dev/null
-newuser ipu --allow-ip 10.9.9.9
-newuser locked
+login_users
 
 start_gatehouse /etc/proftpd/gatehouse/flip.conf
 [ -d /srv/gatehouse/tree ] || { echo "gatehouse-tasks made no roots" >&2; exit 1; }

@@ -27,6 +27,7 @@ cmd expired ftp expd "$PW" "cls -1"
 cmd noftp ftp noftp "$PW" "cls -1"
 cmd ruled ftp ruled "$PW" "cls -1"
 cmd nodel ftp nodel "$PW" "cls -1"
+login_cases
 cmd check-ruled "$GATEHOUSE_CLI" check ruled --protocol ftp
 cmd check-nodel "$GATEHOUSE_CLI" check nodel --protocol ftp
 cmd check-rwu "$GATEHOUSE_CLI" check rwu --protocol ftp

@@ -18,6 +18,7 @@ g rule add ruled /in upload >/dev/null
 newuser nodel --no-delete
 newuser flip
 newuser gone
+login_users
 
 start_gatehouse /etc/vsftpd/gatehouse/gone
 [ -d /srv/gatehouse/flip ] || { echo "gatehouse-tasks made no roots" >&2; exit 1; }
