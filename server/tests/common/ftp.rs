@@ -85,14 +85,16 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
 impl scenario::Run {
     /// `login_cases` (ftp-world.sh) over the PAM service `service`: TOTP appended works once,
     /// the password alone fails; must-change, a foreign allow-list and a lock refuse, each with
-    /// its reason in gatehoused's log.
+    /// its reason in gatehoused's log; and FTPS (explicit TLS) works.
     pub fn login_cases_pass(&self, service: &str) -> &Self {
         self.rc("totp-ok", 0);
         self.refused_on(service, "totp-replay", "totpu", "TOTP code already used");
         self.refused_on(service, "totp-none", "totpu", "password");
         self.refused_on(service, "mustc", "mustc", "must be changed before an FTP login; change it over SSH");
         self.refused_on(service, "ipu", "ipu", "ip:");
-        self.refused_on(service, "locked-right", "locked", "lock")
+        self.refused_on(service, "locked-right", "locked", "lock");
+        // FTPS with the test's certificate: TLS was negotiated and the listing came back.
+        self.rc("ftps", 0).said("ftps", "< 234 ").said("ftps", "SSL connection using")
     }
 
     /// `rw_cases` (ftp-world.sh): the read-write user's upload, list, download, mkdir, rename

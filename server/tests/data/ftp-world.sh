@@ -93,9 +93,10 @@ URL="ftp://127.0.0.1:$PORT"
 # gatehoused throttles each source to 10 attempts per 10 s, and this scenario makes more logins
 # than that.
 SRC=10
-# ftp USER PASSWORD COMMANDS: one lftp session (passive mode), failing fast.
+# ftp USER PASSWORD COMMANDS: one lftp session (passive mode, plain FTP: FTPS is checked with
+# curl), failing fast.
 ftp() {
-    lftp -u "$1,$2" -e "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; set ftp:passive-mode on; set net:socket-bind-ipv4 127.0.0.$SRC; $3; bye" "$URL"
+    lftp -u "$1,$2" -e "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; set ftp:passive-mode on; set ftp:ssl-allow no; set net:socket-bind-ipv4 127.0.0.$SRC; $3; bye" "$URL"
 }
 # fetch USER ARGS...: one curl run as USER.
 fetch() {
@@ -126,6 +127,11 @@ rw_cases() {
     cmd rw-escape ftp rwu "$PW" "cd /; cd ..; cls -1 /etc"
 }
 
+# A self-signed certificate for FTPS (explicit TLS, AUTH TLS): $T/tls.crt and $T/tls.key.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 1 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
+chmod 0600 "$T/tls.key"
+
 # Users for login_cases; call before start_gatehouse.
 login_users() {
     newuser totpu
@@ -149,4 +155,7 @@ login_cases() {
     cmd ipu ftp ipu "$PW" "cls -1"
     for i in 1 2 3 4 5; do cmd locked-bad-$i ftp locked "wrong password $i" "cls -1"; done
     cmd locked-right ftp locked "$PW" "cls -1"
+    # FTPS: explicit TLS on the control and data connections, with the test's certificate.
+    cmd ftps fetch rwu -v --ssl-reqd --cacert "$T/tls.crt" --resolve "localhost:$PORT:127.0.0.1" \
+        --list-only "ftp://localhost:$PORT/"
 }

@@ -45,6 +45,15 @@ DefaultAddress 127.0.0.1
 SocketBindTight on
 PassivePorts $PASV $((PASV + 20))
 DelayEngine off
+<IfModule !mod_tls.c>
+  LoadModule mod_tls.c
+</IfModule>
+TLSEngine on
+TLSRequired off
+TLSRSACertificateFile $T/tls.crt
+TLSRSACertificateKeyFile $T/tls.key
+TLSOptions NoSessionReuseRequired
+TLSLog $T/tls.log
 CONF
 "$PROFTPD_BIN" -t >>"$T/proftpd.err" 2>&1 || { cat "$T/proftpd.err" >&2; exit 1; }
 "$PROFTPD_BIN" -n 2>>"$T/proftpd.err" &
