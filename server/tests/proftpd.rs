@@ -43,7 +43,7 @@ fn run() -> &'static Run {
 fn tasks_writes_a_root_owned_file_per_user_proftpd_can_serve() {
     let r = run();
     r.rc("file-tree", 0).said("file-tree", "root root 644");
-    r.rc("files", 0).said("files", "capped.conf|conf.conf|flip.conf|inact.conf|ipu.conf|locked.conf|mustc.conf|nodel.conf|ro.conf|rwu.conf|totpu.conf|tree.conf");
+    r.rc("files", 0).said("files", "capped.conf|conf.conf|flip.conf|inact.conf|ipu.conf|locked.conf|mustc.conf|nodel.conf|ro.conf|rwu.conf|totpu.conf|tree.conf|v6u.conf");
     r.not_said("files", "noftp").not_said("files", "wild");
 }
 
@@ -122,6 +122,10 @@ fn refused_logins_say_why() {
 fn totp_must_change_ip_and_lockout_over_ftp() {
     let r = run();
     r.login_cases_pass("proftpd");
+    // IPv6 client addresses reach the IP rule as they are.
+    r.rc("v6-ok", 0);
+    r.refused_on("proftpd", "v6-v4", "v6u", "ip:");
+    r.refused_on("proftpd", "v6-ipu", "ipu", "ip:");
 }
 
 #[test]

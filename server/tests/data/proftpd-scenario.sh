@@ -79,6 +79,10 @@ cmd check-wild "$GATEHOUSE_CLI" check wild --protocol ftp
 cmd check-tree "$GATEHOUSE_CLI" check tree --protocol ftp
 
 login_cases
+# IPv6: a user allowed from ::1 only logs in over ::1; one allowed from 10.9.9.9 only does not.
+cmd v6-ok curl -sS -g --user "v6u:$PW" --list-only "ftp://[::1]:$PORT/"
+cmd v6-v4 fetch v6u --list-only "$URL/"
+cmd v6-ipu curl -sS -g --user "ipu:$PW" --list-only "ftp://[::1]:$PORT/"
 
 # A local user still logs in (pam_unix) into their home.
 printf 'mine\n' > /home/localbob/local.txt
