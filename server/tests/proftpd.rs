@@ -38,29 +38,21 @@ fn scenario() -> Result<Run, String> {
 /// The scenario, run once for every test of this file.
 fn run() -> &'static Run {
     static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
-    match RUN.get_or_init(scenario) {
-        Ok(r) => r,
-        Err(e) => panic!("{e}"),
-    }
+    ftp::scenario::once(&RUN, scenario)
 }
 
 #[test]
 fn tasks_writes_a_root_owned_file_per_user_proftpd_can_serve() {
     let r = run();
     r.rc("file-tree", 0).said("file-tree", "root root 644");
-    r.rc("files", 0).said("files", "capped.conf|conf.conf|flip.conf|inact.conf|nodel.conf|ro.conf|rwu.conf|tree.conf");
+    r.rc("files", 0).said("files", "capped.conf|conf.conf|flip.conf|inact.conf|ipu.conf|locked.conf|mustc.conf|nodel.conf|ro.conf|rwu.conf|totpu.conf|tree.conf|v6u.conf");
     r.not_said("files", "noftp").not_said("files", "wild");
 }
 
 #[test]
 fn read_write_user_works_inside_the_root() {
     let r = run();
-    r.rc("rw-put", 0).said("rw-put-disk", "rwu regular file|hello over ftp");
-    r.rc("rw-ls", 0).said("rw-ls", "up.txt");
-    r.rc("rw-get", 0).said("rw-get", "hello over ftp");
-    r.rc("rw-mv", 0).said("rw-mv-disk", "hello over ftp");
-    r.rc("rw-rm", 0).said("rw-rm-disk", "absent");
-    r.failed("rw-escape").said("rw-escape", "550").not_said("rw-escape", "passwd");
+    r.read_write_cases_pass();
 }
 
 #[test]
@@ -129,15 +121,20 @@ fn refused_logins_say_why() {
 }
 
 #[test]
+fn totp_must_change_ip_and_lockout_over_ftp() {
+    let r = run();
+    r.login_cases_pass("proftpd");
+    // IPv6 client addresses reach the IP rule as they are.
+    r.rc("v6-ok", 0);
+    r.refused_on("proftpd", "v6-v4", "v6u", "ip:");
+    r.refused_on("proftpd", "v6-ipu", "ipu", "ip:");
+}
+
+#[test]
 fn cli_change_takes_effect_at_the_next_login_without_a_restart() {
     let r = run();
     r.rc("flip-put", 0);
-    let ms: u64 = r
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix("FLIP_MS "))
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no FLIP_MS line:\n{}", r.text));
+    let ms = r.number("FLIP_MS");
     r.failed("flip-put-after").said("flip-put-after", "550");
     r.rc("flip-get-after", 0).said("flip-get-after", "hello over ftp");
     r.rc("flip-pid", 0).said("flip-pid", "same proftpd");

@@ -42,10 +42,7 @@ fn scenario() -> Result<Run, String> {
 /// The scenario, run once for every test of this file.
 fn run() -> &'static Run {
     static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
-    match RUN.get_or_init(scenario) {
-        Ok(r) => r,
-        Err(e) => panic!("{e}"),
-    }
+    ftp::scenario::once(&RUN, scenario)
 }
 
 #[test]
@@ -56,23 +53,16 @@ fn tasks_writes_root_owned_files_for_users_vsftpd_can_serve() {
     r.said("file-ro-text", "|local_root=/srv/gatehouse/ro|write_enable=NO");
     // No file for a user without ftp, with rules or with no-delete; inactive and expired users
     // keep theirs (the account check refuses them).
-    r.rc("files", 0).said("files", "expd|flip|gone|inact|ro|rwu");
+    r.rc("files", 0).said("files", "expd|flip|gone|inact|ipu|locked|mustc|ro|rwu|totpu");
     r.not_said("files", "noftp").not_said("files", "ruled").not_said("files", "nodel");
     // A deleted user's file goes.
-    r.rc("gone-file", 0).said("gone-file", "expd|inact|ro|rwu").not_said("gone-file", "gone");
+    r.rc("gone-file", 0).said("gone-file", "expd|inact|ipu|locked|mustc|ro|rwu|totpu").not_said("gone-file", "gone");
 }
 
 #[test]
 fn read_write_user_uploads_lists_downloads_and_changes_files() {
     let r = run();
-    r.rc("rw-put", 0).rc("rw-put-disk", 0).said("rw-put-disk", "rwu regular file|hello over ftp");
-    r.rc("rw-ls", 0).said("rw-ls", "up.txt");
-    r.rc("rw-get", 0).said("rw-get", "hello over ftp");
-    r.rc("rw-mkdir", 0).said("rw-mkdir-disk", "rwu directory");
-    r.rc("rw-mv", 0).said("rw-mv-disk", "rwu regular file|hello over ftp");
-    r.rc("rw-rm", 0).said("rw-rm-disk", "absent");
-    // The root is a chroot: / is the root, /etc is not the host's.
-    r.rc("rw-escape", 1).said("rw-escape", "550").not_said("rw-escape", "passwd");
+    r.read_write_cases_pass();
 }
 
 #[test]
@@ -96,6 +86,11 @@ fn refused_logins_say_why_in_the_daemon_log() {
 }
 
 #[test]
+fn totp_must_change_ip_and_lockout_over_ftp() {
+    run().login_cases_pass("vsftpd");
+}
+
+#[test]
 fn check_gives_the_same_reason() {
     let r = run();
     r.rc("check-ruled", 1).said("check-ruled", "vsftpd     DENY   vsftpd cannot enforce per-folder rules");
@@ -114,12 +109,7 @@ fn local_user_still_logs_in_with_pam_unix() {
 fn cli_change_takes_effect_at_the_next_login_without_a_restart() {
     let r = run();
     r.rc("flip-put", 0);
-    let ms: u64 = r
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix("FLIP_MS "))
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no FLIP_MS line:\n{}", r.text));
+    let ms = r.number("FLIP_MS");
     r.said("flip-file", "write_enable=NO");
     assert!(ms < 2000, "the file took {ms} ms to change\n{}", r.logs());
     r.rc("flip-put-after", 25).said("flip-put-after", "550");

@@ -476,10 +476,7 @@ fn scenario() -> Result<Run, String> {
 /// The scenario, run once for every test of this file.
 fn run() -> &'static Run {
     static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
-    match RUN.get_or_init(scenario) {
-        Ok(r) => r,
-        Err(e) => panic!("{e}"),
-    }
+    scenario::once(&RUN, scenario)
 }
 
 #[test]

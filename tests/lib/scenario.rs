@@ -48,7 +48,28 @@ pub fn parse(text: String, tag: &str, server: &'static str, logs: Vec<(&'static 
     Ok(Run { results, text, server, logs })
 }
 
+/// Runs `scenario` once per test binary (the first test to ask runs it) and hands every test
+/// the same result; a failed scenario fails every test with its message.
+pub fn once(
+    cell: &'static std::sync::OnceLock<Result<Run, String>>,
+    scenario: fn() -> Result<Run, String>,
+) -> &'static Run {
+    match cell.get_or_init(scenario) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 impl Run {
+    /// The number on the scenario's line `KEY <number>` (timings such as `FLIP_MS`).
+    pub fn number(&self, key: &str) -> u64 {
+        self.text
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} line:\n{}", self.text))
+    }
+
     pub fn get(&self, label: &str) -> &Res {
         self.results
             .iter()

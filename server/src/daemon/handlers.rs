@@ -396,7 +396,8 @@ async fn rehash(st: &State, u: &User, password: &Secret) -> String {
 
 /// `Account`: every login check, then what the FTP server behind `service` can enforce (a user
 /// vsftpd or ProFTPD cannot serve as the policy says is refused there, see
-/// [`FtpServer::limits`]), then the forced password change.
+/// [`FtpServer::limits`]), then the forced password change (refused outright over FTP, which
+/// cannot change a password, with a reason that says how to change it).
 pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhost: Option<&str>) -> Outcome {
     let (u, groups) = match user_and_groups(st, user).await {
         Ok(x) => x,
@@ -415,6 +416,14 @@ pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhos
         }
     }
     if u.must_change_password {
+        // FTP cannot change a password (no PAM conversation after the login), so say how.
+        if protocol == "ftp" {
+            return Outcome::denied(format!(
+                "password: must be changed before an FTP login; change it over SSH (sftp with \
+                 keyboard-interactive), or an admin runs `gatehouse passwd {}`",
+                u.name
+            ));
+        }
         return Outcome::new(Response::NewPasswordRequired, "all checks pass; a new password is required first");
     }
     let ev = LoginEvent::Success { user_id: u.id.clone(), at: t, ip: rhost.map(str::to_string) };

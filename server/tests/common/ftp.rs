@@ -49,6 +49,7 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
         .env("GATEHOUSE_TASKS", env!("CARGO_BIN_EXE_gatehouse-tasks"))
         .env("GATEHOUSE_CLI", env!("CARGO_BIN_EXE_gatehouse"))
         .env("PW", PASSWORD)
+        .env("TOTP_PY", manifest.join("../sftp-hook/tests/data/totp.py"))
         .env("PORT", free_port().to_string())
         .env("PASV", free_port().min(65_000).to_string());
     for (k, v) in env {
@@ -71,6 +72,32 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
 
 /// Assertions both FTP suites make.
 impl scenario::Run {
+    /// `login_cases` (ftp-world.sh) over the PAM service `service`: TOTP appended works once,
+    /// the password alone fails; must-change, a foreign allow-list and a lock refuse, each with
+    /// its reason in gatehoused's log; and FTPS (explicit TLS) works.
+    pub fn login_cases_pass(&self, service: &str) -> &Self {
+        self.rc("totp-ok", 0);
+        self.refused_on(service, "totp-replay", "totpu", "TOTP code already used");
+        self.refused_on(service, "totp-none", "totpu", "password");
+        self.refused_on(service, "mustc", "mustc", "must be changed before an FTP login; change it over SSH");
+        self.refused_on(service, "ipu", "ipu", "ip:");
+        self.refused_on(service, "locked-right", "locked", "lock");
+        // FTPS with the test's certificate: TLS was negotiated and the listing came back.
+        self.rc("ftps", 0).said("ftps", "< 234 ").said("ftps", "SSL connection using")
+    }
+
+    /// `rw_cases` (ftp-world.sh): the read-write user's upload, list, download, mkdir, rename
+    /// and delete worked and showed on disk, and `..` did not leave the root.
+    pub fn read_write_cases_pass(&self) -> &Self {
+        self.rc("rw-put", 0).said("rw-put-disk", "rwu regular file|hello over ftp");
+        self.rc("rw-ls", 0).said("rw-ls", "up.txt");
+        self.rc("rw-get", 0).said("rw-get", "hello over ftp");
+        self.rc("rw-mkdir", 0).said("rw-mkdir-disk", "rwu directory");
+        self.rc("rw-mv", 0).said("rw-mv-disk", "rwu regular file|hello over ftp");
+        self.rc("rw-rm", 0).said("rw-rm-disk", "absent");
+        self.failed("rw-escape").said("rw-escape", "550").not_said("rw-escape", "passwd")
+    }
+
     /// A login refused by the server (530), with gatehoused's account or authenticate line for
     /// `user` over `service` saying `reason`.
     pub fn refused_on(&self, service: &str, label: &str, user: &str, reason: &str) -> &Self {

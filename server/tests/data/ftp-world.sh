@@ -46,15 +46,6 @@ newuser() {
     shift
     printf '%s\n' "$PW" | g user add "$name" --password-stdin "$@" >/dev/null
 }
-# gatehouse users through the CLI (home_base /srv/gatehouse: roots made by gatehouse-tasks).
-export GATEHOUSE_CONFIG="$T/g.toml"
-g() { "$GATEHOUSE_CLI" "$@"; }
-g db migrate >/dev/null
-newuser() {
-    name=$1
-    shift
-    printf '%s\n' "$PW" | g user add "$name" --password-stdin "$@" >/dev/null
-}
 
 # The daemons: tasks first (gatehoused asks it for missing roots and FTP files), then wait for
 # FILE (a generated file) to show that both work.
@@ -102,9 +93,10 @@ URL="ftp://127.0.0.1:$PORT"
 # gatehoused throttles each source to 10 attempts per 10 s, and this scenario makes more logins
 # than that.
 SRC=10
-# ftp USER PASSWORD COMMANDS: one lftp session (passive mode), failing fast.
+# ftp USER PASSWORD COMMANDS: one lftp session (passive mode, plain FTP: FTPS is checked with
+# curl), failing fast.
 ftp() {
-    lftp -u "$1,$2" -e "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; set ftp:passive-mode on; set net:socket-bind-ipv4 127.0.0.$SRC; $3; bye" "$URL"
+    lftp -u "$1,$2" -e "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; set ftp:passive-mode on; set ftp:ssl-allow no; set net:socket-bind-ipv4 127.0.0.$SRC; $3; bye" "$URL"
 }
 # fetch USER ARGS...: one curl run as USER.
 fetch() {
@@ -116,4 +108,54 @@ fetch() {
 disk() {
     f="/srv/gatehouse/$1/$2"
     if [ -f "$f" ]; then stat -c '%U %F' "$f"; cat "$f"; elif [ -e "$f" ]; then stat -c '%U %F' "$f"; else echo absent; fi
+}
+
+# The read-write user rwu's cases, the same on every FTP server: upload, list, download, mkdir,
+# rename, delete, each checked on disk, and no way above the root.
+rw_cases() {
+    printf 'hello over ftp\n' > "$T/up.txt"
+    cmd rw-put ftp rwu "$PW" "put $T/up.txt -o up.txt"
+    cmd rw-put-disk disk rwu up.txt
+    cmd rw-ls ftp rwu "$PW" "cls -1"
+    cmd rw-get fetch rwu "$URL/up.txt"
+    cmd rw-mkdir ftp rwu "$PW" "mkdir d1"
+    cmd rw-mkdir-disk disk rwu d1
+    cmd rw-mv ftp rwu "$PW" "mv up.txt d1/moved.txt"
+    cmd rw-mv-disk disk rwu d1/moved.txt
+    cmd rw-rm ftp rwu "$PW" "rm d1/moved.txt"
+    cmd rw-rm-disk disk rwu d1/moved.txt
+    cmd rw-escape ftp rwu "$PW" "cd /; cd ..; cls -1 /etc"
+}
+
+# A self-signed certificate for FTPS (explicit TLS, AUTH TLS): $T/tls.crt and $T/tls.key.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 1 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
+chmod 0600 "$T/tls.key"
+
+# Users for login_cases; call before start_gatehouse.
+login_users() {
+    newuser totpu
+    g totp enable totpu --json > "$T/totp.json"
+    TOTP_SECRET=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$T/totp.json")
+    newuser mustc
+    g invite mustc >/dev/null
+    newuser ipu --allow-ip 10.9.9.9
+    newuser locked
+}
+
+# Logins every FTP server must get right: TOTP appended to the password (a code works once, the
+# password alone fails), a user who must change their password, an allow-list without this
+# client's address, and the lockout after five wrong passwords.
+login_cases() {
+    CODE=$(/usr/bin/python3 "$TOTP_PY" "$TOTP_SECRET")
+    cmd totp-ok ftp totpu "$PW$CODE" "cls -1"
+    cmd totp-replay ftp totpu "$PW$CODE" "cls -1"
+    cmd totp-none ftp totpu "$PW" "cls -1"
+    cmd mustc ftp mustc "$PW" "cls -1"
+    cmd ipu ftp ipu "$PW" "cls -1"
+    for i in 1 2 3 4 5; do cmd locked-bad-$i ftp locked "wrong password $i" "cls -1"; done
+    cmd locked-right ftp locked "$PW" "cls -1"
+    # FTPS: explicit TLS on the control and data connections, with the test's certificate.
+    cmd ftps fetch rwu -v --ssl-reqd --cacert "$T/tls.crt" --resolve "localhost:$PORT:127.0.0.1" \
+        --list-only "ftp://localhost:$PORT/"
 }

@@ -15,15 +15,7 @@ cmd file-tree stat -c '%U %G %a' /etc/proftpd/gatehouse/tree.conf
 cmd files ls /etc/proftpd/gatehouse
 
 # A read-write user: upload, list, download, mkdir, rename, delete, checked on disk; / is the root.
-cmd rw-put ftp rwu "$PW" "put $T/up.txt -o up.txt"
-cmd rw-put-disk disk rwu up.txt
-cmd rw-ls ftp rwu "$PW" "cls -1"
-cmd rw-get fetch rwu "$URL/up.txt"
-cmd rw-mv ftp rwu "$PW" "mkdir d1; mv up.txt d1/moved.txt"
-cmd rw-mv-disk disk rwu d1/moved.txt
-cmd rw-rm ftp rwu "$PW" "rm d1/moved.txt"
-cmd rw-rm-disk disk rwu d1/moved.txt
-cmd rw-escape ftp rwu "$PW" "cd /; cd ..; cls -1 /etc"
+rw_cases
 
 # Mode r.
 printf 'for reading\n' > /srv/gatehouse/ro/doc.txt
@@ -85,6 +77,12 @@ cmd noftp ftp noftp "$PW" "cls -1"
 cmd wild ftp wild "$PW" "cls -1"
 cmd check-wild "$GATEHOUSE_CLI" check wild --protocol ftp
 cmd check-tree "$GATEHOUSE_CLI" check tree --protocol ftp
+
+login_cases
+# IPv6: a user allowed from ::1 only logs in over ::1; one allowed from 10.9.9.9 only does not.
+cmd v6-ok curl -sS -g --user "v6u:$PW" --list-only "ftp://[::1]:$PORT/"
+cmd v6-v4 fetch v6u --list-only "$URL/"
+cmd v6-ipu curl -sS -g --user "ipu:$PW" --list-only "ftp://[::1]:$PORT/"
 
 # A local user still logs in (pam_unix) into their home.
 printf 'mine\n' > /home/localbob/local.txt

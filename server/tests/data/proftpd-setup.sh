@@ -29,6 +29,8 @@ newuser wild
 g rule add wild '/clients/*/in' upload >/dev/null
 newuser flip
 newuser conf
+login_users
+newuser v6u --allow-ip ::1
 
 start_gatehouse /etc/proftpd/gatehouse/flip.conf
 [ -d /srv/gatehouse/tree ] || { echo "gatehouse-tasks made no roots" >&2; exit 1; }
@@ -40,10 +42,19 @@ SERVER_LOG="$T/proftpd.log"
 sed -i -e "s|^Port .*|Port $PORT|" -e "s|^TransferLog .*|TransferLog $T/xferlog|" \
     -e "s|^SystemLog .*|SystemLog $SERVER_LOG|" /etc/proftpd/proftpd.conf
 cat >> /etc/proftpd/proftpd.conf <<CONF
-DefaultAddress 127.0.0.1
+DefaultAddress 127.0.0.1 ::1
 SocketBindTight on
 PassivePorts $PASV $((PASV + 20))
 DelayEngine off
+<IfModule !mod_tls.c>
+  LoadModule mod_tls.c
+</IfModule>
+TLSEngine on
+TLSRequired off
+TLSRSACertificateFile $T/tls.crt
+TLSRSACertificateKeyFile $T/tls.key
+TLSOptions NoSessionReuseRequired
+TLSLog $T/tls.log
 CONF
 "$PROFTPD_BIN" -t >>"$T/proftpd.err" 2>&1 || { cat "$T/proftpd.err" >&2; exit 1; }
 "$PROFTPD_BIN" -n 2>>"$T/proftpd.err" &

@@ -10,17 +10,7 @@ cmd file-ro-text cat /etc/vsftpd/gatehouse/ro
 cmd files ls /etc/vsftpd/gatehouse
 
 # A read-write user: upload, list, download, mkdir, rename, delete, checked on disk.
-cmd rw-put ftp rwu "$PW" "put $T/up.txt -o up.txt"
-cmd rw-put-disk disk rwu up.txt
-cmd rw-ls ftp rwu "$PW" "cls -1"
-cmd rw-get fetch rwu "$URL/up.txt"
-cmd rw-mkdir ftp rwu "$PW" "mkdir d1"
-cmd rw-mkdir-disk disk rwu d1
-cmd rw-mv ftp rwu "$PW" "mv up.txt d1/moved.txt"
-cmd rw-mv-disk disk rwu d1/moved.txt
-cmd rw-rm ftp rwu "$PW" "rm d1/moved.txt"
-cmd rw-rm-disk disk rwu d1/moved.txt
-cmd rw-escape ftp rwu "$PW" "cd /; cd ..; cls -1 /etc"
+rw_cases
 
 # A read-only user: download yes, upload no (550), and nothing appears.
 printf 'for reading\n' > /srv/gatehouse/ro/doc.txt
@@ -37,6 +27,7 @@ cmd expired ftp expd "$PW" "cls -1"
 cmd noftp ftp noftp "$PW" "cls -1"
 cmd ruled ftp ruled "$PW" "cls -1"
 cmd nodel ftp nodel "$PW" "cls -1"
+login_cases
 cmd check-ruled "$GATEHOUSE_CLI" check ruled --protocol ftp
 cmd check-nodel "$GATEHOUSE_CLI" check nodel --protocol ftp
 cmd check-rwu "$GATEHOUSE_CLI" check rwu --protocol ftp

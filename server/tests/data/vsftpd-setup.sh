@@ -18,6 +18,7 @@ g rule add ruled /in upload >/dev/null
 newuser nodel --no-delete
 newuser flip
 newuser gone
+login_users
 
 start_gatehouse /etc/vsftpd/gatehouse/gone
 [ -d /srv/gatehouse/flip ] || { echo "gatehouse-tasks made no roots" >&2; exit 1; }
@@ -42,6 +43,12 @@ xferlog_std_format=NO
 log_ftp_protocol=YES
 vsftpd_log_file=$SERVER_LOG
 delay_failed_login=0
+ssl_enable=YES
+rsa_cert_file=$T/tls.crt
+rsa_private_key_file=$T/tls.key
+force_local_logins_ssl=NO
+force_local_data_ssl=NO
+require_ssl_reuse=NO
 CONF
 } > "$T/vsftpd.conf"
 /usr/sbin/vsftpd "$T/vsftpd.conf" 2>>"$T/vsftpd.err" &
