@@ -104,6 +104,11 @@ async fn run() -> Result<(), String> {
     let busy = Arc::new(tokio::sync::Semaphore::new(MAX_BUSY));
     let prefixes: Vec<&str> = cfg.prefixes().collect();
     tracing::info!(socket = TASKS_SOCKET_PATH, prefixes = %prefixes.join(","), "ready");
+    // Type=notify: systemd starts gatehoused (ordered after this unit) only once the socket is
+    // there. Without systemd (no NOTIFY_SOCKET) this does nothing.
+    if let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "cannot notify systemd");
+    }
     loop {
         tokio::select! {
             _ = term.recv() => break,
