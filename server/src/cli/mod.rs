@@ -103,11 +103,23 @@ pub async fn run_as(store: &crate::store::Store, who: &str, cmd: args::Command) 
     run::dispatch(store, who, cmd).await
 }
 
-/// Runs the parsed command. Returns the process exit status. Run by any account but root, every
-/// command but `status` goes to gatehoused ([`delegated`]) with the words it was given: the
-/// daemon runs what the caller's admin role allows and names what it does not.
+/// True for the accounts that use the database themselves: root, and the daemon's own user, who
+/// owns it (the postinst runs `gatehouse db migrate` as that user, with no daemon running yet).
+fn opens_the_database() -> bool {
+    let uid = nix::unistd::getuid();
+    uid.is_root()
+        || nix::unistd::User::from_uid(uid)
+            .ok()
+            .flatten()
+            .is_some_and(|u| u.name == gatehouse_policy::config::DAEMON_USER)
+}
+
+/// Runs the parsed command. Returns the process exit status. Run by any other account than
+/// root or the daemon's user, every command but `status` goes to gatehoused ([`delegated`]) with
+/// the words it was given: the daemon runs what the caller's admin role allows and names what it
+/// does not.
 pub async fn main(cli: Cli) -> i32 {
-    if !nix::unistd::getuid().is_root() && !matches!(cli.command, args::Command::Status { .. }) {
+    if !opens_the_database() && !matches!(cli.command, args::Command::Status { .. }) {
         let argv: Result<Vec<String>, _> = std::env::args_os().skip(1).map(std::ffi::OsString::into_string).collect();
         return match argv {
             Ok(argv) => delegated::run_remote(argv),
