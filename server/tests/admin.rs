@@ -35,16 +35,7 @@ fn scenario() -> Result<Run, String> {
         .env("PW", PASSWORD)
         .output()
         .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let daemon_log = std::fs::read_to_string(t.join("daemon.log")).unwrap_or_default();
-    if !out.status.success() {
-        return Err(format!(
-            "namespace script failed ({}):\nstdout:\n{text}\nstderr:\n{}\n--- gatehoused log:\n{daemon_log}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    scenario::parse(text, "NOLOG", "gatehoused", vec![("gatehoused", daemon_log)])
+    scenario::from_output(&out, t, "NOLOG", "gatehoused", &[("gatehoused", "daemon.log")])
 }
 
 fn run() -> &'static Run {

@@ -150,24 +150,9 @@ fn scenario() -> Result<Run, String> {
         .env("WEB_PORT", free_port().to_string())
         .output()
         .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let read = |name: &str| std::fs::read_to_string(t.join(name)).unwrap_or_default();
-    let logs = vec![
-        ("sshd", read("sshd.log")),
-        ("gatehoused", read("daemon.log")),
-        ("slapd", read("ldap/slapd.log")),
-        ("nginx", read("nginx/error.log")),
-    ];
-    if !out.status.success() {
-        let all: Vec<String> = logs.iter().map(|(n, c)| format!("--- {n} log:\n{c}")).collect();
-        return Err(format!(
-            "namespace script failed ({}):\nstdout:\n{text}\nstderr:\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            all.join("\n")
-        ));
-    }
-    scenario::parse(text, "SSHDLOG", "sshd", logs)
+    let logs =
+        [("sshd", "sshd.log"), ("gatehoused", "daemon.log"), ("slapd", "ldap/slapd.log"), ("nginx", "nginx/error.log")];
+    scenario::from_output(&out, t, "SSHDLOG", "sshd", &logs)
 }
 
 /// The scenario, run once for every test of this file.

@@ -459,18 +459,8 @@ fn scenario() -> Result<Run, String> {
         .env("PORT2", free_port().to_string())
         .output()
         .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let read = |name: &str| std::fs::read_to_string(t.join(name)).unwrap_or_default();
-    let (sshd_log, daemon_log) = (read("sshd.log"), read("daemon.log"));
-    if !out.status.success() {
-        return Err(format!(
-            "namespace script failed ({}):\nstdout:\n{text}\nstderr:\n{}\n--- sshd log:\n{sshd_log}\n--- gatehoused log:\n{daemon_log}\n--- gatehouse-tasks log:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            read("tasks.log"),
-        ));
-    }
-    scenario::parse(text, "SSHDLOG", "sshd", vec![("sshd", sshd_log), ("gatehoused", daemon_log)])
+    let logs = [("sshd", "sshd.log"), ("gatehoused", "daemon.log"), ("gatehouse-tasks", "tasks.log")];
+    scenario::from_output(&out, t, "SSHDLOG", "sshd", &logs)
 }
 
 /// The scenario, run once for every test of this file.

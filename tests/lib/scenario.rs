@@ -1,5 +1,5 @@
 //! The `RESULT`-line harness shared by the end-to-end suites that run one scenario script in a
-//! namespace (sftp-hook/tests/sshd.rs, server/tests/vsftpd.rs; included with `#[path]`).
+//! namespace (the sshd, LDAP/web, admin, vsftpd and ProFTPD suites; included with `#[path]`).
 //!
 //! A scenario reports each client run as `RESULT <label> <rc> <ms> <output, newlines as |>`,
 //! optionally followed by `<TAG> <label> <what the server logged meanwhile, newlines as |>`, and
@@ -26,6 +26,30 @@ pub struct Run {
     pub server: &'static str,
     /// (name, content) of each log file, in the order they are shown.
     pub logs: Vec<(&'static str, String)>,
+}
+
+/// A namespace script's `out` as a [`Run`]: the logs named in `logs` ((name, file under `t`))
+/// are read once and attached; if the script itself failed, the error shows its output and them.
+pub fn from_output(
+    out: &std::process::Output,
+    t: &std::path::Path,
+    tag: &str,
+    server: &'static str,
+    logs: &[(&'static str, &str)],
+) -> Result<Run, String> {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let logs: Vec<(&'static str, String)> =
+        logs.iter().map(|(n, f)| (*n, std::fs::read_to_string(t.join(f)).unwrap_or_default())).collect();
+    if !out.status.success() {
+        let all: Vec<String> = logs.iter().map(|(n, c)| format!("--- {n} log:\n{c}")).collect();
+        return Err(format!(
+            "namespace script failed ({}):\nstdout:\n{text}\nstderr:\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            all.join("\n")
+        ));
+    }
+    parse(text, tag, server, logs)
 }
 
 /// Parses the scenario's output; `tag` marks the per-run server log lines (`SSHDLOG`, `FTPLOG`).

@@ -56,18 +56,9 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
         cmd.env(k, v);
     }
     let out = cmd.output().map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let read = |name: &str| std::fs::read_to_string(t.join(name)).unwrap_or_default();
-    let (daemon_log, tasks_log) = (read("daemon.log"), read("tasks.log"));
-    if !out.status.success() {
-        return Err(format!(
-            "namespace script failed ({}):\nstdout:\n{text}\nstderr:\n{}\n--- {server} log:\n{}\n--- gatehoused log:\n{daemon_log}\n--- gatehouse-tasks log:\n{tasks_log}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            read(&format!("{server}.log")),
-        ));
-    }
-    scenario::parse(text, "FTPLOG", server, vec![("gatehoused", daemon_log), ("gatehouse-tasks", tasks_log)])
+    let server_log = format!("{server}.log");
+    let logs = [(server, server_log.as_str()), ("gatehoused", "daemon.log"), ("gatehouse-tasks", "tasks.log")];
+    scenario::from_output(&out, t, "FTPLOG", server, &logs)
 }
 
 /// Assertions both FTP suites make.
