@@ -538,6 +538,33 @@ async fn exporter_follows_changes(db: Db<'_>) {
     let delay = t.elapsed();
     assert!(waited.is_some() && delay < Duration::from_secs(2), "bob reached the snapshot after {delay:?}");
 
+    // What the daemon writes at each login (last login, failures, the TOTP replay guard) is not
+    // a change of anything the snapshot holds: no re-export (at 100k users one costs a second of
+    // CPU, so an export per login would halve login throughput).
+    let (bob, secret) = store.totp_enable("root", "bob", false).await.unwrap();
+    let p = path.clone();
+    let with_totp = tokio::task::spawn_blocking(move || {
+        wait_for_snapshot(&p, Duration::from_secs(5), |s| {
+            let totp_gid = s.virtual_gids().1;
+            s.user_by_name(b"bob").ok().flatten().is_some_and(|u| u.groups().any(|g| g == totp_gid))
+        })
+    })
+    .await
+    .unwrap();
+    assert!(with_totp.is_some(), "enabling TOTP (gatehouse-totp membership) reaches the snapshot");
+    let before = gatehouse_policy::snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
+    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    store.record_failure(&bob.id, at, 600, 10, 60).await.unwrap();
+    store.record_success(&bob.id, at, Some("192.0.2.7")).await.unwrap();
+    let step = gatehouse_policy::totp::step_of(at);
+    assert!(store.totp_accept_step(&bob.id, step).await.unwrap(), "a fresh step is accepted");
+    assert!(!store.totp_accept_step(&bob.id, step).await.unwrap(), "the same step is a replay");
+    assert_eq!(store.totp_secret_of(&bob.id).await.unwrap().map(|(_, s)| s), Some(Some(step)));
+    drop(secret);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = gatehouse_policy::snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
+    assert_eq!(before, after, "login bookkeeping re-exported the snapshot");
+
     sqlx::query("DELETE FROM users WHERE name = 'alice'").execute(store.pool()).await.unwrap();
     let p = path.clone();
     let gone = tokio::task::spawn_blocking(move || {

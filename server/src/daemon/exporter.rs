@@ -5,8 +5,9 @@
 //! - on PostgreSQL, from the `LISTEN` connection of [`watch::listen`](super::watch::listen)
 //!   (triggers on every table a host's view depends on send `NOTIFY`), with a cheap change stamp
 //!   (counts and the newest `updated_at`) read every [`PG_SAFETY_POLL`] as a safety net;
-//! - on SQLite, by polling `PRAGMA data_version` every [`POLL`] on a connection it keeps (it
-//!   changes whenever another connection commits);
+//! - on SQLite, by polling the change counter `changes.n` every [`POLL`] (triggers on every
+//!   table a host's view depends on count each row written, by anyone; the daemon's own
+//!   login bookkeeping in `login_state` is not counted, so logins cause no export);
 //! - from the daemon's own [`DaemonConfig::changed`](super::DaemonConfig) signal.
 //!
 //! A burst of changes is coalesced: after the first it waits [`SETTLE`] and exports once. So a
@@ -33,7 +34,7 @@ pub const SETTLE: Duration = Duration::from_millis(50);
 /// What changed since the last export, as far as the stamp can tell.
 async fn stamp<'c>(store: &Store, conn: impl sqlx::Executor<'c, Database = sqlx::Any>) -> Result<String, sqlx::Error> {
     let sql = match store.backend() {
-        Backend::Sqlite => "PRAGMA data_version",
+        Backend::Sqlite => "SELECT n FROM changes WHERE id = 1",
         Backend::Postgres => {
             "SELECT CAST((SELECT COUNT(*) FROM users) AS TEXT) || '/' || COALESCE((SELECT MAX(updated_at) FROM users), '') \
              || '/' || CAST((SELECT COUNT(*) FROM groups) AS TEXT) || '/' || COALESCE((SELECT MAX(updated_at) FROM groups), '') \
@@ -124,7 +125,7 @@ async fn keep_cache(db: Arc<Offline>, wake: Arc<Notify>) {
 
 /// How the exporter hears of changes made by others (see the module docs).
 enum Watch {
-    /// A connection kept open for `PRAGMA data_version`, and the last value read.
+    /// A connection kept open for reading the change counter, and the last value read.
     Sqlite(sqlx::AnyConnection, Option<String>),
     /// The `LISTEN` task (kept only to be aborted on drop) and the last stamp read.
     Postgres { _listen: AbortOnDrop, last: Option<String> },

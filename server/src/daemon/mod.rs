@@ -14,7 +14,7 @@
 //! **Where the NSS snapshot export plugs in.** [`DaemonConfig::changed`] is a
 //! [`tokio::sync::Notify`] that the daemon signals after every change it makes to the database
 //! itself (password changes, re-hashes). The snapshot exporter waits on it, together with its
-//! own watch on changes made by others (SQLite `data_version`, PostgreSQL `LISTEN`), and
+//! own watch on changes made by others (SQLite's trigger-kept change counter, PostgreSQL `LISTEN`), and
 //! coalesces bursts; it is started beside [`serve`] by the binary.
 pub mod admin;
 pub mod authz;

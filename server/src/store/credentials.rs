@@ -1,11 +1,13 @@
-//! Second factors and one-time codes: TOTP secrets (`users.totp_secret`, `users.totp_last_step`)
-//! and invitations (`invitations`).
+//! Second factors and one-time codes: TOTP secrets (`users.totp_secret`, with the replay guard in
+//! `login_state.totp_last_step`) and invitations (`invitations`).
 //!
 //! **TOTP.** The secret is stored as base32 text: the daemon must compute codes from it, so it
 //! cannot be hashed; the database is 0600 and the secret never appears in [`User`], JSON or the
-//! export (only `totp_enabled`). The replay guard is one conditional `UPDATE` of
-//! `totp_last_step` ([`Store::totp_accept_step`]): of two logins presenting the same code, or an
-//! older code after a newer one, exactly one wins, on SQLite and PostgreSQL alike.
+//! export (only `totp_enabled`). The replay guard is one conditional upsert of
+//! `login_state.totp_last_step` ([`Store::totp_accept_step`]): of two logins presenting the same
+//! code, or an older code after a newer one, exactly one wins, on SQLite and PostgreSQL alike. It
+//! lives in `login_state`, not `users`, so a login changes nothing a host's snapshot depends on
+//! (no re-export on either backend).
 //!
 //! **Invitations.** `gatehouse invite` stores an argon2id hash of a fresh code with an expiry and
 //! sets `must_change_password`; a new invitation replaces the user's earlier unused ones, so
@@ -53,12 +55,13 @@ impl Store {
                 user.name, user.name
             )));
         }
-        sqlx::query("UPDATE users SET totp_secret = $2, totp_last_step = NULL, updated_at = $3 WHERE id = $1")
+        sqlx::query("UPDATE users SET totp_secret = $2, updated_at = $3 WHERE id = $1")
             .bind(&user.id)
             .bind(secret.expose().to_string())
             .bind(format_time(now()))
             .execute(&mut *tx)
             .await?;
+        forget_totp_step(&mut tx, &user.id).await?;
         let detail = if user.totp_enabled { "secret replaced" } else { "" };
         audit(&mut tx, actor, "totp.enable", &user.name, detail).await?;
         let user = load_one(&mut tx, &user.id).await?;
@@ -73,11 +76,12 @@ impl Store {
         if !user.totp_enabled {
             return Err(StoreError::Missing(format!("{} does not have TOTP enabled", user.name)));
         }
-        sqlx::query("UPDATE users SET totp_secret = NULL, totp_last_step = NULL, updated_at = $2 WHERE id = $1")
+        sqlx::query("UPDATE users SET totp_secret = NULL, updated_at = $2 WHERE id = $1")
             .bind(&user.id)
             .bind(format_time(now()))
             .execute(&mut *tx)
             .await?;
+        forget_totp_step(&mut tx, &user.id).await?;
         audit(&mut tx, actor, "totp.disable", &user.name, "").await?;
         let user = load_one(&mut tx, &user.id).await?;
         tx.commit().await?;
@@ -86,10 +90,13 @@ impl Store {
 
     /// A user's TOTP secret (base32) and the last step accepted, or `None` without TOTP.
     pub async fn totp_secret_of(&self, user_id: &str) -> Result<Option<(Secret, Option<i64>)>> {
-        let row = sqlx::query("SELECT totp_secret, totp_last_step FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT u.totp_secret, l.totp_last_step FROM users u LEFT JOIN login_state l ON l.user_id = u.id \
+             WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else {
             return Err(StoreError::NotFound { kind: "user", name: user_id.to_string() });
         };
@@ -102,8 +109,10 @@ impl Store {
     /// stored. False means this code (or a later one) was already used: refuse the login.
     pub async fn totp_accept_step(&self, user_id: &str, step: i64) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL \
-             AND (totp_last_step IS NULL OR totp_last_step < $2)",
+            "INSERT INTO login_state (user_id, failed_logins, totp_last_step) \
+             SELECT id, 0, $2 FROM users WHERE id = $1 AND totp_secret IS NOT NULL \
+             ON CONFLICT (user_id) DO UPDATE SET totp_last_step = excluded.totp_last_step \
+             WHERE login_state.totp_last_step IS NULL OR login_state.totp_last_step < excluded.totp_last_step",
         )
         .bind(user_id)
         .bind(step)
@@ -216,4 +225,11 @@ impl Store {
         }
         Ok(false)
     }
+}
+
+/// Starts the replay guard afresh (a new or removed secret): the next code of the new secret is
+/// accepted whatever step the old one reached.
+async fn forget_totp_step(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<()> {
+    sqlx::query("UPDATE login_state SET totp_last_step = NULL WHERE user_id = $1").bind(user_id).execute(conn).await?;
+    Ok(())
 }
