@@ -118,16 +118,16 @@ pw bob:*:1900000003:1900000003:Bob:/var/lib/gatehouse/home:/usr/sbin/gatehouse-s
 pw none
 pw none
 gr acme:*:1900000004:alice,bob
-gr gatehouse-users:*:1900000000:alice,bob
-gr gatehouse-totp:*:1900000001:alice
+gr gatehouse-users:*:1900000000:
+gr gatehouse-totp:*:1900000001:
 gr bob:*:1900000003:bob
 gr none
 groups 1900000002 1900000000 1900000001 1900000004
 groups 1900000003 1900000000 1900000004
 pw alice:*:1900000002:1900000002:Alice Liddell:/var/lib/gatehouse/home:/usr/sbin/gatehouse-sftp
 pw bob:*:1900000003:1900000003:Bob:/var/lib/gatehouse/home:/usr/sbin/gatehouse-sftp
-gr gatehouse-users:*:1900000000:alice,bob
-gr gatehouse-totp:*:1900000001:alice
+gr gatehouse-users:*:1900000000:
+gr gatehouse-totp:*:1900000001:
 gr alice:*:1900000002:alice
 gr bob:*:1900000003:bob
 gr acme:*:1900000004:alice,bob
@@ -263,7 +263,7 @@ uid=1900000002(alice) gid=1900000002(alice) groups=1900000002(alice),1900000000(
 alice:*:1900000002:1900000002:Alice Liddell:/var/lib/gatehouse/home:/usr/sbin/gatehouse-sftp
 bob:*:1900000003:1900000003:Bob:/var/lib/gatehouse/home:/usr/sbin/gatehouse-sftp
 acme:*:1900000004:alice,bob
-gatehouse-users:*:1900000000:alice,bob
+gatehouse-users:*:1900000000:
 alice acme
 root
 ";
