@@ -36,7 +36,8 @@ fn scenario() -> Result<Run, String> {
         return Err("vsftpd is not installed (apt-get install vsftpd; .ci/run does)".into());
     }
     let fragment = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/ftp/vsftpd.conf.fragment");
-    ftp::run("vsftpd", &[("FRAGMENT", fragment.display().to_string())])
+    let port = || ftp::free_port().to_string();
+    ftp::run("vsftpd", &[("FRAGMENT", fragment.display().to_string()), ("PORT6", port()), ("PORTM", port())])
 }
 
 /// The scenario, run once for every test of this file.
@@ -53,10 +54,12 @@ fn tasks_writes_root_owned_files_for_users_vsftpd_can_serve() {
     r.said("file-ro-text", "|local_root=/srv/gatehouse/ro|write_enable=NO");
     // No file for a user without ftp, with rules or with no-delete; inactive and expired users
     // keep theirs (the account check refuses them).
-    r.rc("files", 0).said("files", "expd|flip|gone|inact|ipu|locked|mustc|ro|rwu|totpu");
+    r.rc("files", 0).said("files", "expd|flip|gone|inact|ipu|locked|m4u|mustc|ro|rwu|totpu|v6u|xpu");
     r.not_said("files", "noftp").not_said("files", "ruled").not_said("files", "nodel");
     // A deleted user's file goes.
-    r.rc("gone-file", 0).said("gone-file", "expd|inact|ipu|locked|mustc|ro|rwu|totpu").not_said("gone-file", "gone");
+    r.rc("gone-file", 0)
+        .said("gone-file", "expd|inact|ipu|locked|m4u|mustc|ro|rwu|totpu|v6u|xpu")
+        .not_said("gone-file", "gone");
 }
 
 #[test]
@@ -133,4 +136,48 @@ fn app_password_logs_in_over_ftp_with_totp_on_until_revoked() {
     let secret = r.text.lines().find_map(|l| l.strip_prefix("TOKEN_SECRET ")).unwrap_or_else(|| panic!("{}", r.text));
     assert!(secret.len() == 32 && !log.contains(secret), "gatehoused must never log the secret");
     r.refused("ap-revoked", "apu", "revoked");
+}
+
+/// gatehoused's decision line for `user` over `service` that gave `answer`, if any.
+fn decision<'a>(r: &'a Run, user: &str, service: &str, answer: &str) -> Vec<&'a str> {
+    let (who, ans) = (format!("user=\"{user}\" service=\"{service}\""), format!("answer=\"{answer}\""));
+    r.log("gatehoused").lines().filter(|l| l.contains(&who) && l.contains(&ans)).collect()
+}
+
+/// IPv6 clients (a listener on ::1) and IPv4 clients of an IPv6 socket (a listener on
+/// ::ffff:127.0.0.1, as a dual-stack server sees them): vsftpd passes the address as it sees it
+/// (`::1`, `::ffff:127.0.0.x`) and the IP rule judges the mapped one as the IPv4 address.
+#[test]
+fn ipv6_and_ipv4_mapped_client_addresses() {
+    let r = run();
+    r.rc("v6-ok", 0);
+    assert!(decision(r, "v6u", "vsftpd", "allow").iter().any(|l| l.contains("rhost=\"::1\"")), "{}", r.logs());
+    r.refused_on("vsftpd", "v6-m4u", "m4u", "ip:");
+    r.rc("mapped-ok", 0);
+    let mapped = decision(r, "m4u", "vsftpd", "allow");
+    assert!(
+        mapped.iter().any(|l| l.contains("rhost=\"::ffff:127.0.0.")),
+        "no allow line with a mapped address:\n{}",
+        r.logs()
+    );
+    r.refused_on("vsftpd", "mapped-ipu", "ipu", "ip:");
+    r.refused_on("vsftpd", "mapped-v6u", "v6u", "ip:");
+}
+
+/// Failures count across protocols: three wrong passwords through Debian's sshd PAM stack and
+/// two over FTP lock the user out of both; `gatehouse unlock` lets them back into both.
+#[test]
+fn lockout_counts_ssh_and_ftp_failures_together() {
+    let r = run();
+    for i in 1..=3 {
+        r.failed(&format!("xp-ssh-bad-{i}"));
+    }
+    for i in 4..=5 {
+        r.refused(&format!("xp-ftp-bad-{i}"), "xpu", "password");
+    }
+    r.refused("xp-ftp-locked", "xpu", "lock");
+    r.failed("xp-ssh-locked");
+    assert!(decision(r, "xpu", "sshd", "deny").iter().any(|l| l.contains("lock")), "no sshd lock line:\n{}", r.logs());
+    r.rc("xp-ftp-unlocked", 0);
+    r.rc("xp-ssh-unlocked", 0).said("xp-ssh-unlocked", "successfully authenticated");
 }

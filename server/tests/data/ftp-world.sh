@@ -65,9 +65,9 @@ start_gatehouse() {
     getent passwd rwu >/dev/null || { echo "rwu does not resolve through NSS" >&2; exit 1; }
 }
 
-# Wait until the FTP server listens on PORT.
+# wait_port [HOST [PORT]]: wait until the FTP server listens (127.0.0.1, PORT by default).
 wait_port() {
-    for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.05; done
+    for _ in $(seq 200); do (exec 3<>"/dev/tcp/${1:-127.0.0.1}/${2:-$PORT}") 2>/dev/null && break; sleep 0.05; done
 }
 
 # One client run, reported as two lines:

@@ -69,3 +69,33 @@ cmd ap-token ftp apu "$TOKEN" "put $T/up.txt -o viaapp.txt"
 cmd ap-token-disk disk apu viaapp.txt
 g apppass revoke apu --label lftp >/dev/null
 cmd ap-revoked ftp apu "$TOKEN" "cls -1"
+
+# IPv6 and IPv4-mapped client addresses: two more listeners with the same configuration, one on
+# ::1 and one on ::ffff:127.0.0.1 (an IPv6 socket taking IPv4 clients, which it sees as
+# ::ffff:127.0.0.x, as a dual-stack `listen_ipv6=YES` server does). curl, which asks for EPSV
+# (vsftpd refuses PASV on an IPv6 socket).
+listener() { # NAME ADDRESS6 PORT FIRST_PASV_PORT
+    { cat "$T/vsftpd.conf"; printf 'listen=NO\nlisten_ipv6=YES\nlisten_address6=%s\nlisten_port=%s\npasv_min_port=%s\npasv_max_port=%s\n' "$2" "$3" "$4" $(($4 + 9)); } > "$T/vsftpd-$1.conf"
+    /usr/sbin/vsftpd "$T/vsftpd-$1.conf" 2>>"$T/vsftpd.err" &
+    FTPD="$FTPD $!"
+}
+listener v6 ::1 "$PORT6" $((PASV + 21))
+listener mapped ::ffff:127.0.0.1 "$PORTM" $((PASV + 31))
+wait_port ::1 "$PORT6"
+wait_port 127.0.0.1 "$PORTM"
+cmd v6-ok curl -sS -g --user "v6u:$PW" --list-only "ftp://[::1]:$PORT6/"
+cmd v6-m4u curl -sS -g --user "m4u:$PW" --list-only "ftp://[::1]:$PORT6/"
+cmd mapped-ok fetch m4u --list-only "ftp://127.0.0.1:$PORTM/"
+cmd mapped-ipu fetch ipu --list-only "ftp://127.0.0.1:$PORTM/"
+cmd mapped-v6u fetch v6u --list-only "ftp://127.0.0.1:$PORTM/"
+
+# Lockout counts failures of every protocol: three wrong passwords through Debian's sshd PAM
+# stack (pamtester, as sshd calls it) and two over FTP lock xpu on both; unlock frees both.
+sshpw() { printf '%s\n' "$2" | pamtester -I rhost=127.0.0.$SRC sshd "$1" authenticate; }
+for i in 1 2 3; do cmd xp-ssh-bad-$i sshpw xpu "wrong password $i"; done
+for i in 4 5; do cmd xp-ftp-bad-$i ftp xpu "wrong password $i" "cls -1"; done
+cmd xp-ftp-locked ftp xpu "$PW" "cls -1"
+cmd xp-ssh-locked sshpw xpu "$PW"
+g unlock xpu >/dev/null
+cmd xp-ftp-unlocked ftp xpu "$PW" "cls -1"
+cmd xp-ssh-unlocked sshpw xpu "$PW"

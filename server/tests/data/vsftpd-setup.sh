@@ -18,6 +18,12 @@ g rule add ruled /in upload >/dev/null
 newuser nodel --no-delete
 newuser flip
 newuser gone
+# Client addresses: v6u is allowed from ::1 only, m4u from 127.0.0.0/8 only (the IPv6 and
+# IPv4-mapped listeners at the end of vsftpd-scenario.sh); xpu fails over SSH and FTP.
+newuser v6u --allow-ip ::1
+newuser m4u --allow-ip 127.0.0.0/8
+newuser xpu
+install -m 0644 "$PAMD/sshd" /etc/pam.d/sshd
 login_users
 
 start_gatehouse /etc/vsftpd/gatehouse/gone
