@@ -65,9 +65,15 @@ start_gatehouse() {
     getent passwd rwu >/dev/null || { echo "rwu does not resolve through NSS" >&2; exit 1; }
 }
 
-# wait_port [HOST [PORT]]: wait until the FTP server listens (127.0.0.1, PORT by default).
+# wait_port [HOST [PORT]]: wait until the FTP server listens (127.0.0.1, PORT by default). bash
+# for /dev/tcp: this script runs under sh (dash), which has none.
 wait_port() {
-    for _ in $(seq 200); do (exec 3<>"/dev/tcp/${1:-127.0.0.1}/${2:-$PORT}") 2>/dev/null && break; sleep 0.05; done
+    for _ in $(seq 200); do
+        bash -c "exec 3<>/dev/tcp/${1:-127.0.0.1}/${2:-$PORT}" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "nothing listens on ${1:-127.0.0.1} port ${2:-$PORT}" >&2
+    return 1
 }
 
 # One client run, reported as two lines:
