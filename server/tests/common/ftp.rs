@@ -103,4 +103,24 @@ impl scenario::Run {
         }
         self
     }
+
+    /// gatehoused's decision lines for `user` over `service` that gave `answer`.
+    pub fn decisions(&self, user: &str, service: &str, answer: &str) -> Vec<&str> {
+        let (who, ans) = (format!("user=\"{user}\" service=\"{service}\""), format!("answer=\"{answer}\""));
+        self.log("gatehoused").lines().filter(|l| l.contains(&who) && l.contains(&ans)).collect()
+    }
+
+    /// The `mapped-*` cases: IPv4 clients of a listener on `::ffff:127.0.0.1`, which the server
+    /// passes to PAM as `reported` (vsftpd: `::ffff:127.0.0.x`; ProFTPD un-maps it itself:
+    /// `127.0.0.x`); the IP rule judges them as the IPv4 address (a 127.0.0.0/8 allow-list
+    /// admits them, 10.9.9.9 and ::1 ones refuse them).
+    pub fn mapped_cases_pass(&self, service: &str, reported: &str) -> &Self {
+        self.rc("mapped-ok", 0);
+        let rhost = format!("rhost=\"{reported}");
+        if !self.decisions("m4u", service, "allow").iter().any(|l| l.contains(&rhost)) {
+            self.fail("mapped-ok", &format!("expected an allow line for m4u with {rhost} in gatehoused's log"));
+        }
+        self.refused_on(service, "mapped-ipu", "ipu", "ip:");
+        self.refused_on(service, "mapped-v6u", "v6u", "ip:")
+    }
 }

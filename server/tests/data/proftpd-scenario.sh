@@ -83,6 +83,20 @@ login_cases
 cmd v6-ok curl -sS -g --user "v6u:$PW" --list-only "ftp://[::1]:$PORT/"
 cmd v6-v4 fetch v6u --list-only "$URL/"
 cmd v6-ipu curl -sS -g --user "ipu:$PW" --list-only "ftp://[::1]:$PORT/"
+# IPv4 clients of an IPv6 socket (seen as ::ffff:127.0.0.x): a second ProFTPD with the same
+# configuration bound to ::ffff:127.0.0.1 only. A 127.0.0.0/8 allow-list admits them; ipu
+# (10.9.9.9) and v6u (::1) are refused.
+sed -e "s|^Port .*|Port $PORTM|" -e "s|^DefaultAddress .*|DefaultAddress ::ffff:127.0.0.1|" \
+    -e "s|^PassivePorts .*|PassivePorts $((PASV + 21)) $((PASV + 30))|" /etc/proftpd/proftpd.conf > "$T/proftpd-mapped.conf"
+printf 'PidFile %s\nScoreboardFile %s\n' "$T/proftpd-mapped.pid" "$T/proftpd-mapped.scoreboard" >> "$T/proftpd-mapped.conf"
+"$PROFTPD_BIN" -n -c "$T/proftpd-mapped.conf" 2>>"$T/proftpd.err" &
+FTPD_MAPPED=$!
+wait_port 127.0.0.1 "$PORTM"
+cmd mapped-ok fetch m4u --list-only "ftp://127.0.0.1:$PORTM/"
+cmd mapped-ipu fetch ipu --list-only "ftp://127.0.0.1:$PORTM/"
+cmd mapped-v6u fetch v6u --list-only "ftp://127.0.0.1:$PORTM/"
+kill "$FTPD_MAPPED"
+wait "$FTPD_MAPPED" 2>/dev/null || true
 
 # A local user still logs in (pam_unix) into their home.
 printf 'mine\n' > /home/localbob/local.txt

@@ -31,6 +31,7 @@ newuser flip
 newuser conf
 login_users
 newuser v6u --allow-ip ::1
+newuser m4u --allow-ip 127.0.0.0/8
 
 start_gatehouse /etc/proftpd/gatehouse/flip.conf
 [ -d /srv/gatehouse/tree ] || { echo "gatehouse-tasks made no roots" >&2; exit 1; }
