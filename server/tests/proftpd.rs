@@ -46,7 +46,7 @@ fn run() -> &'static Run {
 fn tasks_writes_a_root_owned_file_per_user_proftpd_can_serve() {
     let r = run();
     r.rc("file-tree", 0).said("file-tree", "root root 644");
-    r.rc("files", 0).said("files", "capped.conf|conf.conf|flip.conf|inact.conf|ipu.conf|locked.conf|m4u.conf|mustc.conf|nodel.conf|ro.conf|rwu.conf|totpu.conf|tree.conf|v6u.conf");
+    r.rc("files", 0).said("files", "capped.conf|conf.conf|expd.conf|flip.conf|inact.conf|ipu.conf|locked.conf|m4u.conf|mustc.conf|nodel.conf|ro.conf|rwu.conf|totpu.conf|tree.conf|v6u.conf");
     r.not_said("files", "noftp").not_said("files", "wild");
 }
 
@@ -114,6 +114,7 @@ fn refused_logins_say_why() {
     let r = run();
     r.refused_on("proftpd", "badpw", "rwu", "password");
     r.refused_on("proftpd", "inactive", "inact", "active: account is inactive");
+    r.refused_on("proftpd", "expired", "expd", "expiry: account expired");
     r.refused_on("proftpd", "noftp", "noftp", "protocol: ftp is not among the user's protocols");
     r.refused_on("proftpd", "wild", "wild", "ProFTPD cannot enforce the rule keys /clients/*/in");
     r.rc("check-wild", 1).said("check-wild", "proftpd    DENY   ProFTPD cannot enforce the rule keys /clients/*/in");

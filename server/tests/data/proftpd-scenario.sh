@@ -73,6 +73,7 @@ cmd tree-copy-disk disk tree work/copy.txt
 # Refused logins, with the reason in gatehoused's log.
 cmd badpw ftp rwu "wrong password here" "cls -1"
 cmd inactive ftp inact "$PW" "cls -1"
+cmd expired ftp expd "$PW" "cls -1"
 cmd noftp ftp noftp "$PW" "cls -1"
 cmd wild ftp wild "$PW" "cls -1"
 cmd check-wild "$GATEHOUSE_CLI" check wild --protocol ftp

@@ -18,6 +18,7 @@ echo 'ftp_servers = ["proftpd"]' >> "$T/g.toml"
 newuser rwu
 newuser ro --mode r
 newuser inact --inactive
+newuser expd --expires 2021-01-01
 newuser noftp --protocols ssh
 newuser nodel --no-delete
 newuser capped --max-file-size 8
