@@ -74,6 +74,87 @@ pub struct Config {
     pub fleet: FleetConfig,
     /// Mailing invitations (`gatehouse invite --mail`).
     pub mail: MailConfig,
+    /// How to connect to a PostgreSQL `database`: TLS and pool size.
+    pub postgres: PostgresConfig,
+}
+
+/// `[postgres]`: how gatehoused and the CLI connect to a PostgreSQL `database`. The keys are
+/// libpq's where libpq has them, and when set they win over the same parameters in the URL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// TLS: `disable`, `prefer`, `require`, `verify-ca` or `verify-full`. Empty: the URL's own
+    /// `sslmode`, else `prefer`. `require` encrypts without checking who answers; fleets across
+    /// a network want `verify-full`.
+    pub sslmode: String,
+    /// PEM file of the CA(s) the server's certificate must chain to (`verify-ca`,
+    /// `verify-full`). Empty: the system's CA store.
+    pub ca_file: String,
+    /// Connections each process keeps open to the server at most (gatehoused's logins share
+    /// them; the `LISTEN` connection is apart). 1–100.
+    pub pool_size: u32,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig { sslmode: String::new(), ca_file: String::new(), pool_size: 8 }
+    }
+}
+
+/// libpq's `sslmode` values that sqlx implements.
+const SSL_MODES: [&str; 5] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
+
+impl PostgresConfig {
+    fn validate(&self) -> Result<(), PolicyError> {
+        if !self.sslmode.is_empty() && !SSL_MODES.contains(&self.sslmode.as_str()) {
+            return Err(PolicyError::invalid(
+                "postgres.sslmode",
+                &self.sslmode,
+                "expected disable, prefer, require, verify-ca or verify-full",
+            ));
+        }
+        if !self.ca_file.is_empty() {
+            validate_root(&self.ca_file).map_err(|_| {
+                PolicyError::invalid("postgres.ca_file", &self.ca_file, "must be an absolute canonical path")
+            })?;
+        }
+        if !(1..=100).contains(&self.pool_size) {
+            return Err(PolicyError::invalid("postgres.pool_size", self.pool_size.to_string(), "expected 1 to 100"));
+        }
+        Ok(())
+    }
+
+    /// `database` with `sslmode` and `sslrootcert` (from `ca_file`) set from these keys, replacing
+    /// the URL's own where a key is set.
+    pub fn url(&self, database: &str) -> String {
+        let mut set: Vec<(&str, String)> = Vec::new();
+        if !self.sslmode.is_empty() {
+            set.push(("sslmode", self.sslmode.clone()));
+        }
+        if !self.ca_file.is_empty() {
+            set.push(("sslrootcert", percent_encode(&self.ca_file)));
+        }
+        if set.is_empty() {
+            return database.to_string();
+        }
+        let (base, query) = database.split_once('?').unwrap_or((database, ""));
+        let kept = query
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .filter(|kv| !set.iter().any(|(k, _)| kv.split('=').next() == Some(*k)));
+        let params: Vec<String> = kept.map(str::to_string).chain(set.iter().map(|(k, v)| format!("{k}={v}"))).collect();
+        format!("{base}?{}", params.join("&"))
+    }
+}
+
+/// Percent-encodes what may not stand as is in a URL's query value.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'_' | b'-' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `[mail]`: how `gatehouse invite --mail` delivers a code. Nothing is mailed unless `sendmail`
@@ -176,6 +257,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             fleet: FleetConfig::default(),
             ldap: LdapConfig::default(),
+            postgres: PostgresConfig::default(),
         }
     }
 }
@@ -320,7 +402,18 @@ impl Config {
             validate_protocol(p)?;
         }
         self.ldap.validate()?;
+        self.postgres.validate()?;
         Ok(())
+    }
+
+    /// The URL to connect with: `database`, with `[postgres]`'s TLS keys applied to a
+    /// PostgreSQL one (one place, for the pool, the `LISTEN` connection and the CLI alike).
+    pub fn database_url(&self) -> String {
+        if self.database.starts_with("sqlite:") {
+            self.database.clone()
+        } else {
+            self.postgres.url(&self.database)
+        }
     }
 
     /// The allowed root prefixes: `home_base` and `root_prefixes`.
@@ -372,6 +465,35 @@ mod tests {
         assert_eq!(c.protocol_for_service("sshd"), Some("ssh"));
         assert_eq!(c.protocol_for_service("su"), None);
         assert_eq!(c.lockout.failures, 5);
+    }
+
+    #[test]
+    fn postgres_keys_apply_to_the_url_and_are_checked() {
+        let c = Config::parse(
+            "database = \"postgres://gh@db.example/gatehouse?sslmode=disable&application_name=gh\"\n\
+             [postgres]\nsslmode = \"verify-full\"\nca_file = \"/etc/gatehouse/pg ca.pem\"\npool_size = 20",
+        )
+        .unwrap();
+        assert_eq!(
+            c.database_url(),
+            "postgres://gh@db.example/gatehouse?application_name=gh&sslmode=verify-full&sslrootcert=/etc/gatehouse/pg%20ca.pem"
+        );
+        assert_eq!(c.postgres.pool_size, 20);
+        // Unset keys leave the URL alone; SQLite URLs are never touched.
+        let c = Config::parse("database = \"postgres://db/g?sslmode=require\"").unwrap();
+        assert_eq!((c.database_url().as_str(), c.postgres.pool_size), ("postgres://db/g?sslmode=require", 8));
+        let c = Config::parse("database = \"sqlite:///x.db\"\n[postgres]\nsslmode = \"require\"").unwrap();
+        assert_eq!(c.database_url(), "sqlite:///x.db");
+        for (text, field) in [
+            ("sslmode = \"verify\"", "postgres.sslmode"),
+            ("ca_file = \"ca.pem\"", "postgres.ca_file"),
+            ("pool_size = 0", "postgres.pool_size"),
+            ("pool_size = 101", "postgres.pool_size"),
+            ("ssl_mode = \"require\"", "ssl_mode"),
+        ] {
+            let e = Config::parse(&format!("[postgres]\n{text}")).unwrap_err().to_string();
+            assert!(e.contains(field), "{text}: {e}");
+        }
     }
 
     #[test]

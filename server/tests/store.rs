@@ -664,6 +664,57 @@ async fn postgres_store_suite() {
     suite(Db::Postgres(&pg)).await;
 }
 
+/// TLS to PostgreSQL from `[postgres]`: `require` against a server without TLS is refused with
+/// an error that says so; once the server has TLS (a certificate from a test CA), `verify-full`
+/// with that CA connects and the session is encrypted (`pg_stat_ssl`), while a CA file holding
+/// another CA is refused. `pool_size` is the pool's limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tls_and_pool_size_from_config() {
+    let pg = PgServer::start();
+    let url = pg.fresh_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let open = |sslmode: &str, ca: &std::path::Path| {
+        let mut cfg = common::test_config(url.clone(), dir.path());
+        cfg.postgres.sslmode = sslmode.into();
+        cfg.postgres.ca_file = ca.display().to_string();
+        cfg.postgres.pool_size = 3;
+        Store::open_with(cfg, std::sync::Arc::new(FakeLocal::default()), false)
+    };
+    let no_ca = std::path::Path::new("");
+    let e = open("require", no_ca).await.err().expect("require without TLS on the server").to_string();
+    assert!(e.to_lowercase().contains("tls") || e.to_lowercase().contains("ssl"), "{e}");
+
+    let ca = pg.enable_tls();
+    let mut store = None;
+    for _ in 0..50 {
+        match open("verify-full", &ca).await {
+            Ok(s) => {
+                store = Some(s);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    let s = store.expect("verify-full with the test CA connects once the server has TLS");
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert!(ssl, "the session is encrypted");
+    assert_eq!(s.pool().options().get_max_connections(), 3);
+
+    let other = dir.path().join("other-ca.pem");
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=another-ca", "-keyout", "/dev/null", "-out"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e = open("verify-full", &other).await.err().expect("another CA is refused").to_string();
+    assert!(e.to_lowercase().contains("certificate") || e.to_lowercase().contains("tls"), "{e}");
+}
+
 #[tokio::test]
 async fn missing_database_is_not_created_unless_asked() {
     let dir = tempfile::tempdir().unwrap();

@@ -149,7 +149,7 @@ impl Watch {
                 Watch::Sqlite(conn, last)
             }
             Backend::Postgres => {
-                let task = tokio::spawn(watch::listen(store.config().database.clone(), changed.clone(), link.clone()));
+                let task = tokio::spawn(watch::listen(store.config().database_url(), changed.clone(), link.clone()));
                 Watch::Postgres { _listen: AbortOnDrop(task), last: stamp(store, store.pool()).await.ok() }
             }
         })

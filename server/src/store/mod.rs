@@ -193,11 +193,11 @@ impl Store {
         let backend = if cfg.database.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let url = match backend {
             Backend::Sqlite => sqlite_url(&cfg.database, create)?,
-            Backend::Postgres => cfg.database.clone(),
+            Backend::Postgres => cfg.database_url(),
         };
         let timeout = if daemon { DAEMON_ACQUIRE_TIMEOUT } else { std::time::Duration::from_secs(5) };
         let opts = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .max_connections(if backend == Backend::Sqlite { 4 } else { cfg.postgres.pool_size })
             .acquire_timeout(timeout);
         let opts = if backend == Backend::Sqlite {
             opts.after_connect(|conn, _meta| {

@@ -104,6 +104,31 @@ impl PgServer {
         format!("postgres://gatehouse@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// Turns TLS on with a certificate for 127.0.0.1 signed by a new test CA, and returns that
+    /// CA's PEM file. Connections made after this (a reload) may use TLS.
+    pub fn enable_tls(&self) -> PathBuf {
+        let d = self.dir.path();
+        let script = format!(
+            "set -e; cd {d}
+             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=gatehouse-pg-ca \
+                 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+                 -keyout ca.key -out ca.pem
+             openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+                 -keyout server.key -out server.csr
+             printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\nbasicConstraints=CA:FALSE\\n' > ext
+             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out server.pem
+             chmod 0600 server.key; chown postgres: server.key server.pem 2>/dev/null || true
+             printf \"ssl = on\\nssl_cert_file = '{d}/server.pem'\\nssl_key_file = '{d}/server.key'\\n\" >> data/postgresql.conf",
+            d = d.display()
+        );
+        let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        assert!(out.status.success(), "making the certificates failed: {}", String::from_utf8_lossy(&out.stderr));
+        let data = d.join("data");
+        let out = as_pg_user(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "reload"]).output().unwrap();
+        assert!(out.status.success(), "pg_ctl reload failed: {}", String::from_utf8_lossy(&out.stderr));
+        d.join("ca.pem")
+    }
+
     /// Creates a fresh, empty database and returns its URL.
     pub async fn fresh_db(&self) -> String {
         use sqlx::Connection;
