@@ -5,21 +5,47 @@
 //! `fork()`; no thread-local storage):
 //! - `CURRENT` points at the published [`Mapping`] (a heap box; it may describe a missing or
 //!   unusable file, which answers `UNAVAIL`);
-//! - `READERS` counts threads inside a lookup. A lookup increments it *before* loading `CURRENT`
-//!   and decrements it when done (all `SeqCst`), so a thread that swaps `CURRENT` and then sees
-//!   `READERS == 0` knows no thread still holds the old pointer;
-//! - `RETIRED` holds replaced mappings until `READERS` is seen at zero; when the list is full the
-//!   mapping is leaked rather than unmapped under a reader's feet.
+//! - `READERS[0]` and `READERS[1]` count threads inside a lookup, split by the parity of `EPOCH`
+//!   read when the lookup began. A lookup increments `READERS[parity]` *before* loading
+//!   `CURRENT` and decrements the same counter when done (all `SeqCst`);
+//! - `RETIRED` holds replaced mappings; `SEEN[i]` records which of the two counters has been
+//!   observed at zero since the mapping in slot `i` was retired.
 //!
-//! A lookup's fast path is two atomic read-modify-writes, two loads and a vDSO clock read: no
-//! system call. The slow path (at most once a second per process, or when the daemon marked the
+//! **When a retired mapping may be unmapped.** A thread that holds mapping M loaded it from
+//! `CURRENT` before M was swapped out, and was counted in `READERS[p]` (for its `p`) before that
+//! load. So once `READERS[0]` and `READERS[1]` have each been observed at zero at some moment
+//! after M was retired, no thread can still hold M: its count would have kept that counter above
+//! zero. Counts are exact (one per live lookup), so a zero is never a coincidence of others.
+//! Only one thread reclaims at a time (`RECLAIM_LOCK`); it reads a slot's pointer before it
+//! looks at the counters, so every observation it records for that pointer comes after the
+//! pointer's retirement; only the reclaimer empties slots, so the pointer cannot change between
+//! its read and the record. A retirer resets `SEEN` before filling a slot (a reset can only
+//! delay a reclaim, never hasten one).
+//!
+//! **Why it also frees under constant load** (a process looking names up from many threads
+//! without pause, where the old single counter was almost never zero): new lookups count
+//! themselves under the current parity of `EPOCH`. When the reclaimer sees the other parity's
+//! counter at zero it records that and flips `EPOCH`, so the counter that was busy stops
+//! receiving new lookups and drains as soon as the lookups in flight finish; the next reclaim
+//! sees it at zero. It flips only after the inactive counter drained, so the two never both stay
+//! busy. A lookup that read the old parity just before a flip and counts itself late is harmless:
+//! it loads `CURRENT` after counting itself, so it cannot hold a mapping retired earlier.
+//!
+//! Replaced mappings are never leaked in the running process: while all `RETIRED_SLOTS` slots
+//! hold mappings not yet free, a replacement waits (lookups keep answering from the current,
+//! whole, older generation) until a reclaim frees a slot, which takes only as long as the
+//! lookups in flight.
+//!
+//! A lookup's fast path is three atomic operations, three loads and a vDSO clock read: no system
+//! call. The slow path (at most once a second per process, or when the daemon marked the
 //! mapped file replaced) `stat`s the fixed path and, if the file changed, maps the new one
 //! (`open` `O_CLOEXEC`, `fstat`, `mmap`, `close`: no fd is kept, so nothing leaks into children
 //! or survives `fork` half-shared). A forked child inherits the mapping, which is read-only and
-//! stays valid; if the fork caught another thread inside a lookup, the child's reader count never
-//! drops to zero and it simply never unmaps retired mappings (a leak, never a use-after-free).
+//! stays valid; if the fork caught another thread inside a lookup, that parity's count never
+//! drops to zero in the child, and the child simply never unmaps what it retires (a leak, never a
+//! use-after-free). A reclaim lock inherited from a fork is overtaken after `STALE_LOCK_NS`.
 use gatehouse_policy::snapshot::{HEADER_LEN, REPLACED_OFFSET};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst};
 
 /// One mapped file (or the absence of one).
 struct Mapping {
@@ -37,11 +63,21 @@ struct Mapping {
 }
 
 static CURRENT: AtomicPtr<Mapping> = AtomicPtr::new(std::ptr::null_mut());
-static READERS: AtomicUsize = AtomicUsize::new(0);
+/// Which of `READERS` new lookups count themselves in: its lowest bit.
+static EPOCH: AtomicUsize = AtomicUsize::new(0);
+static READERS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 const RETIRED_SLOTS: usize = 16;
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_MAPPING: AtomicPtr<Mapping> = AtomicPtr::new(std::ptr::null_mut());
 static RETIRED: [AtomicPtr<Mapping>; RETIRED_SLOTS] = [NO_MAPPING; RETIRED_SLOTS];
+#[allow(clippy::declare_interior_mutable_const)]
+const NOTHING_SEEN: AtomicU8 = AtomicU8::new(0);
+/// Per `RETIRED` slot: bit `q` set once `READERS[q]` was seen at zero after the slot was filled.
+static SEEN: [AtomicU8; RETIRED_SLOTS] = [NOTHING_SEEN; RETIRED_SLOTS];
+const BOTH_SEEN: u8 = 0b11;
+/// 0, or the coarse monotonic time (ns) at which a thread started reclaiming (one at a time;
+/// overtaken after `STALE_LOCK_NS`, e.g. when a fork caught the holder).
+static RECLAIM_LOCK: AtomicU64 = AtomicU64::new(0);
 /// Number of non-null `RETIRED` slots (a hint, so lookups skip the reclaim walk).
 static RETIRED_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// Mappings given up on because `RETIRED` was full (diagnostics; tests read it).
@@ -69,19 +105,21 @@ fn now_ns() -> u64 {
     (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64).saturating_add(1)
 }
 
-/// Marks the calling thread as inside a lookup until dropped (also on unwind).
-struct Reader;
+/// Marks the calling thread as inside a lookup until dropped (also on unwind), counted under
+/// the parity of `EPOCH` it read.
+struct Reader(usize);
 
 impl Reader {
     fn enter() -> Reader {
-        READERS.fetch_add(1, SeqCst);
-        Reader
+        let parity = EPOCH.load(SeqCst) & 1;
+        READERS[parity].fetch_add(1, SeqCst);
+        Reader(parity)
     }
 }
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        READERS.fetch_sub(1, SeqCst);
+        READERS[self.0].fetch_sub(1, SeqCst);
     }
 }
 
@@ -185,9 +223,16 @@ fn destroy(m: *mut Mapping) {
     }
 }
 
-/// Puts a mapping taken out of `CURRENT` on the retired list, or leaks it if the list is full.
+/// Puts a mapping taken out of `CURRENT` on the retired list, or leaks it if the list is full
+/// (which `remap` avoids by not replacing a mapping while every slot is taken).
 fn retire(m: *mut Mapping) {
-    for slot in &RETIRED {
+    for (slot, seen) in RETIRED.iter().zip(&SEEN) {
+        if !slot.load(SeqCst).is_null() {
+            continue;
+        }
+        // Reset before filling: only the reclaimer empties slots and sets bits, so a reset that
+        // lands on another retirer's fresh slot merely delays its reclaim.
+        seen.store(0, SeqCst);
         if slot.compare_exchange(std::ptr::null_mut(), m, SeqCst, SeqCst).is_ok() {
             RETIRED_COUNT.fetch_add(1, SeqCst);
             return;
@@ -196,31 +241,45 @@ fn retire(m: *mut Mapping) {
     LEAKED.fetch_add(1, SeqCst);
 }
 
-/// Unmaps retired mappings if no thread is inside a lookup. Called outside any lookup.
+/// Records which reader counters are at zero for every retired mapping, unmaps those seen
+/// both, and flips `EPOCH` when that helps the busy counter drain (see the module docs). Called
+/// outside any lookup; one thread at a time.
 fn reclaim() {
-    let mut taken = [std::ptr::null_mut::<Mapping>(); RETIRED_SLOTS];
-    let mut n = 0;
-    // Take the pointers first, then look at READERS: a reader holding one of them was counted
-    // before the pointer left CURRENT, which was before it reached RETIRED, which was before we
-    // took it here, so the load below sees that reader.
-    for (t, slot) in taken.iter_mut().zip(&RETIRED) {
-        *t = slot.swap(std::ptr::null_mut(), SeqCst);
-        if !t.is_null() {
-            RETIRED_COUNT.fetch_sub(1, SeqCst);
-            n += 1;
-        }
-    }
-    if n == 0 {
+    let now = now_ns();
+    let held = RECLAIM_LOCK.load(SeqCst);
+    let got_lock = (held == 0 || now.saturating_sub(held) > STALE_LOCK_NS)
+        && RECLAIM_LOCK.compare_exchange(held, now, SeqCst, SeqCst).is_ok();
+    if !got_lock {
         return;
     }
-    let idle = READERS.load(SeqCst) == 0;
-    for t in taken.into_iter().filter(|t| !t.is_null()) {
-        if idle {
-            destroy(t);
+    // The pointers first, then the counters: every zero seen below is later than the
+    // retirement of the pointer it is recorded for.
+    let mut held_ptrs = [std::ptr::null_mut::<Mapping>(); RETIRED_SLOTS];
+    for (h, slot) in held_ptrs.iter_mut().zip(&RETIRED) {
+        *h = slot.load(SeqCst);
+    }
+    let active = EPOCH.load(SeqCst) & 1;
+    let zero = [READERS[0].load(SeqCst) == 0, READERS[1].load(SeqCst) == 0];
+    let mut waiting = false;
+    for ((h, slot), seen) in held_ptrs.iter().zip(&RETIRED).zip(&SEEN) {
+        if h.is_null() {
+            continue;
+        }
+        let bits = u8::from(zero[0]) | (u8::from(zero[1]) << 1);
+        if seen.fetch_or(bits, SeqCst) | bits == BOTH_SEEN {
+            if slot.compare_exchange(*h, std::ptr::null_mut(), SeqCst, SeqCst).is_ok() {
+                RETIRED_COUNT.fetch_sub(1, SeqCst);
+                destroy(*h);
+            }
         } else {
-            retire(t);
+            waiting = true;
         }
     }
+    // The inactive counter has drained: make the active one inactive so it drains too.
+    if waiting && zero[active ^ 1] {
+        EPOCH.fetch_add(1, SeqCst);
+    }
+    RECLAIM_LOCK.store(0, SeqCst);
 }
 
 /// Maps the current file and publishes it; the previous mapping is retired.
@@ -238,6 +297,14 @@ fn remap() {
                 destroy(new);
             }
         }
+        return;
+    }
+    if RETIRED_COUNT.load(SeqCst) >= RETIRED_SLOTS {
+        // Every slot holds a mapping some thread may still read: keep serving the current one
+        // (a whole, older generation) until a reclaim frees a slot, rather than leak one. Only
+        // the holder of REMAP_LOCK retires, so the slot found free here is still free below.
+        REMAP_LOCK.store(0, SeqCst);
+        reclaim();
         return;
     }
     let new = Box::into_raw(map_file());
