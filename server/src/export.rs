@@ -8,7 +8,7 @@
 //! path. If the writer dies between rename and mark, readers still notice within a second
 //! (they re-check the path's identity).
 use crate::store::{LocalFiles, Store, StoreError};
-use gatehouse_policy::snapshot::{build, SnapUser, REPLACED_OFFSET};
+use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser, REPLACED_OFFSET};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
@@ -65,9 +65,19 @@ pub async fn build_checked(
     generation: u64,
     local: &LocalFiles,
 ) -> Result<(Vec<u8>, Vec<String>), StoreError> {
-    let (users, groups) = store.nss_view().await?;
+    build_view(store.nss_view().await?, generation, &store.config().ids, local)
+}
+
+/// [`build_checked`] on a view already read (gatehoused reads it, asks the other NSS sources
+/// about it, then builds): the users that clash with `local` are left out and listed.
+pub fn build_view(
+    (users, groups): (Vec<SnapUser>, Vec<SnapGroup>),
+    generation: u64,
+    ids: &gatehouse_policy::config::IdRange,
+    local: &LocalFiles,
+) -> Result<(Vec<u8>, Vec<String>), StoreError> {
     let (users, dropped) = drop_local(users, local);
-    Ok((build(generation, &store.config().ids, &users, &groups)?, dropped))
+    Ok((build(generation, ids, &users, &groups)?, dropped))
 }
 
 /// Splits off the users that clash with local accounts.

@@ -13,8 +13,9 @@
 //! A burst of changes is coalesced: after the first it waits [`SETTLE`] and exports once. So a
 //! change reaches NSS within about `SETTLE + export time` on PostgreSQL.
 use super::offline::Offline;
+use super::othernss::OtherSources;
 use super::watch::{self, Link};
-use crate::export::{build_checked, write_snapshot};
+use crate::export::{build_view, write_snapshot};
 use crate::store::LocalFiles;
 use crate::store::{Backend, Store};
 use crate::tasks::hook::RootHook;
@@ -56,11 +57,22 @@ fn next_generation(last: u64) -> u64 {
 
 /// Exports once, from the database or, while it is unreachable, from the offline cache. Errors
 /// are logged; the previous snapshot stays in place (NSS keeps answering).
-async fn export(db: &Offline, path: &Path, generation: u64) -> bool {
+async fn export(db: &Offline, path: &Path, generation: u64, others: &mut OtherSources) -> bool {
     let t = std::time::Instant::now();
-    // Re-read each time: an admin may add a local account while the daemon runs.
-    let local = LocalFiles::load();
-    let bytes = match db.read(|s| build_checked(s, generation, &local)).await {
+    // Re-read each time: an admin may add a local account (or an NSS source) while the daemon
+    // runs.
+    let mut local = LocalFiles::load();
+    others.reload();
+    let built = match db.read(|s| s.nss_view()).await {
+        Ok(view) => {
+            if !others.is_empty() {
+                local.elsewhere = others.clashes(&view.0).await;
+            }
+            build_view(view, generation, &db.primary.config().ids, &local)
+        }
+        Err(e) => Err(e),
+    };
+    let bytes = match built {
         Ok((b, dropped)) => {
             for why in dropped {
                 tracing::warn!("{why}");
@@ -201,11 +213,14 @@ pub async fn run_with(store: Store, path: PathBuf, changed: Arc<Notify>, stop: A
             AbortOnDrop(tokio::spawn(watch::probe(db.primary.clone(), changed.clone(), link.clone()))),
         )
     });
+    // What the host's other NSS sources answered, kept across exports (exports run one at a
+    // time; the lock is never contended).
+    let others = Arc::new(tokio::sync::Mutex::new(OtherSources::default()));
     let export_once = |store: &Store, path: &Path, generation: u64| {
-        let (store, path, roots, db, wake) =
-            (store.clone(), path.to_path_buf(), roots.clone(), db.clone(), wake_cache.clone());
+        let (store, path, roots, db, wake, others) =
+            (store.clone(), path.to_path_buf(), roots.clone(), db.clone(), wake_cache.clone(), others.clone());
         async move {
-            let ok = export(&db, &path, generation).await;
+            let ok = export(&db, &path, generation, &mut *others.lock().await).await;
             if ok && db.link.online() {
                 db.link.synced(crate::store::now());
                 wake.notify_one();

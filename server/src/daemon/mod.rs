@@ -23,6 +23,7 @@ pub mod handlers;
 pub mod hashpool;
 pub mod ldap;
 pub mod offline;
+pub mod othernss;
 pub mod throttle;
 pub mod watch;
 

@@ -114,6 +114,9 @@ pub struct LocalFiles {
     pub groups: std::collections::HashMap<String, u32>,
     /// uids of `/etc/passwd` and gids of `/etc/group`, with who has them.
     pub ids: std::collections::HashMap<u32, String>,
+    /// gatehouse user names another NSS source of the host answers for (by name or by id),
+    /// with the reason (gatehoused fills it: `daemon::othernss`).
+    pub elsewhere: std::collections::HashMap<String, String>,
 }
 
 impl LocalFiles {
@@ -158,7 +161,7 @@ impl LocalFiles {
         if let Some(g) = self.groups.get(name) {
             return Some(format!("name {name:?} is a local group (gid {g}) in /etc/group"));
         }
-        self.ids.get(&uid).cloned()
+        self.ids.get(&uid).or_else(|| self.elsewhere.get(name)).cloned()
     }
 }
 
