@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 #[path = "../../tests/lib/scenario.rs"]
@@ -26,8 +25,7 @@ fn scenario() -> Result<Run, String> {
     std::fs::set_permissions(t, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let script = format!(". {}/admin-scenario.sh\n", data.display());
-    let out = Command::new("timeout")
-        .args(["120", "unshare", "-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
+    let out = scenario::in_namespaces(120, &script)
         .env("T", t)
         .env("GATEHOUSE_TESTLIB", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/lib"))
         .env("GATEHOUSED", env!("CARGO_BIN_EXE_gatehoused"))

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use gatehouse_policy::snapshot::Snapshot;
 use std::path::Path;
-use std::process::Command;
 
 #[path = "../../tests/lib/scenario.rs"]
 mod scenario;
@@ -22,8 +21,7 @@ fn users_another_source_answers_are_left_out_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path();
     let script = format!(". {}/tests/data/nss-sources.sh\n", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new("timeout")
-        .args(["120", "unshare", "-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
+    let out = scenario::in_namespaces(120, &script)
         .env("T", t)
         .env("GATEHOUSE_TESTLIB", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/lib"))
         .env("GATEHOUSED", env!("CARGO_BIN_EXE_gatehoused"))

@@ -7,6 +7,25 @@
 //! output, the server's log lines for that run, and the daemons' logs.
 #![allow(dead_code)] // each suite uses its own subset of the assertions
 
+/// `timeout SECS unshare -m -p -f --mount-proc --propagation private sh -c SCRIPT`: a scenario
+/// script in private mount and PID namespaces, so every process it starts ends with it.
+pub fn in_namespaces(secs: u32, script: &str) -> std::process::Command {
+    let mut c = std::process::Command::new("timeout");
+    c.arg(secs.to_string()).args([
+        "unshare",
+        "-m",
+        "-p",
+        "-f",
+        "--mount-proc",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+    ]);
+    c
+}
+
 /// One client run as the scenario reported it.
 #[derive(Debug)]
 pub struct Res {

@@ -10,7 +10,6 @@ pub mod scenario;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Every password of the scenarios (gatehouse users and the local user).
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -37,9 +36,8 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = manifest.join("tests/data");
     let script = format!(". {0}/ftp-world.sh\n. {0}/{server}-setup.sh\n. {0}/{server}-scenario.sh\n", data.display());
-    let mut cmd = Command::new("timeout");
-    cmd.args(["240", "unshare", "-m", "-p", "-f", "--mount-proc", "--propagation", "private", "sh", "-c", &script])
-        .env("T", t)
+    let mut cmd = scenario::in_namespaces(240, &script);
+    cmd.env("T", t)
         .env("GATEHOUSE_TESTLIB", manifest.join("../tests/lib"))
         .env("PAMD", manifest.join("../pam/tests/data/pam.d"))
         .env("PROFILE", manifest.join("../packaging/pam-configs/gatehouse"))
