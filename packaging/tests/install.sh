@@ -107,7 +107,7 @@ mkdir -m 0755 /run/sshd /run/lock
 # The machine as a sysadmin has it before installing: sshd's host keys and its privilege
 # separation user exist, a local user with a password and a key.
 ssh-keygen -A >/dev/null
-getent passwd sshd >/dev/null || useradd -r -M -d /run/sshd -s /usr/sbin/nologin sshd
+system_user sshd /run/sshd
 LOCALPW='local-Passw0rd-123'
 useradd -m -s /bin/sh localu
 echo "localu:$LOCALPW" | chpasswd
@@ -247,12 +247,12 @@ check "alice logs in with her key but gets no shell (gatehouse-sftp refuses)" no
 locals_can_log_in "installed, daemon running"
 
 echo "== FTP: vsftpd with the fragment from /usr/share/doc/gatehouse/examples"
-# The admin's two steps (README, FTP): the fragment in vsftpd's config (here a copy of Debian's
-# stock /etc/vsftpd.conf in $T, plus this test's port and foreground settings) and the per-user
+# The admin's two steps (README, FTP): the fragment in vsftpd's config (here Debian's stock
+# /etc/vsftpd.conf, from server/tests/data, in $T, plus this test's port and foreground settings) and the per-user
 # directory, which the test removes again before the purge (it is the admin's, not the package's).
 had_vsftpd_dir=$([ -d /etc/vsftpd ] && echo yes || echo no)
 install -d -m 0755 /etc/vsftpd/gatehouse
-getent passwd ftp >/dev/null || useradd -r -M -d /srv/ftp -s /usr/sbin/nologin ftp
+system_user ftp /srv/ftp
 mkdir -p -m 0755 /run/vsftpd/empty
 gatehouse user set alice --display-name "Alice (ftp)" >/dev/null
 vsftpd_file() {
@@ -263,7 +263,7 @@ vsftpd_file() {
 check "gatehouse-tasks wrote vsftpd's per-user file for alice (root's, 0644)" vsftpd_file
 FTPPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 {
-    cat /etc/vsftpd.conf /usr/share/doc/gatehouse/examples/vsftpd.conf.fragment
+    cat "$REPO/server/tests/data/vsftpd.conf" /usr/share/doc/gatehouse/examples/vsftpd.conf.fragment
     printf '%s\n' listen=YES listen_ipv6=NO listen_address=127.0.0.1 "listen_port=$FTPPORT" pasv_address=127.0.0.1 \
         background=NO delay_failed_login=0
 } >"$T/vsftpd.conf"

@@ -1,4 +1,4 @@
-//! End to end with vsftpd: Debian's vsftpd 3.0.3 with its stock `/etc/vsftpd.conf`, the shipped
+//! End to end with vsftpd: Debian's vsftpd 3.0.3 with its stock `/etc/vsftpd.conf` (a copy in `tests/data`), the shipped
 //! fragment (`packaging/ftp/vsftpd.conf.fragment`) and Debian's stock `/etc/pam.d/vsftpd`, the
 //! real `gatehoused` and `gatehouse-tasks`, `pam_gatehouse.so` and `libnss_gatehouse.so.2` at
 //! their installed paths, all inside private mount and PID namespaces
@@ -35,9 +35,19 @@ fn scenario() -> Result<Run, String> {
     if !Path::new("/usr/sbin/vsftpd").exists() {
         return Err("vsftpd is not installed (apt-get install vsftpd; .ci/run does)".into());
     }
-    let fragment = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/ftp/vsftpd.conf.fragment");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fragment = manifest.join("../packaging/ftp/vsftpd.conf.fragment");
+    let stock = manifest.join("tests/data/vsftpd.conf");
     let port = || ftp::free_port().to_string();
-    ftp::run("vsftpd", &[("FRAGMENT", fragment.display().to_string()), ("PORT6", port()), ("PORTM", port())])
+    ftp::run(
+        "vsftpd",
+        &[
+            ("FRAGMENT", fragment.display().to_string()),
+            ("VSFTPD_STOCK", stock.display().to_string()),
+            ("PORT6", port()),
+            ("PORTM", port()),
+        ],
+    )
 }
 
 /// The scenario, run once for every test of this file.

@@ -74,7 +74,7 @@ world() {
         unshare -m -p -f --mount-proc --propagation private \
         bash -c ". $ROOT/server/tests/data/ftp-world.sh; . $ROOT/server/tests/data/$server-setup.sh; . $W/$server-bench.sh"
 }
-out=$(world vsftpd FRAGMENT="$ROOT/packaging/ftp/vsftpd.conf.fragment")
+out=$(world vsftpd FRAGMENT="$ROOT/packaging/ftp/vsftpd.conf.fragment" VSFTPD_STOCK="$ROOT/server/tests/data/vsftpd.conf")
 PROFTPD_BIN=$(ls /usr/sbin/proftpd /opt/gatehouse-ci/proftpd/usr/sbin/proftpd 2>/dev/null | head -n 1 || true)
 if [ -n "$PROFTPD_BIN" ]; then
     base=${PROFTPD_BIN%/usr/sbin/proftpd}

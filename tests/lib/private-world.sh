@@ -6,6 +6,8 @@
 #   start_daemon  the real gatehoused ($GATEHOUSED) in the background, logging to $T/daemon.log;
 #                 returns once its socket and snapshot exist
 #   stop_daemon   stops it (by its pid) and waits for it
+#   system_user NAME HOME  a system account (nologin), unless the host already has one by that name
+#                 (a host with gatehouse installed has gatehouse-keys; tests must not care)
 # Nothing written there reaches the host; the mounts end with the namespace.
 mkdir -p "$T/ov"
 mount -t tmpfs -o mode=0700 tmpfs "$T/ov"
@@ -15,6 +17,9 @@ ov() {
 }
 fresh() {
     for d in "$@"; do mount -t tmpfs -o mode=0755 tmpfs "$d"; done
+}
+system_user() {
+    getent passwd "$1" >/dev/null || useradd -r -M -d "$2" -s /usr/sbin/nologin "$1"
 }
 DAEMON=
 start_daemon() {

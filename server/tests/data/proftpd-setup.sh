@@ -1,14 +1,24 @@
 # Sourced by server/tests/proftpd.rs in its namespace, after ftp-world.sh (same shell): ProFTPD
-# 1.3.8's stock /etc/proftpd (proftpd.conf and modules.conf from the package, with the module
-# path of the unpacked copy when it is not installed), the shipped fragment as
+# 1.3.8's stock /etc/proftpd (proftpd.conf and modules.conf from the package's templates, with
+# the module path of the unpacked copy when it is not installed), the shipped fragment as
 # /etc/proftpd/conf.d/gatehouse.conf, the shipped PAM file (Debian's stock one) as
 # /etc/pam.d/proftpd, then the test's own settings (port, loopback, passive range, log file).
 # In: what ftp-world.sh takes, and PROFTPD_BIN, PROFTPD_BASE ("" or the unpacked copy),
 # FRAGMENT, PAMFILE, PASV.
+# The host's /etc/proftpd never counts (an earlier install may have left one, a new machine has
+# none): the private /etc/proftpd starts empty and gets proftpd.conf and modules.conf from the
+# package's templates, as Debian's postinst makes them (the unpacked package has no
+# /etc/proftpd/proftpd.conf: the postinst copies /usr/share/proftpd/templates).
+TEMPLATES="$PROFTPD_BASE/usr/share/proftpd/templates"
+[ -f "$TEMPLATES/proftpd.conf" ] && [ -f "$TEMPLATES/modules.conf" ] ||
+    { echo "no ProFTPD templates in $TEMPLATES" >&2; exit 1; }
+rm -rf /etc/proftpd
 mkdir -p -m 0755 /run/proftpd /etc/proftpd/conf.d /var/log/proftpd
-[ -f /etc/proftpd/proftpd.conf ] || cp -a "$PROFTPD_BASE/etc/proftpd/." /etc/proftpd/
+install -m 0644 "$TEMPLATES/proftpd.conf" "$TEMPLATES/modules.conf" /etc/proftpd/
 sed -i "s|^ModulePath .*|ModulePath $PROFTPD_BASE/usr/lib/proftpd|" /etc/proftpd/modules.conf
-getent passwd proftpd >/dev/null || useradd -r -M -d /run/proftpd -s /usr/sbin/nologin proftpd
+grep -q "^ModulePath $PROFTPD_BASE/usr/lib/proftpd\$" /etc/proftpd/modules.conf ||
+    { echo "modules.conf has no ModulePath line to point at $PROFTPD_BASE/usr/lib/proftpd" >&2; exit 1; }
+system_user proftpd /run/proftpd
 install -m 0644 "$PAMFILE" /etc/pam.d/proftpd
 install -m 0644 "$FRAGMENT" /etc/proftpd/conf.d/gatehouse.conf
 install -d -m 0755 /etc/proftpd/gatehouse

@@ -1,12 +1,13 @@
 # Sourced by server/tests/vsftpd.rs in its namespace (see ftp-world.sh, which builds the world):
-# Debian's stock /etc/pam.d/vsftpd (pam/tests/data), Debian's stock /etc/vsftpd.conf with the
-# shipped fragment appended, then the test's own settings (port, passive range, foreground, log
+# Debian's stock /etc/pam.d/vsftpd (pam/tests/data), Debian's stock /etc/vsftpd.conf (a copy of
+# vsftpd 3.0.3-13+b2's conffile in VSFTPD_STOCK, so the host's edited or missing file never
+# counts) with the shipped fragment appended, then the test's own settings (port, passive range, foreground, log
 # file). Runs after ftp-world.sh (same shell). In: what ftp-world.sh takes, and PAMD
-# (pam/tests/data/pam.d), FRAGMENT, PASV.
+# (pam/tests/data/pam.d), FRAGMENT, PASV, VSFTPD_STOCK (server/tests/data/vsftpd.conf).
 mkdir -p -m 0755 /run/vsftpd/empty
 install -m 0644 "$PAMD/vsftpd" /etc/pam.d/vsftpd
 install -d -m 0755 /etc/vsftpd/gatehouse
-getent passwd ftp >/dev/null || useradd -r -M -d /srv/ftp -s /usr/sbin/nologin ftp
+system_user ftp /srv/ftp
 
 newuser rwu
 newuser ro --mode r
@@ -33,7 +34,7 @@ start_gatehouse /etc/vsftpd/gatehouse/gone
 SERVER_LOG="$T/vsftpd.log"
 : > "$SERVER_LOG"
 {
-    cat /etc/vsftpd.conf
+    cat "${VSFTPD_STOCK:?}"
     cat "$FRAGMENT"
     cat <<CONF
 listen=YES

@@ -34,7 +34,7 @@ grep -q '^group:.*files gatehouse' /etc/nsswitch.conf
 echo /usr/sbin/gatehouse-sftp >> /etc/shells
 install -m 0644 "$PROFILE" /usr/share/pam-configs/gatehouse
 DEBIAN_FRONTEND=noninteractive pam-auth-update --package --enable gatehouse
-useradd -r -M -d /nonexistent -s /usr/sbin/nologin gatehouse-keys
+system_user gatehouse-keys /nonexistent
 mkdir -p -m 0755 /var/lib/gatehouse/home /srv/gatehouse
 # Debian's stock sshd files (openssh-server 9.2p1-2+deb12u*), the drop-in as shipped.
 install -m 0644 "$DATA/sshd_config" /etc/ssh/sshd_config
@@ -42,7 +42,7 @@ install -m 0644 "$DATA/pam.d/sshd" /etc/pam.d/sshd
 mkdir -p /etc/ssh/sshd_config.d
 find /etc/ssh/sshd_config.d -mindepth 1 -delete
 install -m 0644 "$DROPIN" /etc/ssh/sshd_config.d/gatehouse.conf
-getent passwd sshd >/dev/null || useradd -r -M -d /run/sshd -s /usr/sbin/nologin sshd
+system_user sshd /run/sshd
 rm -f /etc/ssh/ssh_host_*
 ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
 
