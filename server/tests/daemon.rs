@@ -1,7 +1,8 @@
 //! gatehoused end to end over a real Unix socket: a real SQLite store, the daemon's `serve` on a
 //! temp socket path, and a small synchronous client built on `gatehouse_policy::wire` (the same
-//! codec the PAM module uses). Tests run as root, so `SO_PEERCRED` always says uid 0 here; the
-//! per-uid rule is unit-tested in `daemon::authz`.
+//! codec the PAM module uses). Tests run as root, so `SO_PEERCRED` says uid 0 here, except for
+//! the connections of the python3 helper run as `nobody` ([`Flood`]); the per-uid rule is
+//! unit-tested in `daemon::authz`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -410,7 +411,7 @@ async fn oversize_frame_closes_the_connection() {
 async fn idle_and_stalled_clients_are_dropped() {
     let d = Daemon::start(|c| c.idle_timeout = Duration::from_millis(300)).await;
     let socket = d.socket.clone();
-    let (silent, partial) = blocking(move || {
+    let (silent, partial, trickle) = blocking(move || {
         let t = Instant::now();
         let mut s = UnixStream::connect(&socket).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -425,9 +426,26 @@ async fn idle_and_stalled_clients_are_dropped() {
         s.write_all(&[0, 0, 0, 40, b'{']).unwrap();
         let mut buf = Vec::new();
         let _ = s.read_to_end(&mut buf);
-        (silent, t.elapsed())
+        let partial = t.elapsed();
+        // A slowloris: one byte every 100 ms, each well within the idle timeout. The whole frame
+        // must arrive within it, so the trickle is cut off all the same.
+        let t = Instant::now();
+        let mut s = UnixStream::connect(&socket).unwrap();
+        let frame = [&[0u8, 0, 0, 200][..], &[b' '; 200][..]].concat();
+        for b in &frame {
+            if s.write_all(std::slice::from_ref(b)).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            if t.elapsed() > Duration::from_secs(6) {
+                break;
+            }
+        }
+        let trickle = t.elapsed();
+        (silent, partial, trickle)
     })
     .await;
+    assert!(trickle < Duration::from_secs(3), "a byte every 100 ms held the connection for {trickle:?}");
     for e in [silent, partial] {
         assert!(e >= Duration::from_millis(250) && e < Duration::from_secs(5), "{e:?}");
     }
@@ -781,4 +799,144 @@ async fn ldap_directory_that_never_answers_fails_closed_and_blocks_no_local_logi
         1,
         "a dead directory counted as a wrong password"
     );
+}
+
+/// Opens `n` connections to the daemon as uid/gid 65534 (`nobody`), in a python3 helper, sends
+/// a `Ping` on each and prints how many were answered; keeps them open (pinging every 5 s, so
+/// the idle timeout does not end them) until its standard input closes. That is issue 15's
+/// attack: any local account, many idle connections.
+struct Flood {
+    child: std::process::Child,
+    /// Connections that got their `Ping` answered.
+    answered: usize,
+}
+
+const FLOOD_PY: &str = r#"
+import json, os, select, socket, struct, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+ping = json.dumps({"v": 1, "request": "ping"}).encode()
+frame = struct.pack(">I", len(ping)) + ping
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(path)
+        socks.append(s)
+    except OSError:
+        s.close()
+def ping_all():
+    alive = []
+    for s in socks:
+        try:
+            s.sendall(frame)
+            h = s.recv(4)
+            if len(h) == 4 and len(s.recv(struct.unpack(">I", h)[0])) > 0:
+                alive.append(s)
+                continue
+        except OSError:
+            pass
+        s.close()
+    return alive
+socks = ping_all()
+print(len(socks), flush=True)
+while True:
+    r, _, _ = select.select([sys.stdin], [], [], 5)
+    if r:
+        break
+    socks = ping_all()
+"#;
+
+impl Flood {
+    fn start(socket: &std::path::Path, n: usize) -> Flood {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("/usr/bin/python3")
+            .args(["-c", FLOOD_PY, socket.to_str().unwrap(), &n.to_string()])
+            .uid(65534)
+            .gid(65534)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs as nobody");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        let answered = line.trim().parse().unwrap_or_else(|_| panic!("flood helper said {line:?}"));
+        Flood { child, answered }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        if !matches!(self.child.wait_timeout_or_kill(), Ok(())) {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+/// Waits up to 10 s for the helper to end after its stdin closed, else kills it (by pid).
+trait WaitOrKill {
+    fn wait_timeout_or_kill(&mut self) -> std::io::Result<()>;
+}
+
+impl WaitOrKill for std::process::Child {
+    fn wait_timeout_or_kill(&mut self) -> std::io::Result<()> {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if self.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill()?;
+        self.wait().map(|_| ())
+    }
+}
+
+/// Issue 15, item 5: 600 connections held by one unprivileged uid (`nobody`) must not stop
+/// root's PAM requests. The flooding uid gets at most its per-uid cap; root's ping and
+/// authenticate are answered promptly while the flood holds its connections open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unprivileged_flood_cannot_crowd_out_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Daemon::start(|_| {}).await;
+    d.add(nu("alice")).await;
+    // nobody must reach the socket, as it reaches /run/gatehouse/socket (0755 dir, 0666 socket).
+    let dir = d.socket.parent().unwrap().to_path_buf();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&d.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let socket = d.socket.clone();
+    let flood = blocking(move || Flood::start(&socket, 600)).await;
+    assert!(flood.answered >= 1, "the helper could not talk to the daemon at all: the test proves nothing");
+    let d = std::sync::Arc::new(d);
+    let dd = d.clone();
+    let (ping, auth, took) = blocking(move || {
+        let t = Instant::now();
+        let try_call = |req: &Request| -> Result<Response, String> {
+            let mut s = dd.connect();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            wire::write_request(&mut s, req).map_err(|e| e.to_string())?;
+            wire::read_response(&mut s, wire::MAX_FRAME).map_err(|e| e.to_string())
+        };
+        let ping = try_call(&Request::Ping);
+        let auth = try_call(&Request::Authenticate {
+            user: "alice".into(),
+            service: "sshd".into(),
+            rhost: Some("192.0.2.1".into()),
+            tty: None,
+            password: Secret::new(PW.into()),
+        });
+        (ping, auth, t.elapsed())
+    })
+    .await;
+    assert_eq!(ping, Ok(Response::Ok), "root's ping during the flood");
+    assert_eq!(auth, Ok(Response::Ok), "root's authenticate during the flood");
+    assert!(took < Duration::from_secs(3), "root waited {took:?}");
+    let cap = gatehouse_server::daemon::conns::MAX_PER_UNPRIVILEGED_UID;
+    assert_eq!(flood.answered, cap, "connections one unprivileged uid holds");
+    drop(flood);
+    if let Ok(d) = std::sync::Arc::try_unwrap(d) {
+        d.stop().await;
+    }
 }

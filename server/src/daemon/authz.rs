@@ -64,6 +64,12 @@ impl CallerMap {
         }
         (map, warnings)
     }
+
+    /// True for the daemon's own clients: root (PAM), the keys user and every uid `[callers]`
+    /// names. They get connection slots no other local account can take ([`super::conns`]).
+    pub fn is_privileged(&self, uid: u32) -> bool {
+        uid == 0 || self.keys_uid == Some(uid) || self.by_protocol.values().any(|uids| uids.contains(&uid))
+    }
 }
 
 /// A user name (or a numeric uid) to a uid, through NSS.
@@ -146,6 +152,18 @@ mod tests {
         assert_eq!(e, "caller uid 33 may not check accounts for protocol ssh (only root and [callers] ssh)");
         let e = authorize(Access::Keys, 5, &CallerMap::default()).unwrap_err();
         assert!(e.starts_with("caller uid 5 may not look keys up"), "{e}");
+    }
+
+    #[test]
+    fn privileged_are_root_the_keys_user_and_callers() {
+        let m = map();
+        for uid in [0, 999, 33, 21, 22] {
+            assert!(m.is_privileged(uid), "{uid}");
+        }
+        for uid in [1, 1000, 65534] {
+            assert!(!m.is_privileged(uid), "{uid}");
+        }
+        assert!(!CallerMap::default().is_privileged(999));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! gatehoused: answers the PAM module and gatehouse-keys over a Unix socket.
 //!
-//! One task per connection reads frames in a loop ([`gatehouse_policy::wire`]: length checked
-//! before allocating, an idle timeout between and inside frames), checks the caller's
+//! Each connection gets a slot by its `SO_PEERCRED` uid ([`conns`]: a share reserved for root
+//! and the daemon's own callers, a small cap per unprivileged uid), or is closed at once. One
+//! task per connection reads frames in a loop ([`gatehouse_policy::wire`]: length checked
+//! before allocating, each whole frame within the idle timeout), checks the caller's
 //! `SO_PEERCRED` uid for each request ([`authz::authorize`]), and answers exactly once per
 //! request. Password hashing runs on a fixed set of hashing threads ([`hashpool`]), FIFO, one per
 //! CPU, so memory stays bounded (argon2id takes 19 MiB per hash) and a burst of logins queues
@@ -18,6 +20,7 @@
 //! coalesces bursts; it is started beside [`serve`] by the binary.
 pub mod admin;
 pub mod authz;
+pub mod conns;
 pub mod exporter;
 pub mod handlers;
 pub mod hashpool;
@@ -39,7 +42,7 @@ use std::time::{Duration, Instant};
 use throttle::{Admit, Throttle, ThrottleConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use zeroize::Zeroizing;
 
@@ -74,8 +77,9 @@ pub struct DaemonConfig {
     pub max_frame: usize,
     /// Password hashes computed at once.
     pub hash_permits: usize,
-    /// Connections served at once; more are closed at once.
-    pub max_connections: usize,
+    /// Connections served at once, and how they are split between privileged callers and
+    /// each unprivileged uid ([`conns`]); connections over a limit are closed at once.
+    pub connections: conns::ConnLimits,
     /// How long in-flight requests may finish after shutdown is asked for.
     pub shutdown_grace: Duration,
     /// Signalled after every change the daemon itself writes (see the module doc: the snapshot
@@ -125,7 +129,7 @@ impl DaemonConfig {
                 idle_timeout: Duration::from_secs(10),
                 max_frame: wire::MAX_FRAME,
                 hash_permits: cpus,
-                max_connections: 512,
+                connections: conns::ConnLimits::default(),
                 shutdown_grace: Duration::from_secs(5),
                 changed: Arc::new(Notify::new()),
                 directory,
@@ -230,7 +234,7 @@ pub async fn serve_with(
     listener: UnixListener,
     shutdown: impl Future<Output = ()>,
 ) {
-    let conns = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let slots = conns::Slots::new(cfg.connections);
     let state = Arc::new(State {
         hashing: hashpool::HashPool::new(cfg.hash_permits),
         throttle: Mutex::new(Throttle::new(cfg.throttle.clone())),
@@ -246,14 +250,20 @@ pub async fn serve_with(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let Ok(permit) = conns.clone().try_acquire_owned() else {
-                        tracing::warn!("too many connections; closing a new one");
-                        continue;
+                    let uid = match stream.peer_cred() {
+                        Ok(c) => c.uid(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the caller's credentials; closing");
+                            continue;
+                        }
                     };
+                    // Dropping the stream closes it; the refusal is logged inside, rate-limited.
+                    let privileged = state.cfg.callers.is_privileged(uid);
+                    let Some(slot) = slots.take(uid, privileged, Instant::now()) else { continue };
                     let st = state.clone();
                     tasks.spawn(async move {
-                        connection(&st, stream).await;
-                        drop(permit);
+                        connection(&st, stream, uid).await;
+                        drop(slot);
                     });
                 }
                 Err(e) => {
@@ -330,15 +340,10 @@ async fn write_response(s: &mut UnixStream, resp: &Response, idle: Duration) -> 
     }
 }
 
-/// Serves one connection: requests in a loop, one answer each.
-async fn connection(st: &State, mut stream: UnixStream) {
-    let uid = match stream.peer_cred() {
-        Ok(c) => c.uid(),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the caller's credentials; closing");
-            return;
-        }
-    };
+/// Serves one connection from `uid` (its `SO_PEERCRED`): requests in a loop, one answer each.
+/// Every frame must arrive whole within the idle timeout, so neither a silent client nor one that
+/// trickles a byte at a time holds its slot for longer.
+async fn connection(st: &State, mut stream: UnixStream, uid: u32) {
     loop {
         let body = match read_frame(&mut stream, st.cfg.max_frame, st.cfg.idle_timeout).await {
             Ok(b) => b,
