@@ -66,6 +66,8 @@ pub struct Config {
     pub password: PasswordConfig,
     /// Lockout after repeated failures.
     pub lockout: LockoutConfig,
+    /// gatehoused's per-source limits on login attempts.
+    pub throttle: ThrottleConfig,
     /// Non-root uids (by name) allowed to authenticate users for a protocol.
     pub callers: BTreeMap<String, Vec<String>>,
     /// The directory for users whose `password_source` is `ldap`.
@@ -234,6 +236,91 @@ pub struct LockoutConfig {
     pub lock_for: String,
 }
 
+/// `[throttle]`: gatehoused's per-source limits on password attempts, kept in memory and
+/// checked before any password is hashed, so sprayed names cannot queue hashes. A source is the
+/// client address PAM reports: an IPv4 address, or an IPv6 address's `ipv6_prefix` network.
+///
+/// Only what an attacker does is limited: a wrong password or an unknown user spends a token, a
+/// right password gives its token back. So an office behind one NAT, a backup job, or an FTP
+/// client that logs in once per transfer is never throttled by its own successful logins.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// Attempts a source may have in flight or failed at once (the bucket); 0 disables the
+    /// bucket.
+    pub burst: u32,
+    /// Time to refill a whole bucket, e.g. `10s` (tokens come back steadily: `burst` per `per`).
+    pub per: String,
+    /// Failed passwords (or unknown users) from one source within `lock_window` that lock the
+    /// source; 0 never locks a source. Accounts have their own `[lockout]`.
+    pub lock_failures: u32,
+    /// Window in which a source's failures are counted, e.g. `5m`.
+    pub lock_window: String,
+    /// How long a source lock lasts, e.g. `15m`.
+    pub lock_for: String,
+    /// IPv6 sources are counted by their network of this prefix length (32–128): a site or a
+    /// customer usually holds a whole /64 and can rotate addresses inside it at will, so counting
+    /// per address would not hold it. 128 counts each address. IPv4 is always per address, and
+    /// an IPv4-mapped address (`::ffff:a.b.c.d`) is IPv4.
+    pub ipv6_prefix: u8,
+}
+
+/// `[throttle]`'s durations in seconds, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleDurations {
+    /// `per`.
+    pub per: u64,
+    /// `lock_window`.
+    pub lock_window: u64,
+    /// `lock_for`.
+    pub lock_for: u64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            burst: 10,
+            per: "10s".into(),
+            lock_failures: 20,
+            lock_window: "5m".into(),
+            lock_for: "15m".into(),
+            ipv6_prefix: 64,
+        }
+    }
+}
+
+impl ThrottleConfig {
+    /// Parses and checks the durations and the prefix: the one place both `validate` and the
+    /// daemon read them from. A limit that is on must have a non-zero duration (a zero `per`
+    /// would refill at once, which is `burst = 0` spelled wrong).
+    pub fn durations(&self) -> Result<ThrottleDurations, PolicyError> {
+        let d = ThrottleDurations {
+            per: parse_duration("throttle.per", &self.per)?,
+            lock_window: parse_duration("throttle.lock_window", &self.lock_window)?,
+            lock_for: parse_duration("throttle.lock_for", &self.lock_for)?,
+        };
+        if self.burst > 0 && d.per == 0 {
+            return Err(PolicyError::invalid("throttle.per", &self.per, "must be at least 1s (burst = 0 disables)"));
+        }
+        for (field, value, secs) in [
+            ("throttle.lock_window", &self.lock_window, d.lock_window),
+            ("throttle.lock_for", &self.lock_for, d.lock_for),
+        ] {
+            if self.lock_failures > 0 && secs == 0 {
+                return Err(PolicyError::invalid(field, value, "must be at least 1s (lock_failures = 0 disables)"));
+            }
+        }
+        if !(32..=128).contains(&self.ipv6_prefix) {
+            return Err(PolicyError::invalid(
+                "throttle.ipv6_prefix",
+                self.ipv6_prefix.to_string(),
+                "expected 32 to 128: 64 for a customer's or site's network, 48 or 56 for a larger site, 128 per address",
+            ));
+        }
+        Ok(d)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         let protocols = [("sshd", "ssh"), ("vsftpd", "ftp"), ("proftpd", "ftp"), ("ftp", "ftp"), ("pure-ftpd", "ftp")]
@@ -253,6 +340,7 @@ impl Default for Config {
             protocols,
             password: PasswordConfig::default(),
             lockout: LockoutConfig::default(),
+            throttle: ThrottleConfig::default(),
             callers: BTreeMap::new(),
             mail: MailConfig::default(),
             fleet: FleetConfig::default(),
@@ -383,6 +471,7 @@ impl Config {
         }
         parse_duration("lockout.window", &self.lockout.window)?;
         parse_duration("lockout.lock_for", &self.lockout.lock_for)?;
+        self.throttle.durations()?;
         if let Some(p) = &self.mail.sendmail {
             validate_root(p)
                 .map_err(|_| PolicyError::invalid("mail.sendmail", p, "must be an absolute canonical path"))?;
@@ -534,6 +623,55 @@ mod tests {
         assert!(c.check_root("/srv/gx/a").is_err());
         assert!(c.check_root("/etc").is_err());
         assert!(c.check_root("/srv/g/../etc").is_err());
+    }
+
+    #[test]
+    fn throttle_keys_default_parse_and_are_checked() {
+        let c = Config::parse("").unwrap();
+        assert_eq!((c.throttle.burst, c.throttle.lock_failures, c.throttle.ipv6_prefix), (10, 20, 64));
+        assert_eq!(c.throttle.durations().unwrap(), ThrottleDurations { per: 10, lock_window: 300, lock_for: 900 });
+        let c = Config::parse(
+            "[throttle]\nburst = 50\nper = \"1m\"\nlock_failures = 0\nlock_window = \"0s\"\nlock_for = \"1h\"\nipv6_prefix = 56",
+        )
+        .unwrap();
+        assert_eq!((c.throttle.burst, c.throttle.lock_failures, c.throttle.ipv6_prefix), (50, 0, 56));
+        assert_eq!(c.throttle.durations().unwrap(), ThrottleDurations { per: 60, lock_window: 0, lock_for: 3600 });
+        // Off is spelled with zero counts, so zero durations are allowed only then.
+        Config::parse("[throttle]\nburst = 0\nper = \"0s\"").unwrap();
+        for (text, field, words) in [
+            ("per = \"10x\"", "throttle.per", "unknown unit"),
+            ("per = \"0s\"", "throttle.per", "burst = 0 disables"),
+            ("lock_window = \"0\"", "throttle.lock_window", "lock_failures = 0 disables"),
+            ("lock_for = \"soon\"", "throttle.lock_for", "expected a duration"),
+            ("ipv6_prefix = 16", "throttle.ipv6_prefix", "expected 32 to 128"),
+            ("ipv6_prefix = 129", "throttle.ipv6_prefix", "expected 32 to 128"),
+            ("burst = -1", "config", ""),
+            ("window = \"5m\"", "window", "unknown field"),
+        ] {
+            let e = Config::parse(&format!("[throttle]\n{text}")).unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains(words), "{text}: {e}");
+        }
+    }
+
+    /// The shipped file shows `[throttle]`'s defaults, commented: uncommented they parse, and
+    /// they are the defaults.
+    #[test]
+    fn shipped_file_shows_the_throttle_defaults() {
+        let shipped = include_str!("../../packaging/etc/gatehouse.toml");
+        let section: Vec<&str> = shipped
+            .lines()
+            .skip_while(|l| !l.starts_with("# [throttle]"))
+            .take_while(|l| l.len() > 2)
+            .map(|l| l.trim_start_matches("# ").split(" #").next().unwrap_or(""))
+            .collect();
+        assert!(section.len() > 6, "{section:?}");
+        let c = Config::parse(&section.join("\n")).unwrap();
+        let d = ThrottleConfig::default();
+        assert_eq!(
+            (c.throttle.burst, c.throttle.per, c.throttle.lock_failures, c.throttle.ipv6_prefix),
+            (d.burst, d.per, d.lock_failures, d.ipv6_prefix)
+        );
+        assert_eq!((c.throttle.lock_window, c.throttle.lock_for), (d.lock_window, d.lock_for));
     }
 
     #[test]

@@ -246,11 +246,12 @@ async fn source_address_throttled_and_locked() {
     })
     .await;
     d.add(nu("alice")).await;
+    // Failures spend the source's tokens (successes do not: see the next test).
     for _ in 0..3 {
-        assert_eq!(d.auth("alice", PW, Some("198.51.100.7")), Response::Ok);
+        assert!(denied(&d.auth("alice", "wrong", Some("198.51.100.7"))).starts_with("wrong password"));
     }
     let t = Instant::now();
-    assert_eq!(denied(&d.auth("alice", PW, Some("198.51.100.7"))), "throttled");
+    assert!(denied(&d.auth("alice", PW, Some("198.51.100.7"))).starts_with("throttled"));
     assert!(t.elapsed() < Duration::from_secs(1), "throttled answers come before hashing");
     // Another source is not affected.
     assert_eq!(d.auth("alice", PW, Some("198.51.100.8")), Response::Ok);
@@ -263,6 +264,67 @@ async fn source_address_throttled_and_locked() {
     let r = d.auth("alice", PW, Some("198.51.100.9"));
     assert!(denied(&r).starts_with("source 198.51.100.9 is locked"), "{r:?}");
     assert_eq!(d.auth("alice", PW, Some("198.51.100.10")), Response::Ok);
+    d.stop().await;
+}
+
+/// The throttle with the shipped defaults (`[throttle]` unset), not the test harness's generous
+/// one.
+fn shipped_throttle(c: &mut DaemonConfig) {
+    let (shipped, _) = DaemonConfig::from_config(&gatehouse_policy::config::Config::default()).unwrap();
+    c.throttle = shipped.throttle;
+}
+
+/// Issue 15, item 8: with the shipped limits, thirty good logins in a row from one address (a
+/// backup job, an FTP client that logs in per transfer, an office behind one NAT) all succeed;
+/// wrong passwords from one address are still throttled, and then its right password waits too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn successful_logins_are_not_throttled_failures_are() {
+    let d = Daemon::start(shipped_throttle).await;
+    d.add(nu("alice")).await;
+    for i in 0..30 {
+        assert_eq!(d.auth("alice", PW, Some("203.0.113.5")), Response::Ok, "good login {i} from one address");
+    }
+    for i in 0..30 {
+        let rhost = if i % 2 == 0 { "2001:db8:aa:1::7" } else { "2001:db8:aa:1::8" };
+        assert_eq!(d.auth("alice", PW, Some(rhost)), Response::Ok, "good login {i} from one /64");
+    }
+    let mut answers = Vec::new();
+    for _ in 0..20 {
+        answers.push(d.auth("alice", "wrong", Some("203.0.113.6")));
+    }
+    let throttled =
+        answers.iter().filter(|r| matches!(r, Response::Denied { reason } if reason.starts_with("throttled"))).count();
+    assert!(throttled >= 1, "twenty wrong passwords in a row were never throttled: {answers:?}");
+    let r = d.auth("alice", PW, Some("203.0.113.6"));
+    assert!(denied(&r).starts_with("throttled"), "{r:?}");
+    // The first address is unaffected.
+    assert_eq!(d.auth("alice", PW, Some("203.0.113.5")), Response::Ok);
+    d.stop().await;
+}
+
+/// Issue 15, item 8: IPv6 sources share a bucket per /64, so rotating addresses inside one
+/// prefix does not escape the throttle; the next /64 is another source. An IPv4-mapped address
+/// is the IPv4 address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_addresses_in_one_prefix_share_a_bucket() {
+    let d = Daemon::start(|c| {
+        c.throttle.burst = 3;
+        c.throttle.per = Duration::from_secs(600);
+    })
+    .await;
+    d.add(nu("alice")).await;
+    for rhost in ["2001:db8:5:6::1", "[2001:db8:5:6::2]", "2001:db8:5:6:dead:beef:0:1"] {
+        let r = d.auth("alice", "wrong", Some(rhost));
+        assert!(denied(&r).starts_with("wrong password"), "{rhost}: {r:?}");
+    }
+    let r = d.auth("alice", PW, Some("2001:db8:5:6::4"));
+    assert!(denied(&r).starts_with("throttled"), "another address in the same /64: {r:?}");
+    assert_eq!(d.auth("alice", PW, Some("2001:db8:5:7::1")), Response::Ok, "the next /64");
+    for _ in 0..3 {
+        d.auth("alice", "wrong", Some("::ffff:198.51.100.20"));
+    }
+    let r = d.auth("alice", PW, Some("198.51.100.20"));
+    assert!(denied(&r).starts_with("throttled"), "::ffff:198.51.100.20 is 198.51.100.20: {r:?}");
     d.stop().await;
 }
 

@@ -1,7 +1,7 @@
 //! One handler per request kind. Each is: look up → check → act → exactly one answer, plus the
 //! words for the log line (which never carry a secret).
 use super::offline::{Applied, LoginEvent};
-use super::throttle::{source_key, Admit};
+use super::throttle::Admit;
 use super::{Grant, State};
 use crate::store::{now, StoreError};
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
@@ -133,7 +133,43 @@ async fn count_failure(st: &State, user: &User, source: &str) -> String {
 /// The protocol whose clients append the TOTP code to the password (they have no second prompt).
 pub const FTP: &str = "ftp";
 
-/// `Authenticate`: throttle by source, then user lookup, lock, one verify.
+/// `Authenticate`: throttle by source, then [`authenticate_admitted`]; the throttle token is
+/// given back when the secret was right ([`secret_was_right`]), so successful logins are never
+/// throttled (see [`super::throttle`] for why it is taken first and refunded after).
+pub async fn authenticate(
+    st: &State,
+    caller_uid: u32,
+    user: &str,
+    protocol: &str,
+    rhost: Option<&str>,
+    password: &Secret,
+) -> Outcome {
+    let source = st.source_key(rhost);
+    match st.admit(&source, Instant::now()) {
+        Admit::Yes => {}
+        Admit::Throttled => {
+            return Outcome::denied(format!("throttled: too many failed logins from {source}; try again shortly"))
+        }
+        Admit::Locked(d) => {
+            return Outcome::denied(format!("source {source} is locked for {}s after repeated failures", d.as_secs()))
+        }
+    }
+    let out = authenticate_admitted(st, caller_uid, user, protocol, &source, password).await;
+    if secret_was_right(&out.response) {
+        st.refund(&source);
+    }
+    out
+}
+
+/// The one decision of what gives the throttle token back: an answer that only a right secret
+/// gets (a login, the TOTP prompt after a right password, a forced or invited password change).
+/// Everything else keeps it: wrong secrets, unknown users, locked accounts, and answers that are
+/// neither, such as an unreachable directory (those still must not pile up per source).
+fn secret_was_right(r: &Response) -> bool {
+    matches!(r, Response::Ok | Response::TotpRequired | Response::NewPasswordRequired)
+}
+
+/// `Authenticate` once admitted by the throttle: user lookup, lock, one verify.
 ///
 /// - A TOTP user over FTP appends the code: the last [`totp::DIGITS`] characters are the code,
 ///   the rest the password, and both must be right (the code once: replay-guarded).
@@ -144,27 +180,19 @@ pub const FTP: &str = "ftp";
 ///   against the user's open invitation (one more hash; plain wrong passwords cost none), and a
 ///   match is redeemed once and answered with [`Response::NewPasswordRequired`]. Not over FTP,
 ///   which cannot change a password (the code would be used up for nothing).
-pub async fn authenticate(
+async fn authenticate_admitted(
     st: &State,
     caller_uid: u32,
     user: &str,
     protocol: &str,
-    rhost: Option<&str>,
+    source: &str,
     password: &Secret,
 ) -> Outcome {
-    let source = source_key(rhost);
-    match st.admit(&source, Instant::now()) {
-        Admit::Yes => {}
-        Admit::Throttled => return Outcome::denied("throttled"),
-        Admit::Locked(d) => {
-            return Outcome::denied(format!("source {source} is locked for {}s after repeated failures", d.as_secs()))
-        }
-    }
     let u = match lookup(st, user).await {
         Ok(Some(u)) => u,
         Ok(None) => {
             dummy(st, password).await;
-            st.ip_failure(&source);
+            st.ip_failure(source);
             return Outcome::new(Response::UnknownUser, "no such gatehouse user");
         }
         Err(e) => return Outcome::unavailable(e),
@@ -178,7 +206,7 @@ pub async fn authenticate(
         ));
     }
     if let Some((public_id, secret)) = apppass::parse(password) {
-        return app_password_login(st, &u, protocol, &source, &public_id, &secret, t).await;
+        return app_password_login(st, &u, protocol, source, &public_id, &secret, t).await;
     }
     let ftp_code = u.totp_enabled && protocol == FTP;
     let (pw, code) = if ftp_code { split_code(password) } else { (password.clone(), None) };
@@ -200,7 +228,7 @@ pub async fn authenticate(
                 match check_code(st, &u, code.as_ref(), t).await {
                     Ok(()) => note.push_str("; TOTP code correct"),
                     Err(why) => {
-                        let lock = count_failure(st, &u, &source).await;
+                        let lock = count_failure(st, &u, source).await;
                         return Outcome::denied(format!("password correct but {why}{lock}"));
                     }
                 }
@@ -226,7 +254,7 @@ pub async fn authenticate(
                 Ok(_) => "wrong password".to_string(),
                 Err(why) => why,
             };
-            let lock = count_failure(st, &u, &source).await;
+            let lock = count_failure(st, &u, source).await;
             Outcome::denied(format!("{why}{lock}"))
         }
     }
@@ -351,7 +379,7 @@ async fn redeem(st: &State, u: &User, typed: &Secret, t: i64) -> Result<bool, St
 /// up either way); a wrong or reused code counts as a failed login.
 pub async fn verify_totp(st: &State, caller_uid: u32, user: &str, rhost: Option<&str>, code: &Secret) -> Outcome {
     // No throttle token of its own: the grant comes from an `Authenticate` that was admitted.
-    let source = source_key(rhost);
+    let source = st.source_key(rhost);
     if !st.take_grant(user, Grant::Totp, caller_uid) {
         return Outcome::denied("no password was verified for this user by this caller in the last two minutes");
     }

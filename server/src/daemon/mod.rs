@@ -113,12 +113,7 @@ impl DaemonConfig {
             ));
         }
         let cpus = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
-        let throttle = ThrottleConfig {
-            lock_failures: cfg.lockout.failures.saturating_mul(4),
-            window: Duration::from_secs(window),
-            lock_for: Duration::from_secs(lock_for),
-            ..ThrottleConfig::default()
-        };
+        let throttle = ThrottleConfig::from_config(&cfg.throttle).map_err(|e| e.to_string())?;
         Ok((
             DaemonConfig {
                 protocols: cfg.protocols.clone(),
@@ -179,8 +174,18 @@ impl State {
         self.hashing.run(f).await
     }
 
+    /// The throttle's key for a client address (IPv6 by its configured prefix).
+    fn source_key(&self, rhost: Option<&str>) -> String {
+        self.throttle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).key(rhost)
+    }
+
     fn admit(&self, source: &str, now: Instant) -> Admit {
         self.throttle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).admit(source, now)
+    }
+
+    /// Gives back the token a login that proved its secret took (see [`throttle`]).
+    fn refund(&self, source: &str) {
+        self.throttle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).refund(source, Instant::now());
     }
 
     fn ip_failure(&self, source: &str) {
