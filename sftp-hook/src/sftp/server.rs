@@ -425,6 +425,17 @@ impl Server {
         }
     }
 
+    /// Where a write at `offset` through `f` really starts: the end of the file for an `APPEND`
+    /// handle (`pwrite` on an `O_APPEND` fd appends whatever offset it is given), else `offset`.
+    /// Every write path (WRITE, copy-data) judges the size cap from here.
+    fn write_start(f: &FileHandle, offset: u64) -> Result<u64, Fail> {
+        if f.append {
+            Ok(rustix::fs::fstat(&f.fd).map_err(errno_fail)?.st_size.max(0) as u64)
+        } else {
+            Ok(offset)
+        }
+    }
+
     fn size_allowed(&self, end: u64) -> Result<(), Fail> {
         match self.max_file_size {
             Some(max) if end > max => {
@@ -540,7 +551,7 @@ impl Server {
         if !f.write {
             return Err(Fail::denied());
         }
-        let start = if f.append { rustix::fs::fstat(&f.fd).map_err(errno_fail)?.st_size.max(0) as u64 } else { offset };
+        let start = Server::write_start(f, offset)?;
         self.size_allowed(start.saturating_add(data.len() as u64))?;
         let mut done = 0;
         while done < data.len() {
@@ -652,6 +663,7 @@ impl Server {
         } else {
             read_len
         };
+        let write_offset = Server::write_start(dst, write_offset)?;
         self.size_allowed(write_offset.saturating_add(len))?;
         let mut buf = vec![0u8; 64 * 1024];
         let mut done = 0u64;
