@@ -22,7 +22,8 @@
 //!   this handle may be written freely. A create is exclusive whenever the user lacks the
 //!   overwrite right, so a file that appears between the check and the open is never clobbered.
 //! - READLINK returns the stored target only if it is relative and resolves inside the root, so
-//!   no host path leaks.
+//!   no host path leaks, and only if neither the entries its text names nor where it leads lie
+//!   in a `none` subtree (else `NO_SUCH_FILE`, as for the hidden entry itself).
 //! - Times in `ls -l` lines are UTC: the server cannot read the host's zone file once confined.
 use super::codec::{self, Attrs, NameEntry, Out, Request, Status, MAX_NAMES_PER_READDIR, MAX_PACKET, MAX_READ};
 use super::fs::{safe_mode, Create, DirReader, FsError, OpenMode, Root};
@@ -809,7 +810,17 @@ impl Server {
         if target.starts_with('/') {
             return Err(Fail::denied());
         }
-        self.resolve(p.as_bytes(), true)?;
+        // Nor may it name what the user cannot see: every entry the text names, and where the
+        // link finally leads, must be visible.
+        let resolved = self.resolve(p.as_bytes(), true)?;
+        let named = named_entries(parent_of(&p), &target).ok_or_else(Fail::denied)?;
+        if let Some(hidden) = named.iter().chain(std::iter::once(&resolved)).find(|e| !self.policy.visible(e)) {
+            self.log.warn(&format!(
+                "denied readlink {p} for {}: its target {hidden} is in a part of the tree hidden from the user",
+                self.me.name
+            ));
+            return Err(Fail::no_such_file());
+        }
         Ok(Reply::Name(target.clone(), target))
     }
 
@@ -873,6 +884,34 @@ fn request_id(r: &Request<'_>) -> Option<u32> {
         | Request::UsersGroupsById { id, .. }
         | Request::UnknownExtended { id, .. } => *id,
     })
+}
+
+/// The directory of canonical `path` (`/` for `/` and its children).
+fn parent_of(path: &str) -> &str {
+    match path.rsplit_once('/') {
+        Some(("", _)) | None => "/",
+        Some((dir, _)) => dir,
+    }
+}
+
+/// Every entry a relative link text names, walked lexically from canonical `dir`: for
+/// `../a/b` in `/w`, `/a` and `/a/b`. `None` if it climbs above the root.
+fn named_entries(dir: &str, target: &str) -> Option<Vec<String>> {
+    let mut at: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    let mut named = Vec::new();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                at.pop()?;
+            }
+            name => {
+                at.push(name);
+                named.push(format!("/{}", at.join("/")));
+            }
+        }
+    }
+    Some(named)
 }
 
 /// `dir` + `/` + `name` for a canonical `dir`.
@@ -1021,6 +1060,17 @@ mod tests {
         assert_eq!(mode_string(0o104755), "-rwsr-xr-x");
         assert_eq!(mode_string(0o120777), "lrwxrwxrwx");
         assert_eq!(mode_string(0o041777), "drwxrwxrwt");
+    }
+
+    #[test]
+    fn link_texts_name_their_entries() {
+        assert_eq!(parent_of("/"), "/");
+        assert_eq!(parent_of("/a"), "/");
+        assert_eq!(parent_of("/a/b"), "/a");
+        let v = |x: &[&str]| Some(x.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(named_entries("/w", "../secret/../pub/p"), v(&["/secret", "/pub", "/pub/p"]));
+        assert_eq!(named_entries("/", "a//./b"), v(&["/a", "/a/b"]));
+        assert_eq!(named_entries("/w", "../.."), None);
     }
 
     #[test]
