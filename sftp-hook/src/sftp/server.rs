@@ -17,7 +17,8 @@
 //! - A client path that is not UTF-8 cannot be matched against rules: `NO_SUCH_FILE`. Entries
 //!   whose names are not UTF-8 are left out of listings for the same reason.
 //! - SFTP v3 RENAME never replaces an existing target (`FAILURE`, as OpenSSH); posix-rename does,
-//!   and then needs the overwrite and delete rights on the target.
+//!   and then needs the overwrite and delete rights on the target. Without them the kernel is
+//!   asked not to replace (`RENAME_NOREPLACE`), so a target created after the check survives.
 //! - Writing into an existing file (truncating or not) is an overwrite; a file created through
 //!   this handle may be written freely. A create is exclusive whenever the user lacks the
 //!   overwrite right, so a file that appears between the check and the open is never clobbered.
@@ -795,7 +796,11 @@ impl Server {
             return Err(Fail::new(Status::Failure, "File exists"));
         }
         self.check(Ask::rename(&f, &t, exists))?;
-        self.root.rename(&f, &t, replace)?;
+        // The kernel is told whether it may replace (RENAME_NOREPLACE otherwise), so a target
+        // that appears after the check above is never clobbered: the rename then fails with
+        // EEXIST, answered "File exists" as when the target was there all along.
+        let may_replace = replace && self.policy.decide(&Ask::rename(&f, &t, true)).allowed;
+        self.root.rename(&f, &t, may_replace)?;
         self.log.info(&format!("rename {f} -> {t}"));
         Ok(Reply::Ok)
     }
