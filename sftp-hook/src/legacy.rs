@@ -7,7 +7,9 @@
 //! clamped there, and each path is passed as `./rel` so it can never be read as an option. The
 //! program then runs with the root as its working directory, a cleared environment and the
 //! [`Fence::Legacy`] Landlock fence, which is what keeps symlinks already in the tree (and any
-//! path trick we missed) from reaching outside it.
+//! path trick we missed) from reaching outside it. So a kernel that enforces no fence at all
+//! (no Landlock, or an `lsm=` list without it) gets no legacy transfers, unless the admin set
+//! `legacy_without_landlock` ([`unfenced_verdict`]).
 //!
 //! Caps: read-only users may only download; users without delete rights get rsync's
 //! `--ignore-existing` (no overwrite), no `--delete*`, `--remove-*` or backups, and no scp
@@ -18,7 +20,7 @@
 //! send them (a symlink travels as its target string, never followed).
 
 use crate::command::printable;
-use crate::confine::{confine, Fence};
+use crate::confine::{confine, Enforcement, Fence};
 use std::os::fd::BorrowedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -374,15 +376,67 @@ fn reroot(p: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Serves the request: the root as working directory, the legacy Landlock fence, a cleared
-/// environment, then exec. Returns only on failure, with the reason.
-pub fn run(plan: &Plan, root: BorrowedFd<'_>, root_path: &Path) -> std::io::Error {
+/// The user's message when a legacy transfer is refused for want of a fence.
+const NO_FENCE: &str = "scp -O and rsync are not available on this server (its kernel cannot confine them); use sftp.";
+
+/// Whether a legacy transfer may run: always under a (full or partial) Landlock fence; without
+/// one only if the config allows it (`legacy_without_landlock`). `Err` is the reason for the
+/// log.
+pub fn unfenced_verdict(landlock_available: bool, allowed_without: bool) -> Result<(), String> {
+    if landlock_available || allowed_without {
+        Ok(())
+    } else {
+        Err("the kernel enforces no Landlock fence and legacy_without_landlock is off".into())
+    }
+}
+
+/// Why [`run`] returned (it returns only when the program was not started).
+#[derive(Debug)]
+pub enum RunError {
+    /// Refused by policy before exec: `user` is the one line for the client, `reason` the log's.
+    Refused {
+        /// For the client (stderr).
+        user: &'static str,
+        /// For the log.
+        reason: String,
+    },
+    /// The root could not be entered, the fence not set up, or the exec failed.
+    Failed(std::io::Error),
+}
+
+/// Serves the request: the root as working directory, the legacy Landlock fence (refused when
+/// the kernel enforces none, unless `allowed_without_landlock`), a cleared environment, then
+/// exec. Returns only when the program was not started, with the reason.
+pub fn run(plan: &Plan, root: BorrowedFd<'_>, root_path: &Path, allowed_without_landlock: bool) -> RunError {
     if let Err(e) = rustix::process::fchdir(root) {
         let e = std::io::Error::from(e);
-        return std::io::Error::new(e.kind(), format!("cannot enter {}: {e}", root_path.display()));
+        return RunError::Failed(std::io::Error::new(e.kind(), format!("cannot enter {}: {e}", root_path.display())));
     }
-    if let Err(e) = confine(root, Fence::Legacy) {
-        return std::io::Error::other(e.to_string());
+    let confined = match confine(root, Fence::Legacy) {
+        Ok(c) => c,
+        Err(e) => return RunError::Failed(std::io::Error::other(e.to_string())),
+    };
+    if let Err(reason) = unfenced_verdict(confined.enforcement != Enforcement::None, allowed_without_landlock) {
+        return RunError::Refused { user: NO_FENCE, reason };
     }
-    std::process::Command::new(&plan.program).args(&plan.args).env_clear().env("PATH", "/usr/bin:/bin").exec()
+    RunError::Failed(
+        std::process::Command::new(&plan.program).args(&plan.args).env_clear().env("PATH", "/usr/bin:/bin").exec(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    /// No fence, no legacy transfer, unless the config says so; any fence (full or partial)
+    /// serves them.
+    #[test]
+    fn legacy_transfers_need_a_fence_or_the_admins_consent() {
+        assert!(unfenced_verdict(true, false).is_ok());
+        assert!(unfenced_verdict(true, true).is_ok());
+        assert!(unfenced_verdict(false, true).is_ok());
+        let why = unfenced_verdict(false, false).unwrap_err();
+        assert!(why.contains("Landlock") && why.contains("legacy_without_landlock"), "{why}");
+    }
 }
