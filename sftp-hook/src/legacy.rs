@@ -11,6 +11,9 @@
 //! (no Landlock, or an `lsm=` list without it) gets no legacy transfers, unless the admin set
 //! `legacy_without_landlock` ([`unfenced_verdict`]).
 //!
+//! Uploads never keep setuid or setgid bits, as SFTP strips them: rsync gets `--chmod=a-st`,
+//! and `scp -t` never gets `-p` (with it scp sets the client's mode bits as sent; without it,
+//! it masks them and still applies the times the client sends).
 //! Caps: read-only users may only download; users without delete rights get rsync's
 //! `--ignore-existing` (no overwrite), no `--delete*`, `--remove-*` or backups, and no scp
 //! upload at all (scp always overwrites); `max_file_size` becomes `--max-size` (scp has no such
@@ -93,6 +96,10 @@ pub fn plan_scp(words: &[String], user: &LegacyUser<'_>) -> Result<Plan, String>
     };
     let paths = &words[i.min(words.len())..];
     if dir == 't' {
+        // `scp -t -p` would fchmod each file to the four octal digits the client sends,
+        // setuid and setgid included. Without it the sink masks the mode as it creates the
+        // file, and still sets the times the client's T lines carry.
+        flags.retain(|f| f != "-p");
         if user.read_only {
             return Err("Your account is read-only: scp uploads are not allowed.".into());
         }
@@ -229,6 +236,12 @@ const SHORT: &str = "ACEIJNORSUWXbcdgmnopqrtuvxyz";
 /// Letters that create links, devices or specials on the receiving side.
 const SHORT_SEND_ONLY: &str = "lHD";
 
+/// Added to every upload: the receiving rsync applies it to the mode of every file and directory
+/// it creates or (with `-p`) updates, so setuid, setgid and sticky bits never land in the root,
+/// as SFTP SETSTAT and OPEN never set them (`safe_mode`). rsync's own option, on its own side:
+/// no window in which the bits are set and then removed.
+const STRIP_SPECIAL_BITS: &str = "--chmod=a-st";
+
 /// Checks `rsync --server …` and builds the command that serves it. `Err` is a one-line message.
 pub fn plan_rsync(words: &[String], user: &LegacyUser<'_>) -> Result<Plan, String> {
     if user.has_rules {
@@ -299,7 +312,7 @@ pub fn plan_rsync(words: &[String], user: &LegacyUser<'_>) -> Result<Plan, Strin
     }
     opts.push("--numeric-ids".into());
     if !sender {
-        opts.extend(["--no-links", "--no-devices", "--no-specials"].map(String::from));
+        opts.extend(["--no-links", "--no-devices", "--no-specials", STRIP_SPECIAL_BITS].map(String::from));
         if let Some(max) = user.max_file_size {
             opts.push(format!("--max-size={max}"));
         }
