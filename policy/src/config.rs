@@ -78,6 +78,13 @@ pub struct Config {
     pub mail: MailConfig,
     /// How to connect to a PostgreSQL `database`: TLS and pool size.
     pub postgres: PostgresConfig,
+    /// Serve legacy `scp -O` and `rsync --server` (gatehouse-sftp) even when the kernel enforces
+    /// no Landlock fence (a kernel without it, or booted with an `lsm=` list that leaves it
+    /// out). Default `false`: those stock programs follow symlinks already in a user's tree and
+    /// know nothing of the root, so the fence is what keeps them inside it; without one they are
+    /// refused (the user is told to use sftp, which checks every path itself, and the log says
+    /// why). Set it only where every root is free of links the user did not make.
+    pub legacy_without_landlock: bool,
 }
 
 /// `[postgres]`: how gatehoused and the CLI connect to a PostgreSQL `database`. The keys are
@@ -346,6 +353,7 @@ impl Default for Config {
             fleet: FleetConfig::default(),
             ldap: LdapConfig::default(),
             postgres: PostgresConfig::default(),
+            legacy_without_landlock: false,
         }
     }
 }
@@ -554,6 +562,8 @@ mod tests {
         assert_eq!(c.protocol_for_service("sshd"), Some("ssh"));
         assert_eq!(c.protocol_for_service("su"), None);
         assert_eq!(c.lockout.failures, 5);
+        assert!(!c.legacy_without_landlock);
+        assert!(Config::parse("legacy_without_landlock = true").unwrap().legacy_without_landlock);
     }
 
     #[test]

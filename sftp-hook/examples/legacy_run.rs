@@ -5,12 +5,13 @@
 //! * Otherwise it stands in for ssh (rsync's `-e`, scp's `-S`): it skips ssh options and the
 //!   host, joins the rest into the command as sshd would hand it over in
 //!   `SSH_ORIGINAL_COMMAND`, and serves it the way gatehouse-sftp does, for the user described
-//!   by `LEGACY_ROOT` and `LEGACY_FLAGS` (comma-separated: `ro`, `nodelete`, `rules`, `max=N`).
+//!   by `LEGACY_ROOT` and `LEGACY_FLAGS` (comma-separated: `ro`, `nodelete`, `rules`, `max=N`, and
+//!   `unfenced-ok` for `legacy_without_landlock = true`).
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use gatehouse_sftp_hook::command::{classify, Command};
 use gatehouse_sftp_hook::confine::{confine, Fence};
-use gatehouse_sftp_hook::legacy::{plan_rsync, plan_scp, run, LegacyUser};
+use gatehouse_sftp_hook::legacy::{plan_rsync, plan_scp, run, LegacyUser, RunError};
 use rustix::fs::{open, Mode, OFlags};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -88,7 +89,9 @@ fn main() {
         std::fs::write(log, format!("{:?}\n", plan.args)).unwrap();
     }
     let fd = open_dir(&root);
-    let e = run(&plan, fd.as_fd(), &root);
-    eprintln!("exec failed: {e}");
+    match run(&plan, fd.as_fd(), &root, has("unfenced-ok")) {
+        RunError::Refused { user, reason } => eprintln!("{user} ({reason})"),
+        RunError::Failed(e) => eprintln!("exec failed: {e}"),
+    }
     std::process::exit(1);
 }

@@ -7,8 +7,13 @@
 //! clamped there, and each path is passed as `./rel` so it can never be read as an option. The
 //! program then runs with the root as its working directory, a cleared environment and the
 //! [`Fence::Legacy`] Landlock fence, which is what keeps symlinks already in the tree (and any
-//! path trick we missed) from reaching outside it.
+//! path trick we missed) from reaching outside it. So a kernel that enforces no fence at all
+//! (no Landlock, or an `lsm=` list without it) gets no legacy transfers, unless the admin set
+//! `legacy_without_landlock` ([`unfenced_verdict`]).
 //!
+//! Uploads never keep setuid or setgid bits, as SFTP strips them: rsync gets `--chmod=a-st`,
+//! and `scp -t` never gets `-p` (with it scp sets the client's mode bits as sent; without it,
+//! it masks them and still applies the times the client sends).
 //! Caps: read-only users may only download; users without delete rights get rsync's
 //! `--ignore-existing` (no overwrite), no `--delete*`, `--remove-*` or backups, and no scp
 //! upload at all (scp always overwrites); `max_file_size` becomes `--max-size` (scp has no such
@@ -18,7 +23,7 @@
 //! send them (a symlink travels as its target string, never followed).
 
 use crate::command::printable;
-use crate::confine::{confine, Fence};
+use crate::confine::{confine, Enforcement, Fence};
 use std::os::fd::BorrowedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -91,6 +96,10 @@ pub fn plan_scp(words: &[String], user: &LegacyUser<'_>) -> Result<Plan, String>
     };
     let paths = &words[i.min(words.len())..];
     if dir == 't' {
+        // `scp -t -p` would fchmod each file to the four octal digits the client sends,
+        // setuid and setgid included. Without it the sink masks the mode as it creates the
+        // file, and still sets the times the client's T lines carry.
+        flags.retain(|f| f != "-p");
         if user.read_only {
             return Err("Your account is read-only: scp uploads are not allowed.".into());
         }
@@ -227,6 +236,12 @@ const SHORT: &str = "ACEIJNORSUWXbcdgmnopqrtuvxyz";
 /// Letters that create links, devices or specials on the receiving side.
 const SHORT_SEND_ONLY: &str = "lHD";
 
+/// Added to every upload: the receiving rsync applies it to the mode of every file and directory
+/// it creates or (with `-p`) updates, so setuid, setgid and sticky bits never land in the root,
+/// as SFTP SETSTAT and OPEN never set them (`safe_mode`). rsync's own option, on its own side:
+/// no window in which the bits are set and then removed.
+const STRIP_SPECIAL_BITS: &str = "--chmod=a-st";
+
 /// Checks `rsync --server …` and builds the command that serves it. `Err` is a one-line message.
 pub fn plan_rsync(words: &[String], user: &LegacyUser<'_>) -> Result<Plan, String> {
     if user.has_rules {
@@ -297,7 +312,7 @@ pub fn plan_rsync(words: &[String], user: &LegacyUser<'_>) -> Result<Plan, Strin
     }
     opts.push("--numeric-ids".into());
     if !sender {
-        opts.extend(["--no-links", "--no-devices", "--no-specials"].map(String::from));
+        opts.extend(["--no-links", "--no-devices", "--no-specials", STRIP_SPECIAL_BITS].map(String::from));
         if let Some(max) = user.max_file_size {
             opts.push(format!("--max-size={max}"));
         }
@@ -374,15 +389,67 @@ fn reroot(p: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Serves the request: the root as working directory, the legacy Landlock fence, a cleared
-/// environment, then exec. Returns only on failure, with the reason.
-pub fn run(plan: &Plan, root: BorrowedFd<'_>, root_path: &Path) -> std::io::Error {
+/// The user's message when a legacy transfer is refused for want of a fence.
+const NO_FENCE: &str = "scp -O and rsync are not available on this server (its kernel cannot confine them); use sftp.";
+
+/// Whether a legacy transfer may run: always under a (full or partial) Landlock fence; without
+/// one only if the config allows it (`legacy_without_landlock`). `Err` is the reason for the
+/// log.
+pub fn unfenced_verdict(landlock_available: bool, allowed_without: bool) -> Result<(), String> {
+    if landlock_available || allowed_without {
+        Ok(())
+    } else {
+        Err("the kernel enforces no Landlock fence and legacy_without_landlock is off".into())
+    }
+}
+
+/// Why [`run`] returned (it returns only when the program was not started).
+#[derive(Debug)]
+pub enum RunError {
+    /// Refused by policy before exec: `user` is the one line for the client, `reason` the log's.
+    Refused {
+        /// For the client (stderr).
+        user: &'static str,
+        /// For the log.
+        reason: String,
+    },
+    /// The root could not be entered, the fence not set up, or the exec failed.
+    Failed(std::io::Error),
+}
+
+/// Serves the request: the root as working directory, the legacy Landlock fence (refused when
+/// the kernel enforces none, unless `allowed_without_landlock`), a cleared environment, then
+/// exec. Returns only when the program was not started, with the reason.
+pub fn run(plan: &Plan, root: BorrowedFd<'_>, root_path: &Path, allowed_without_landlock: bool) -> RunError {
     if let Err(e) = rustix::process::fchdir(root) {
         let e = std::io::Error::from(e);
-        return std::io::Error::new(e.kind(), format!("cannot enter {}: {e}", root_path.display()));
+        return RunError::Failed(std::io::Error::new(e.kind(), format!("cannot enter {}: {e}", root_path.display())));
     }
-    if let Err(e) = confine(root, Fence::Legacy) {
-        return std::io::Error::other(e.to_string());
+    let confined = match confine(root, Fence::Legacy) {
+        Ok(c) => c,
+        Err(e) => return RunError::Failed(std::io::Error::other(e.to_string())),
+    };
+    if let Err(reason) = unfenced_verdict(confined.enforcement != Enforcement::None, allowed_without_landlock) {
+        return RunError::Refused { user: NO_FENCE, reason };
     }
-    std::process::Command::new(&plan.program).args(&plan.args).env_clear().env("PATH", "/usr/bin:/bin").exec()
+    RunError::Failed(
+        std::process::Command::new(&plan.program).args(&plan.args).env_clear().env("PATH", "/usr/bin:/bin").exec(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    /// No fence, no legacy transfer, unless the config says so; any fence (full or partial)
+    /// serves them.
+    #[test]
+    fn legacy_transfers_need_a_fence_or_the_admins_consent() {
+        assert!(unfenced_verdict(true, false).is_ok());
+        assert!(unfenced_verdict(true, true).is_ok());
+        assert!(unfenced_verdict(false, true).is_ok());
+        let why = unfenced_verdict(false, false).unwrap_err();
+        assert!(why.contains("Landlock") && why.contains("legacy_without_landlock"), "{why}");
+    }
 }

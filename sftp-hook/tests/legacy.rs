@@ -160,8 +160,9 @@ fn plan_scp_table() {
     let cases: &[Case] = &[
         ("scp -t dst/", "", Ok(&["-t", "--", "./dst/"])),
         ("scp -t .", "", Ok(&["-t", "--", "."])),
-        ("scp -r -p -t .", "", Ok(&["-t", "-r", "-p", "--", "."])),
+        ("scp -r -p -t .", "", Ok(&["-t", "-r", "--", "."])),
         ("scp -v -d -t /up/x", "", Ok(&["-t", "-v", "-d", "--", "./up/x"])),
+        ("scp -p -t x", "", Ok(&["-t", "--", "./x"])),
         ("scp -t ../../etc", "", Ok(&["-t", "--", "./etc"])),
         ("scp -t /", "", Ok(&["-t", "--", "./"])),
         ("scp -t -- -rf", "", Ok(&["-t", "--", "./-rf"])),
@@ -199,6 +200,7 @@ fn plan_rsync_table() {
                 "--no-links",
                 "--no-devices",
                 "--no-specials",
+                "--chmod=a-st",
                 "--",
                 ".",
                 "./dst/",
@@ -215,6 +217,7 @@ fn plan_rsync_table() {
                 "--no-links",
                 "--no-devices",
                 "--no-specials",
+                "--chmod=a-st",
                 "--",
                 ".",
                 "./d st/it's",
@@ -233,6 +236,7 @@ fn plan_rsync_table() {
                 "--no-links",
                 "--no-devices",
                 "--no-specials",
+                "--chmod=a-st",
                 "--max-size=5",
                 "--ignore-existing",
                 "--",
@@ -250,6 +254,7 @@ fn plan_rsync_table() {
                 "--no-links",
                 "--no-devices",
                 "--no-specials",
+                "--chmod=a-st",
                 "--",
                 ".",
                 "./etc",
@@ -268,6 +273,7 @@ fn plan_rsync_table() {
                 "--no-links",
                 "--no-devices",
                 "--no-specials",
+                "--chmod=a-st",
                 "--",
                 ".",
                 "./x",
@@ -283,6 +289,7 @@ fn plan_rsync_table() {
                 "--no-links",
                 "--no-devices",
                 "--no-specials",
+                "--chmod=a-st",
                 "--",
                 ".",
                 ".",
@@ -537,4 +544,67 @@ fn scp_through_run() {
     let (ok, err) = site.scp("nodelete", &["src/a.txt", "host:/nd.txt"]);
     assert!(!ok && err.contains("use sftp"), "{err}");
     assert!(site.read("ro.txt").is_none() && site.read("nd.txt").is_none());
+}
+
+/// `rsync -p` uploads carry the sender's mode bits, setuid and setgid included; they are
+/// stripped on the receiving side, as SFTP SETSTAT strips them (a file made setuid in a user's
+/// root would run as that user for whoever executes it). Directories lose setgid and sticky too.
+#[test]
+fn rsync_p_uploads_never_keep_setuid_or_setgid() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new();
+    let src = site.client.join("modes");
+    std::fs::create_dir_all(src.join("sgdir")).unwrap();
+    for (name, mode) in [("suid", 0o4755), ("sgid", 0o2755), ("both", 0o6750), ("plain", 0o640)] {
+        std::fs::write(src.join(name), name).unwrap();
+        std::fs::set_permissions(src.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    std::fs::set_permissions(src.join("sgdir"), std::fs::Permissions::from_mode(0o3775)).unwrap();
+    let mode = |p: &str| std::fs::symlink_metadata(site.root.join(p)).unwrap().permissions().mode() & 0o7777;
+    for flags in ["-rtp", "-rtpI"] {
+        // The second run finds the files there: rsync -p then changes the modes of existing ones.
+        let (ok, err) = site.rsync("", &[flags, "modes/", "host:/up/"]);
+        assert!(ok, "{err}");
+        assert_eq!(
+            [mode("up/suid"), mode("up/sgid"), mode("up/both"), mode("up/plain"), mode("up/sgdir")],
+            [0o755, 0o755, 0o750, 0o640, 0o775],
+            "rsync {flags}"
+        );
+        // Make the copies setuid again by hand: the next run must strip them again.
+        std::fs::set_permissions(site.root.join("up/suid"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+    }
+}
+
+/// The same for `scp -O -p` (the C line carries four octal digits: setuid, setgid, sticky),
+/// whose times must still arrive.
+#[test]
+fn scp_p_uploads_never_keep_setuid_or_setgid() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let site = Site::new();
+    for (name, mode) in [("suid", 0o4755), ("sgid", 0o2750)] {
+        let file = site.client.join(name);
+        std::fs::write(&file, name).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let old = std::fs::File::options().write(true).open(&file).unwrap();
+        old.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000)).unwrap();
+    }
+    let mut kept = Vec::new();
+    for flags in [&["-p"][..], &[][..]] {
+        let mut args = flags.to_vec();
+        args.extend(["suid", "sgid", "host:/"]);
+        let (ok, err) = site.scp("", &args);
+        assert!(ok, "{err}");
+        for name in ["suid", "sgid"] {
+            let meta = std::fs::metadata(site.root.join(name)).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o7000 != 0 {
+                kept.push(format!("scp {flags:?} {name}: mode {mode:o}"));
+            }
+            if !flags.is_empty() {
+                assert_eq!(meta.mtime(), 1_000_000_000, "scp -p: the times are kept");
+            }
+            std::fs::remove_file(site.root.join(name)).unwrap();
+        }
+    }
+    assert!(kept.is_empty(), "{kept:?}");
 }

@@ -7,10 +7,10 @@
 //! without sub-rules; `gatehouse …` goes to gatehoused as an admin request (it decides by our
 //! uid); anything else is refused with one line. The policy comes from gatehoused,
 //! which finds the user by this process's uid.
-use gatehouse_policy::config::SOCKET_PATH;
+use gatehouse_policy::config::{Config, CONFIG_PATH, SOCKET_PATH};
 use gatehouse_sftp_hook::command::{classify, Command};
 use gatehouse_sftp_hook::confine::{confine, Fence};
-use gatehouse_sftp_hook::legacy::{plan_rsync, plan_scp, run, LegacyUser};
+use gatehouse_sftp_hook::legacy::{plan_rsync, plan_scp, run, LegacyUser, RunError};
 use gatehouse_sftp_hook::session::{rhost_from_ssh_connection, Session};
 use gatehouse_sftp_hook::sftp::fs::Root;
 use gatehouse_sftp_hook::sftp::run::{serve, End};
@@ -42,6 +42,26 @@ fn main() {
         cmd => start(cmd, log),
     };
     std::process::exit(code);
+}
+
+/// `legacy_without_landlock` from the config file at its fixed path (never a path from the
+/// environment, which the client can set). A missing file is the defaults; one that cannot be
+/// read or parsed counts as `false`, so a broken config never loosens anything.
+fn legacy_without_landlock(log: &Syslog) -> bool {
+    match std::fs::read_to_string(CONFIG_PATH) {
+        Ok(text) => match Config::parse(&text) {
+            Ok(cfg) => cfg.legacy_without_landlock,
+            Err(e) => {
+                log.warn(&format!("{CONFIG_PATH}: {e}; legacy_without_landlock taken as false"));
+                false
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
+            log.warn(&format!("cannot read {CONFIG_PATH}: {e}; legacy_without_landlock taken as false"));
+            false
+        }
+    }
 }
 
 /// Gets the session policy, opens the root, and serves the command.
@@ -103,12 +123,16 @@ fn start(cmd: Command, log: Syslog) -> i32 {
             match plan {
                 Ok(plan) => {
                     log.info(&format!("{}: {} {:?}", info.user, plan.program.display(), plan.args));
-                    let e = run(&plan, root.fd(), Path::new(&info.root));
-                    refuse(
-                        &log,
-                        "the transfer program could not be started",
-                        &format!("{}: exec failed: {e}", info.user),
-                    )
+                    match run(&plan, root.fd(), Path::new(&info.root), legacy_without_landlock(&log)) {
+                        RunError::Refused { user, reason } => {
+                            refuse(&log, user, &format!("{}: refused {:?}: {reason}", info.user, words.join(" ")))
+                        }
+                        RunError::Failed(e) => refuse(
+                            &log,
+                            "the transfer program could not be started",
+                            &format!("{}: exec failed: {e}", info.user),
+                        ),
+                    }
                 }
                 Err(msg) => refuse(&log, &msg, &format!("{}: refused {:?}: {msg}", info.user, words.join(" "))),
             }

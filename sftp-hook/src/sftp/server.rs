@@ -17,12 +17,14 @@
 //! - A client path that is not UTF-8 cannot be matched against rules: `NO_SUCH_FILE`. Entries
 //!   whose names are not UTF-8 are left out of listings for the same reason.
 //! - SFTP v3 RENAME never replaces an existing target (`FAILURE`, as OpenSSH); posix-rename does,
-//!   and then needs the overwrite and delete rights on the target.
+//!   and then needs the overwrite and delete rights on the target. Without them the kernel is
+//!   asked not to replace (`RENAME_NOREPLACE`), so a target created after the check survives.
 //! - Writing into an existing file (truncating or not) is an overwrite; a file created through
 //!   this handle may be written freely. A create is exclusive whenever the user lacks the
 //!   overwrite right, so a file that appears between the check and the open is never clobbered.
 //! - READLINK returns the stored target only if it is relative and resolves inside the root, so
-//!   no host path leaks.
+//!   no host path leaks, and only if neither the entries its text names nor where it leads lie
+//!   in a `none` subtree (else `NO_SUCH_FILE`, as for the hidden entry itself).
 //! - Times in `ls -l` lines are UTC: the server cannot read the host's zone file once confined.
 use super::codec::{self, Attrs, NameEntry, Out, Request, Status, MAX_NAMES_PER_READDIR, MAX_PACKET, MAX_READ};
 use super::fs::{safe_mode, Create, DirReader, FsError, OpenMode, Root};
@@ -425,6 +427,17 @@ impl Server {
         }
     }
 
+    /// Where a write at `offset` through `f` really starts: the end of the file for an `APPEND`
+    /// handle (`pwrite` on an `O_APPEND` fd appends whatever offset it is given), else `offset`.
+    /// Every write path (WRITE, copy-data) judges the size cap from here.
+    fn write_start(f: &FileHandle, offset: u64) -> Result<u64, Fail> {
+        if f.append {
+            Ok(rustix::fs::fstat(&f.fd).map_err(errno_fail)?.st_size.max(0) as u64)
+        } else {
+            Ok(offset)
+        }
+    }
+
     fn size_allowed(&self, end: u64) -> Result<(), Fail> {
         match self.max_file_size {
             Some(max) if end > max => {
@@ -540,7 +553,7 @@ impl Server {
         if !f.write {
             return Err(Fail::denied());
         }
-        let start = if f.append { rustix::fs::fstat(&f.fd).map_err(errno_fail)?.st_size.max(0) as u64 } else { offset };
+        let start = Server::write_start(f, offset)?;
         self.size_allowed(start.saturating_add(data.len() as u64))?;
         let mut done = 0;
         while done < data.len() {
@@ -652,6 +665,7 @@ impl Server {
         } else {
             read_len
         };
+        let write_offset = Server::write_start(dst, write_offset)?;
         self.size_allowed(write_offset.saturating_add(len))?;
         let mut buf = vec![0u8; 64 * 1024];
         let mut done = 0u64;
@@ -782,7 +796,11 @@ impl Server {
             return Err(Fail::new(Status::Failure, "File exists"));
         }
         self.check(Ask::rename(&f, &t, exists))?;
-        self.root.rename(&f, &t, replace)?;
+        // The kernel is told whether it may replace (RENAME_NOREPLACE otherwise), so a target
+        // that appears after the check above is never clobbered: the rename then fails with
+        // EEXIST, answered "File exists" as when the target was there all along.
+        let may_replace = replace && self.policy.decide(&Ask::rename(&f, &t, true)).allowed;
+        self.root.rename(&f, &t, may_replace)?;
         self.log.info(&format!("rename {f} -> {t}"));
         Ok(Reply::Ok)
     }
@@ -797,7 +815,17 @@ impl Server {
         if target.starts_with('/') {
             return Err(Fail::denied());
         }
-        self.resolve(p.as_bytes(), true)?;
+        // Nor may it name what the user cannot see: every entry the text names, and where the
+        // link finally leads, must be visible.
+        let resolved = self.resolve(p.as_bytes(), true)?;
+        let named = named_entries(parent_of(&p), &target).ok_or_else(Fail::denied)?;
+        if let Some(hidden) = named.iter().chain(std::iter::once(&resolved)).find(|e| !self.policy.visible(e)) {
+            self.log.warn(&format!(
+                "denied readlink {p} for {}: its target {hidden} is in a part of the tree hidden from the user",
+                self.me.name
+            ));
+            return Err(Fail::no_such_file());
+        }
         Ok(Reply::Name(target.clone(), target))
     }
 
@@ -861,6 +889,34 @@ fn request_id(r: &Request<'_>) -> Option<u32> {
         | Request::UsersGroupsById { id, .. }
         | Request::UnknownExtended { id, .. } => *id,
     })
+}
+
+/// The directory of canonical `path` (`/` for `/` and its children).
+fn parent_of(path: &str) -> &str {
+    match path.rsplit_once('/') {
+        Some(("", _)) | None => "/",
+        Some((dir, _)) => dir,
+    }
+}
+
+/// Every entry a relative link text names, walked lexically from canonical `dir`: for
+/// `../a/b` in `/w`, `/a` and `/a/b`. `None` if it climbs above the root.
+fn named_entries(dir: &str, target: &str) -> Option<Vec<String>> {
+    let mut at: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    let mut named = Vec::new();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                at.pop()?;
+            }
+            name => {
+                at.push(name);
+                named.push(format!("/{}", at.join("/")));
+            }
+        }
+    }
+    Some(named)
 }
 
 /// `dir` + `/` + `name` for a canonical `dir`.
@@ -1009,6 +1065,17 @@ mod tests {
         assert_eq!(mode_string(0o104755), "-rwsr-xr-x");
         assert_eq!(mode_string(0o120777), "lrwxrwxrwx");
         assert_eq!(mode_string(0o041777), "drwxrwxrwt");
+    }
+
+    #[test]
+    fn link_texts_name_their_entries() {
+        assert_eq!(parent_of("/"), "/");
+        assert_eq!(parent_of("/a"), "/");
+        assert_eq!(parent_of("/a/b"), "/a");
+        let v = |x: &[&str]| Some(x.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(named_entries("/w", "../secret/../pub/p"), v(&["/secret", "/pub", "/pub/p"]));
+        assert_eq!(named_entries("/", "a//./b"), v(&["/a", "/a/b"]));
+        assert_eq!(named_entries("/w", "../.."), None);
     }
 
     #[test]
