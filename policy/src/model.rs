@@ -153,11 +153,15 @@ pub struct Group {
 ///   by a host group as `@name`), whatever their groups say;
 /// - otherwise, if any of their groups has a `hosts` list, on the hosts any of those name;
 /// - otherwise everywhere.
-pub fn served_on(user: &User, groups: &[Group], fleet: &crate::config::FleetConfig) -> bool {
+pub fn served_on<'g>(
+    user: &User,
+    groups: impl IntoIterator<Item = &'g Group>,
+    fleet: &crate::config::FleetConfig,
+) -> bool {
     if !user.hosts.is_empty() {
         return scope_names(&user.hosts, fleet);
     }
-    let mut scoped = groups.iter().filter(|g| !g.hosts.is_empty()).peekable();
+    let mut scoped = groups.into_iter().filter(|g| !g.hosts.is_empty()).peekable();
     scoped.peek().is_none() || scoped.any(|g| scope_names(&g.hosts, fleet))
 }
 
@@ -278,6 +282,23 @@ pub fn validate_locale(s: &str) -> Result<(), PolicyError> {
 /// The system time zone database that `time_zone` values must name a file in.
 pub const ZONEINFO_DIR: &str = "/usr/share/zoneinfo";
 
+/// The syntax half of [`validate_time_zone`], without the file check: what every stored row is
+/// held to when it is served (a million file opens per export would be too many, and the syntax
+/// alone keeps the value from naming anything outside the zone database).
+pub fn validate_time_zone_syntax(s: &str) -> Result<(), PolicyError> {
+    let syntax_ok = s.is_empty()
+        || (s.len() <= 64
+            && s.split('/').all(|c| {
+                c.chars().next().is_some_and(|f| f.is_ascii_alphabetic())
+                    && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '+'))
+            }));
+    if syntax_ok {
+        Ok(())
+    } else {
+        Err(PolicyError::invalid("time_zone", s, "expected a zone name such as Europe/Berlin or UTC"))
+    }
+}
+
 /// Validates a time zone: empty (none), or an IANA name such as `Europe/Berlin` or `UTC` that
 /// names a zone file under `zoneinfo` (normally [`ZONEINFO_DIR`]). The name is checked on syntax
 /// first — components of letters, digits, `_`, `-` and `+`, starting with a letter, no `.`/`..`,
@@ -287,15 +308,8 @@ pub fn validate_time_zone(s: &str, zoneinfo: &std::path::Path) -> Result<(), Pol
     if s.is_empty() {
         return Ok(());
     }
+    validate_time_zone_syntax(s)?;
     let bad = |why: &str| Err(PolicyError::invalid("time_zone", s, why));
-    let syntax_ok = s.len() <= 64
-        && s.split('/').all(|c| {
-            c.chars().next().is_some_and(|f| f.is_ascii_alphabetic())
-                && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '+'))
-        });
-    if !syntax_ok {
-        return bad("expected a zone name such as Europe/Berlin or UTC");
-    }
     let mut magic = [0u8; 4];
     let is_tzif =
         std::fs::File::open(zoneinfo.join(s)).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()

@@ -464,6 +464,11 @@ fn parse_key(key: &str) -> Result<ParsedKey, PolicyError> {
     if key.contains('\0') {
         return Err(bad("contains a NUL byte"));
     }
+    // Keys are printed to root's terminal (`rule list`, `user show`, `check`): an ESC or a
+    // newline in one would be a terminal escape or a forged line there.
+    if key.chars().any(char::is_control) {
+        return Err(bad("contains a control character (ESC, newline, ...)"));
+    }
     if !key.starts_with('/') {
         return Err(bad("must be absolute (start with /); / is the user's root"));
     }

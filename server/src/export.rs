@@ -7,8 +7,8 @@
 //! opened before the rename), so a process that sees the mark always finds the new file at the
 //! path. If the writer dies between rename and mark, readers still notice within a second
 //! (they re-check the path's identity).
-use crate::store::{LocalFiles, Store, StoreError};
-use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser, REPLACED_OFFSET};
+use crate::store::{LocalFiles, NssView, Store, StoreError};
+use gatehouse_policy::snapshot::{build, SnapUser, REPLACED_OFFSET};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
@@ -70,14 +70,18 @@ pub async fn build_checked(
 
 /// [`build_checked`] on a view already read (gatehoused reads it, asks the other NSS sources
 /// about it, then builds): the users that clash with `local` are left out and listed.
+/// Rows the store left out (see [`crate::store::Store::served`]) come first in the list.
 pub fn build_view(
-    (users, groups): (Vec<SnapUser>, Vec<SnapGroup>),
+    (users, groups, rejected): NssView,
     generation: u64,
     ids: &gatehouse_policy::config::IdRange,
     local: &LocalFiles,
 ) -> Result<(Vec<u8>, Vec<String>), StoreError> {
+    let mut why: Vec<String> =
+        rejected.iter().map(|r| format!("{r}: left out of everything this host serves")).collect();
     let (users, dropped) = drop_local(users, local);
-    Ok((build(generation, ids, &users, &groups)?, dropped))
+    why.extend(dropped);
+    Ok((build(generation, ids, &users, &groups)?, why))
 }
 
 /// Splits off the users that clash with local accounts.

@@ -699,8 +699,27 @@ async fn group(store: &Store, who: &str, c: GroupCmd) -> R<i32> {
 
 /// `gatehouse check`: every decision asked for, each with what decided it.
 async fn check(store: &Store, a: CheckArgs) -> R<i32> {
-    let user = store.get_user(&a.name).await?;
-    let groups = store.groups_of(&user).await?;
+    let (user, groups) = match store.served_user(&a.name).await {
+        Ok(x) => x,
+        // A row this host leaves out: that is the one decision there is.
+        Err(crate::store::StoreError::NotServed(r)) => {
+            let answer = output::Answer {
+                what: "row".into(),
+                allowed: false,
+                reason: format!(
+                    "{}: this host serves nothing of this user (fix the column, e.g. with gatehouse user set)",
+                    r.why
+                ),
+            };
+            if a.json {
+                output::print_json(&serde_json::json!({ "user": r.name, "allowed": false, "decisions": [answer] }))?;
+            } else {
+                out!("{:<10} DENY   {}", answer.what, answer.reason);
+            }
+            return Ok(1);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(p) = &a.protocol {
         gatehouse_policy::model::validate_protocol(p)?;
     }

@@ -43,6 +43,29 @@ async fn database(store: &Store) -> Part {
     }
 }
 
+/// Rows this host leaves out of everything it serves (malformed, or outside what the config
+/// allows: see `gatehouse_policy::servable`), counted, with the first few named.
+async fn rows(store: &Store) -> Part {
+    match store.served().await {
+        Ok(s) if s.rejected.is_empty() => part("rows", true, "every user and group row can be served"),
+        Ok(s) => {
+            let first: Vec<String> = s.rejected.iter().take(3).map(ToString::to_string).collect();
+            let more = s.rejected.len().saturating_sub(first.len());
+            let more = if more > 0 { format!("; {more} more") } else { String::new() };
+            part(
+                "rows",
+                false,
+                format!(
+                    "{} rows left out of everything this host serves (gatehouse check NAME says why): {}{more}",
+                    s.rejected.len(),
+                    first.join("; ")
+                ),
+            )
+        }
+        Err(e) => part("rows", false, e.to_string()),
+    }
+}
+
 fn daemon(socket: &str) -> Part {
     let t = std::time::Instant::now();
     let answer = encode_request(&Request::Ping)
@@ -244,22 +267,24 @@ fn sshd(path: &str, sample: Option<&str>) -> Part {
 /// Runs every check against the host's real paths.
 /// Every part; `store` is the error text when the database could not even be opened.
 pub async fn run(store: Result<&Store, String>) -> Vec<Part> {
-    let (sample, db) = match store {
+    let (sample, db, rows) = match store {
         Ok(s) => {
-            let first = s.list_users(None, Some(1)).await.ok().unwrap_or_default();
-            (first.into_iter().next().map(|u| u.name), database(s).await)
+            let served = s.served().await.map(|s| s.users).unwrap_or_default();
+            (served.into_iter().next().map(|u| u.name), database(s).await, Some(rows(s).await))
         }
-        Err(e) => (None, part("database", false, e)),
+        Err(e) => (None, part("database", false, e), None),
     };
-    vec![
-        db,
+    let mut parts = vec![db];
+    parts.extend(rows);
+    parts.extend([
         daemon(SOCKET_PATH),
         sync(SYNC_STATUS_PATH, crate::store::now()),
         snapshot(SNAPSHOT_PATH),
         nsswitch("/etc/nsswitch.conf"),
         pam("/etc/pam.d"),
         sshd("/etc/ssh/sshd_config.d/gatehouse.conf", sample.as_deref()),
-    ]
+    ]);
+    parts
 }
 
 #[cfg(test)]

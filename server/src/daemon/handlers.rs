@@ -52,12 +52,17 @@ async fn lookup_with_groups(st: &State, name: &str) -> Result<Option<(User, Vec<
     if validate_name("user", name).is_err() {
         return Ok(None);
     }
-    let u = match st.db.read(|s| s.get_user(name)).await {
-        Ok(u) if u.name == name => u,
+    let (u, groups) = match st.db.read(|s| s.served_user(name)).await {
+        Ok((u, g)) if u.name == name => (u, g),
         Ok(_) | Err(StoreError::NotFound { .. }) => return Ok(None),
+        // A row this host must not serve is answered as an unknown user (fail closed), with the
+        // column and the reason in the log.
+        Err(StoreError::NotServed(r)) => {
+            tracing::warn!(user = name, column = r.why.column, why = %r.why.why, "refused: {r}; this host serves nothing of it");
+            return Ok(None);
+        }
         Err(e) => return Err(e),
     };
-    let groups = st.db.read(|s| s.groups_of(&u)).await?;
     if !served_on(&u, &groups, &st.db.primary.config().fleet) {
         return Ok(None);
     }

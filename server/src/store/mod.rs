@@ -17,6 +17,7 @@ mod nss;
 mod query;
 mod rows;
 mod rules;
+mod served;
 mod users;
 
 pub use admins::{AdminRole, Scope};
@@ -24,14 +25,17 @@ pub use apppass::{AppPassword, StoredAppPassword};
 pub use credentials::Invitation;
 pub use groups::{GroupChanges, NewGroup};
 pub use ids::{LocalFiles, LocalIds, SystemIds};
+pub use nss::NssView;
 pub use query::UserQuery;
+pub use rows::Rejected;
 pub use rules::RuleOwner;
+pub use served::Served;
 pub use users::{NewUser, UserChanges};
 
 use gatehouse_policy::config::Config;
 use gatehouse_policy::model::format_time;
 use gatehouse_policy::PolicyError;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 use std::sync::Arc;
 
@@ -81,6 +85,10 @@ pub enum StoreError {
     /// A row that plain SQL left malformed.
     #[error("bad data in the database: {0}")]
     Corrupt(String),
+    /// A row this host must not serve (malformed, or outside what the config allows): it is left
+    /// out of everything the host serves, as if it did not exist.
+    #[error("{0}; this host serves nothing of it")]
+    NotServed(Rejected),
     /// The database server cannot be reached (down, refused, timed out); nothing was changed.
     #[error("cannot reach the database ({0}); nothing was changed")]
     Unreachable(String),
@@ -387,10 +395,6 @@ fn sqlite_url(db: &str, create: bool) -> Result<String> {
 }
 
 /// Reads a 0/1 column.
-fn get_bool(row: &AnyRow, col: &str) -> Result<bool> {
-    Ok(row.try_get::<i64, _>(col)? != 0)
-}
-
 /// Converts a bool to the schema's 0/1.
 fn b(v: bool) -> i64 {
     i64::from(v)

@@ -1,11 +1,16 @@
 //! Decoding rows into policy records, in bulk.
 //!
 //! Ops may edit the database with plain SQL, so every column is parsed and validated here; a
-//! malformed value is an error that names the record and the column, never a silent default.
-use super::{get_bool, Result, StoreError};
+//! malformed value names the record and the column, never a silent default. The CLI, asked about
+//! particular records, gets an error; the serving paths ([`load_users_lenient`],
+//! [`load_groups_lenient`]) leave the row out and go on, so one bad row never takes every other
+//! user down with it. Whether a well-formed row may be served on this host is the next step,
+//! [`gatehouse_policy::servable`].
+use super::{Result, StoreError};
 use gatehouse_policy::keys::PublicKey;
 use gatehouse_policy::model::{format_time, parse_time, Group, PasswordSource, User};
 use gatehouse_policy::rules::{Level, Mode, Rule};
+use gatehouse_policy::servable::Unservable;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -63,16 +68,56 @@ pub fn lookup_key(name_or_id: &str) -> String {
     }
 }
 
-fn corrupt(what: &str, name: &str, col: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what} {name:?}, column {col}: {e}"))
+/// A row that is left out: which record, and why (the column and the reason). Loading goes on
+/// with the other rows, so one bad row written with plain SQL never takes every user down with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// `user` or `group`.
+    pub kind: &'static str,
+    /// The record's name as stored (escaped when shown).
+    pub name: String,
+    /// The column and the reason.
+    pub why: Unservable,
 }
 
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}, {}", self.kind, self.name, self.why)
+    }
+}
+
+impl Rejected {
+    /// The error a caller that asked for this one record gets.
+    pub fn into_error(self) -> StoreError {
+        StoreError::Corrupt(self.to_string())
+    }
+}
+
+fn bad(col: &'static str, e: impl std::fmt::Display) -> Unservable {
+    Unservable { column: col, why: e.to_string() }
+}
+
+/// One column, any value that does not decode (SQLite keeps whatever plain SQL wrote: text in
+/// an integer column, NULL in a NOT NULL one after a schema edit) named by its column.
+fn get<'r, T>(row: &'r AnyRow, col: &'static str) -> std::result::Result<T, Unservable>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col).map_err(|e| bad(col, e))
+}
+
+fn flag(row: &AnyRow, col: &'static str) -> std::result::Result<bool, Unservable> {
+    Ok(get::<i64>(row, col)? != 0)
+}
+
+type Col<T> = std::result::Result<T, Unservable>;
+
 /// Parses a comma-separated CIDR list column.
-pub fn parse_ip_list(what: &str, name: &str, col: &'static str, s: &str) -> Result<Vec<ipnet::IpNet>> {
+fn ip_list(col: &'static str, s: &str) -> Col<Vec<ipnet::IpNet>> {
     s.split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
-        .map(|x| gatehouse_policy::ip::parse_net(col, x).map_err(|e| corrupt(what, name, col, e)))
+        .map(|x| gatehouse_policy::ip::parse_net(col, x).map_err(|e| bad(col, e)))
         .collect()
 }
 
@@ -81,13 +126,17 @@ pub fn ip_list_text(v: &[ipnet::IpNet]) -> String {
     v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
 }
 
-fn parse_protocols_col(what: &str, name: &str, s: &str) -> Result<Vec<String>> {
-    gatehouse_policy::model::parse_protocols(s).map_err(|e| corrupt(what, name, "protocols", e))
+fn protocols_col(s: &str) -> Col<Vec<String>> {
+    gatehouse_policy::model::parse_protocols(s).map_err(|e| bad("protocols", e))
 }
 
-fn opt_time(row: &AnyRow, col: &'static str, what: &str, name: &str) -> Result<Option<i64>> {
-    let v: Option<String> = row.try_get(col)?;
-    v.map(|s| parse_time(col, &s).map_err(|e| corrupt(what, name, col, e))).transpose()
+fn opt_time(row: &AnyRow, col: &'static str) -> Col<Option<i64>> {
+    let v: Option<String> = get(row, col)?;
+    v.map(|s| parse_time(col, &s).map_err(|e| bad(col, e))).transpose()
+}
+
+fn time(row: &AnyRow, col: &'static str) -> Col<i64> {
+    parse_time(col, &get::<String>(row, col)?).map_err(|e| bad(col, e))
 }
 
 /// Formats an optional time for a column.
@@ -96,14 +145,14 @@ pub fn time_text(t: Option<i64>) -> Option<String> {
 }
 
 /// Parses a `hosts` column (comma-separated host names and `@host-groups`).
-pub fn parse_hosts_col(what: &str, name: &str, s: &str) -> Result<Vec<String>> {
+fn hosts_col(s: &str) -> Col<Vec<String>> {
     let entries: Vec<String> = s.split(',').map(str::to_string).collect();
-    gatehouse_policy::model::parse_hosts("hosts", &entries).map_err(|e| corrupt(what, name, "hosts", e))
+    gatehouse_policy::model::parse_hosts("hosts", &entries).map_err(|e| bad("hosts", e))
 }
 
-fn id_u32(row: &AnyRow, col: &str, what: &str, name: &str) -> Result<u32> {
-    let v: i64 = row.try_get(col)?;
-    u32::try_from(v).map_err(|_| corrupt(what, name, col, format!("{v} is not a valid id")))
+fn id_u32(row: &AnyRow, col: &'static str) -> Col<u32> {
+    let v: i64 = get(row, col)?;
+    u32::try_from(v).map_err(|_| bad(col, format!("{v} is not a valid id")))
 }
 
 const USER_COLS: &str = "t.id, t.name, t.uid, t.gid, t.display_name, t.email, t.locale, t.time_zone, t.password_hash, \
@@ -112,158 +161,247 @@ const USER_COLS: &str = "t.id, t.name, t.uid, t.gid, t.display_name, t.email, t.
      CAST(CASE WHEN t.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS totp_enabled, \
      ls.last_login_at, ls.last_login_ip, ls.failed_logins, ls.locked_until";
 
-fn user_from_row(row: &AnyRow) -> Result<User> {
-    let name: String = row.try_get("name")?;
-    let n = name.as_str();
-    let w = "user";
-    let mode: String = row.try_get("mode")?;
-    let source: String = row.try_get("password_source")?;
-    let created: String = row.try_get("created_at")?;
-    let updated: String = row.try_get("updated_at")?;
-    let max_file_size: Option<i64> = row.try_get("max_file_size")?;
-    let failed: Option<i64> = row.try_get("failed_logins")?;
+/// Decodes one user row; `name` and `id` were read already (a row whose name or id does not
+/// decode cannot be named, and is reported by its position).
+fn user_from_row(row: &AnyRow, id: String, name: String) -> Col<User> {
+    let max_file_size: Option<i64> = get(row, "max_file_size")?;
+    let max_file_size = match max_file_size {
+        // 0 and NULL both mean "no cap" (the CLI stores NULL); a negative value is not a cap
+        // anyone meant, and reading it as "none" would fail open.
+        Some(v) if v < 0 => return Err(bad("max_file_size", format!("{v} is negative"))),
+        Some(v) => Some(v as u64),
+        None => None,
+    };
+    let failed: Option<i64> = get(row, "failed_logins")?;
     Ok(User {
-        id: row.try_get("id")?,
-        uid: id_u32(row, "uid", w, n)?,
-        gid: id_u32(row, "gid", w, n)?,
-        display_name: row.try_get("display_name")?,
-        email: row.try_get("email")?,
-        locale: row.try_get("locale")?,
-        time_zone: row.try_get("time_zone")?,
-        password_hash: row.try_get("password_hash")?,
-        password_source: source.parse::<PasswordSource>().map_err(|e| corrupt(w, n, "password_source", e))?,
-        must_change_password: get_bool(row, "must_change_password")?,
-        totp_enabled: get_bool(row, "totp_enabled")?,
+        id,
+        uid: id_u32(row, "uid")?,
+        gid: id_u32(row, "gid")?,
+        display_name: get(row, "display_name")?,
+        email: get(row, "email")?,
+        locale: get(row, "locale")?,
+        time_zone: get(row, "time_zone")?,
+        password_hash: get(row, "password_hash")?,
+        password_source: get::<String>(row, "password_source")?
+            .parse::<PasswordSource>()
+            .map_err(|e| bad("password_source", e))?,
+        must_change_password: flag(row, "must_change_password")?,
+        totp_enabled: flag(row, "totp_enabled")?,
         keys: Vec::new(),
-        root: row.try_get("root")?,
-        mode: mode.parse::<Mode>().map_err(|e| corrupt(w, n, "mode", e))?,
-        delete_allowed: get_bool(row, "delete_allowed")?,
+        root: get(row, "root")?,
+        mode: get::<String>(row, "mode")?.parse::<Mode>().map_err(|e| bad("mode", e))?,
+        delete_allowed: flag(row, "delete_allowed")?,
         rules: Vec::new(),
-        allowed_ips: parse_ip_list(w, n, "allowed_ips", &row.try_get::<String, _>("allowed_ips")?)?,
-        denied_ips: parse_ip_list(w, n, "denied_ips", &row.try_get::<String, _>("denied_ips")?)?,
-        protocols: parse_protocols_col(w, n, &row.try_get::<String, _>("protocols")?)?,
+        allowed_ips: ip_list("allowed_ips", &get::<String>(row, "allowed_ips")?)?,
+        denied_ips: ip_list("denied_ips", &get::<String>(row, "denied_ips")?)?,
+        protocols: protocols_col(&get::<String>(row, "protocols")?)?,
         groups: Vec::new(),
-        hosts: parse_hosts_col(w, n, &row.try_get::<String, _>("hosts")?)?,
-        active: get_bool(row, "active")?,
-        expires_at: opt_time(row, "expires_at", w, n)?,
-        max_file_size: max_file_size.map(|v| v.max(0) as u64),
-        admin: get_bool(row, "admin")?,
-        created_at: parse_time("created_at", &created).map_err(|e| corrupt(w, n, "created_at", e))?,
-        updated_at: parse_time("updated_at", &updated).map_err(|e| corrupt(w, n, "updated_at", e))?,
-        last_login_at: opt_time(row, "last_login_at", w, n)?,
-        last_login_ip: row.try_get("last_login_ip")?,
+        hosts: hosts_col(&get::<String>(row, "hosts")?)?,
+        active: flag(row, "active")?,
+        expires_at: opt_time(row, "expires_at")?,
+        max_file_size,
+        admin: flag(row, "admin")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+        last_login_at: opt_time(row, "last_login_at")?,
+        last_login_ip: get(row, "last_login_ip")?,
         failed_logins: u32::try_from(failed.unwrap_or(0)).unwrap_or(0),
-        locked_until: opt_time(row, "locked_until", w, n)?,
+        locked_until: opt_time(row, "locked_until")?,
         name,
     })
 }
 
-fn rule_from_row(row: &AnyRow, what: &str, name: &str) -> Result<Rule> {
-    let path: String = row.try_get("path")?;
-    let level: String = row.try_get("level")?;
-    let level: Level = level.parse().map_err(|e| corrupt(what, name, "level", e))?;
-    Rule::new(&path, level).map_err(|e| corrupt(what, name, "path", e))
+fn rule_from_row(row: &AnyRow, table: &'static str) -> Col<Rule> {
+    let path: String = get(row, "path")?;
+    let level: Level = get::<String>(row, "level")?.parse().map_err(|e| bad(table, e))?;
+    Rule::new(&path, level).map_err(|e| bad(table, e))
 }
 
-/// Loads users with their keys, rules, groups and login state, in three bulk queries.
+/// The name and id of a row, which every report needs; a row without them is named by its
+/// position (`#3`), which only a schema edit can cause.
+fn name_and_id(row: &AnyRow, i: usize) -> std::result::Result<(String, String), (String, Unservable)> {
+    let name: String = get(row, "name").map_err(|e| (format!("#{i}"), e))?;
+    let id: String = get(row, "id").map_err(|e| (name.clone(), e))?;
+    Ok((name, id))
+}
+
+/// Rows decoded, and the ones left out. `slots[i]` is `Ok(record)` or `Err(index into rejected)`
+/// while the related tables are read, so a bad rule row can still reject its owner.
+struct Decoded<T> {
+    slots: Vec<std::result::Result<T, usize>>,
+    rejected: Vec<Rejected>,
+    /// Record id → slot.
+    index: HashMap<String, usize>,
+}
+
+impl<T> Decoded<T> {
+    fn new(kind: &'static str, rows: &[AnyRow], decode: impl Fn(&AnyRow, String, String) -> Col<T>) -> Self {
+        let mut d = Decoded { slots: Vec::with_capacity(rows.len()), rejected: Vec::new(), index: HashMap::new() };
+        for (i, row) in rows.iter().enumerate() {
+            match name_and_id(row, i) {
+                Ok((name, id)) => {
+                    d.index.insert(id.clone(), d.slots.len());
+                    match decode(row, id, name.clone()) {
+                        Ok(t) => d.slots.push(Ok(t)),
+                        Err(why) => {
+                            d.rejected.push(Rejected { kind, name, why });
+                            d.slots.push(Err(d.rejected.len() - 1));
+                        }
+                    }
+                }
+                Err((name, why)) => d.rejected.push(Rejected { kind, name, why }),
+            }
+        }
+        d
+    }
+
+    /// Applies `f` to the record with this id, if it is still in; an error rejects it.
+    fn update(
+        &mut self,
+        kind: &'static str,
+        id: &str,
+        name_of: impl Fn(&T) -> String,
+        f: impl FnOnce(&mut T) -> Col<()>,
+    ) {
+        let Some(&slot) = self.index.get(id) else { return };
+        if let Ok(t) = &mut self.slots[slot] {
+            if let Err(why) = f(t) {
+                let name = name_of(t);
+                self.rejected.push(Rejected { kind, name, why });
+                self.slots[slot] = Err(self.rejected.len() - 1);
+            }
+        }
+    }
+
+    fn finish(self) -> (Vec<T>, Vec<Rejected>) {
+        (self.slots.into_iter().filter_map(std::result::Result::ok).collect(), self.rejected)
+    }
+}
+
+/// Loads users with their keys, rules, groups and login state, in three bulk queries. A row that
+/// does not decode is an error naming the user and the column (for the CLI, which is asked about
+/// the records it shows); the serving paths use [`load_users_lenient`].
 pub async fn load_users(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> Result<Vec<User>> {
-    load_users_with(conn, filter, true).await
+    let (users, rejected) = load_users_lenient(conn, filter, true).await?;
+    match rejected.into_iter().next() {
+        Some(r) => Err(r.into_error()),
+        None => Ok(users),
+    }
 }
 
-/// [`load_users`], leaving `keys` empty unless `with_keys` (the keys are most of the bytes, and
-/// gatehoused's pass over every user for roots and FTP files never needs them).
-pub async fn load_users_with(
+/// [`load_users`], going on past rows that do not decode: the users that do, and a [`Rejected`]
+/// for each that does not (a bad key, rule or membership row rejects its user). `keys` stay
+/// empty unless `with_keys` (they are most of the bytes, and passes over every user never need
+/// them).
+pub async fn load_users_lenient(
     conn: &mut sqlx::AnyConnection,
     filter: &Filter<'_>,
     with_keys: bool,
-) -> Result<Vec<User>> {
+) -> Result<(Vec<User>, Vec<Rejected>)> {
     let sql =
         format!("SELECT {USER_COLS} FROM users t LEFT JOIN login_state ls ON ls.user_id = t.id {}", filter.clause());
     let rows = filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
-    let mut users = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
-    if users.is_empty() {
-        return Ok(users);
+    let mut users = Decoded::new("user", &rows, user_from_row);
+    drop(rows);
+    if users.slots.is_empty() {
+        return Ok(users.finish());
     }
-    let index: HashMap<String, usize> = users.iter().enumerate().map(|(i, u)| (u.id.clone(), i)).collect();
+    let name_of = |u: &User| u.name.clone();
     // The subquery repeats the filter, so one page costs the same three queries as one user.
     let sub = format!("SELECT t.id FROM users t {}", filter.clause());
 
     let sql = format!("SELECT k.user_id, k.algorithm, k.base64, k.comment, k.fingerprint FROM user_keys k WHERE k.user_id IN ({sub}) ORDER BY k.id");
     let key_rows = if with_keys { filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? } else { Vec::new() };
     for row in key_rows {
-        let uid: String = row.try_get("user_id")?;
-        if let Some(&i) = index.get(&uid) {
+        let owner: String = row.try_get("user_id")?;
+        users.update("user", &owner, name_of, |u| {
             let line = format!(
                 "{} {} {}",
-                row.try_get::<String, _>("algorithm")?,
-                row.try_get::<String, _>("base64")?,
-                row.try_get::<String, _>("comment")?
+                get::<String>(&row, "algorithm")?,
+                get::<String>(&row, "base64")?,
+                get::<String>(&row, "comment")?
             );
-            let key = PublicKey::parse(&line).map_err(|e| corrupt("user", &users[i].name, "user_keys", e))?;
-            users[i].keys.push(key);
-        }
+            u.keys.push(PublicKey::parse(&line).map_err(|e| bad("user_keys", e))?);
+            Ok(())
+        });
     }
     let sql = format!("SELECT r.user_id, r.path, r.level FROM user_rules r WHERE r.user_id IN ({sub}) ORDER BY r.path");
     for row in filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-        let uid: String = row.try_get("user_id")?;
-        if let Some(&i) = index.get(&uid) {
-            let rule = rule_from_row(&row, "user", &users[i].name)?;
-            users[i].rules.push(rule);
-        }
+        let owner: String = row.try_get("user_id")?;
+        users.update("user", &owner, name_of, |u| {
+            u.rules.push(rule_from_row(&row, "user_rules")?);
+            Ok(())
+        });
     }
     let sql = format!("SELECT m.user_id, g.name FROM memberships m JOIN groups g ON g.id = m.group_id WHERE m.user_id IN ({sub}) ORDER BY g.name");
     for row in filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-        let uid: String = row.try_get("user_id")?;
-        if let Some(&i) = index.get(&uid) {
-            users[i].groups.push(row.try_get("name")?);
-        }
+        let owner: String = row.try_get("user_id")?;
+        users.update("user", &owner, name_of, |u| {
+            u.groups.push(get(&row, "name").map_err(|e| bad("memberships", e.why))?);
+            Ok(())
+        });
     }
-    Ok(users)
+    Ok(users.finish())
 }
 
-/// Loads groups with their rules and members.
+/// Loads groups with their rules and members; a row that does not decode is an error naming the
+/// group and the column (see [`load_groups_lenient`]).
 pub async fn load_groups(conn: &mut sqlx::AnyConnection, filter: &Filter<'_>) -> Result<Vec<Group>> {
+    let (groups, rejected) = load_groups_lenient(conn, filter).await?;
+    match rejected.into_iter().next() {
+        Some(r) => Err(r.into_error()),
+        None => Ok(groups),
+    }
+}
+
+fn group_from_row(row: &AnyRow, id: String, name: String) -> Col<Group> {
+    Ok(Group {
+        id,
+        gid: id_u32(row, "gid")?,
+        description: get(row, "description")?,
+        rules: Vec::new(),
+        allowed_ips: ip_list("allowed_ips", &get::<String>(row, "allowed_ips")?)?,
+        denied_ips: ip_list("denied_ips", &get::<String>(row, "denied_ips")?)?,
+        protocols: protocols_col(&get::<String>(row, "protocols")?)?,
+        hosts: hosts_col(&get::<String>(row, "hosts")?)?,
+        members: Vec::new(),
+        name,
+    })
+}
+
+/// [`load_groups`], going on past rows that do not decode (a bad rule row rejects its group).
+pub async fn load_groups_lenient(
+    conn: &mut sqlx::AnyConnection,
+    filter: &Filter<'_>,
+) -> Result<(Vec<Group>, Vec<Rejected>)> {
     let sql = format!(
         "SELECT t.id, t.name, t.gid, t.description, t.allowed_ips, t.denied_ips, t.protocols, t.hosts FROM groups t {}",
         filter.clause()
     );
     let rows = filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
-    let mut groups = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let name: String = row.try_get("name")?;
-        groups.push(Group {
-            id: row.try_get("id")?,
-            gid: id_u32(row, "gid", "group", &name)?,
-            description: row.try_get("description")?,
-            rules: Vec::new(),
-            allowed_ips: parse_ip_list("group", &name, "allowed_ips", &row.try_get::<String, _>("allowed_ips")?)?,
-            denied_ips: parse_ip_list("group", &name, "denied_ips", &row.try_get::<String, _>("denied_ips")?)?,
-            protocols: parse_protocols_col("group", &name, &row.try_get::<String, _>("protocols")?)?,
-            hosts: parse_hosts_col("group", &name, &row.try_get::<String, _>("hosts")?)?,
-            members: Vec::new(),
-            name,
-        });
+    let mut groups = Decoded::new("group", &rows, group_from_row);
+    drop(rows);
+    if groups.slots.is_empty() {
+        return Ok(groups.finish());
     }
-    if groups.is_empty() {
-        return Ok(groups);
-    }
-    let index: HashMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
+    let name_of = |g: &Group| g.name.clone();
     let sub = format!("SELECT t.id FROM groups t {}", filter.clause());
     let sql =
         format!("SELECT r.group_id, r.path, r.level FROM group_rules r WHERE r.group_id IN ({sub}) ORDER BY r.path");
     for row in filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-        let gid: String = row.try_get("group_id")?;
-        if let Some(&i) = index.get(&gid) {
-            let rule = rule_from_row(&row, "group", &groups[i].name)?;
-            groups[i].rules.push(rule);
-        }
+        let owner: String = row.try_get("group_id")?;
+        groups.update("group", &owner, name_of, |g| {
+            g.rules.push(rule_from_row(&row, "group_rules")?);
+            Ok(())
+        });
     }
     let sql = format!("SELECT m.group_id, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id IN ({sub}) ORDER BY u.name");
     for row in filter.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-        let gid: String = row.try_get("group_id")?;
-        if let Some(&i) = index.get(&gid) {
-            groups[i].members.push(row.try_get("name")?);
-        }
+        let owner: String = row.try_get("group_id")?;
+        groups.update("group", &owner, name_of, |g| {
+            g.members.push(get(&row, "name").map_err(|e| bad("memberships", e.why))?);
+            Ok(())
+        });
     }
-    Ok(groups)
+    Ok(groups.finish())
 }

@@ -353,12 +353,6 @@ impl Store {
         })
     }
 
-    /// Every user without their keys (see [`super::rows::load_users_with`]).
-    pub async fn list_users_without_keys(&self) -> Result<Vec<User>> {
-        let mut conn = self.pool.acquire().await?;
-        super::rows::load_users_with(&mut conn, &Filter::All, false).await
-    }
-
     /// Users ordered by name, a page at a time.
     pub async fn list_users(&self, after: Option<&str>, limit: Option<i64>) -> Result<Vec<User>> {
         let mut conn = self.pool.acquire().await?;

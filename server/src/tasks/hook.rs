@@ -96,17 +96,12 @@ impl RootHook {
     }
 
     async fn one_pass(&self, store: &Store, mut guard: tokio::sync::OwnedMutexGuard<State>) {
-        let users = match store.list_users_without_keys().await {
-            Ok(u) => u,
+        // Only rows this host may serve: a root outside the prefixes or an id outside `[ids]`
+        // written with plain SQL gets no directory and no FTP file (the export logged why).
+        let (users, groups) = match store.served().await {
+            Ok(s) => (s.users, s.groups),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot list users to create their roots");
-                return;
-            }
-        };
-        let groups = match store.list_groups().await {
-            Ok(g) => g,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot list groups for users' roots and FTP server files");
+                tracing::warn!(error = %e, "cannot list users and groups for their roots and FTP server files");
                 return;
             }
         };
