@@ -135,12 +135,58 @@ gr acme:*:1900000004:alice,bob
     assert_eq!(out, want);
 }
 
+/// Issue 15, item 3: a snapshot written by whoever owns the `gatehouse` account cannot make the
+/// module answer uid 0, a uid below `[ids] first` or a system group: records patched that way are
+/// not answered through glibc (alice: uid 0; bob: the gid of `shadow`), a header whose range
+/// starts at 0 makes every lookup fail, and the untouched records of the same file still resolve.
+#[test]
+fn ids_outside_the_header_range_are_never_answered() {
+    use gatehouse_policy::snapshot::HEADER_LEN;
+    let env = Env::new();
+    let good = sample(1, "Alice");
+    let patch = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    // Records are 32 bytes in uid order: alice, then bob.
+    let mut ids = good.clone();
+    patch(&mut ids, HEADER_LEN, 0);
+    patch(&mut ids, HEADER_LEN + 32 + 4, 42);
+    let mut below = good.clone();
+    patch(&mut below, HEADER_LEN, IDS.first - 1);
+    let mut range = good.clone();
+    patch(&mut range, 32, 0);
+    patch(&mut range, 36, 1);
+    let (ids, below, range) = (env.write("ids", &ids), env.write("below", &below), env.write("range", &range));
+    let out = env.ns(&format!(
+        "cp {ids} /var/lib/gatehouse/nss.db
+$P lookup pwnam alice pwuid 0 pwnam bob grgid 42 grnam acme
+         cp {below} /var/lib/gatehouse/nss.db
+$P lookup pwnam alice pwuid 1899999999 pwnam bob
+         cp {range} /var/lib/gatehouse/nss.db
+$P lookup pwnam bob grgid 1900000000",
+        ids = ids.display(),
+        below = below.display(),
+        range = range.display()
+    ));
+    let want = "\
+pw none
+pw none
+pw none
+gr none
+gr acme:*:1900000004:alice,bob
+pw none
+pw none
+pw bob:*:1900000003:1900000003:Bob:/var/lib/gatehouse/home:/usr/sbin/gatehouse-sftp
+pw none
+gr none
+";
+    assert_eq!(out, want);
+}
+
 #[test]
 fn statuses_erange_and_unavail() {
     let env = Env::new();
     let snap = env.write("snap", &sample(1, "Alice"));
     let mut v2 = sample(1, "Alice");
-    v2[8] = 2;
+    v2[8] = (gatehouse_policy::snapshot::VERSION + 1) as u8;
     let v2 = env.write("v2", &v2);
     let so = cdylib();
     let calls = "pw alice 0 pw alice 10 pw alice 200 pw zed 200 gr acme 20 gr acme 300 gr zed 300";

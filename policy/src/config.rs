@@ -210,6 +210,10 @@ pub fn validate_host_name(field: &'static str, s: &str) -> Result<(), PolicyErro
     }
 }
 
+/// The lowest `[ids] first` allowed: below are root and the system accounts and groups. The NSS
+/// module refuses a snapshot whose range starts lower, whatever wrote it.
+pub const MIN_ID: u32 = 1000;
+
 /// `[ids]`: the range uids and gids are allocated from. The first two ids are the virtual groups
 /// `gatehouse-users` and `gatehouse-totp`; users and groups get the rest.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -467,11 +471,11 @@ impl Config {
                 "first must be below last, with room for at least one id",
             ));
         }
-        if self.ids.first < 1000 {
+        if self.ids.first < MIN_ID {
             return Err(PolicyError::invalid(
                 "ids.first",
                 self.ids.first.to_string(),
-                "must be at least 1000 (below are system accounts)",
+                format!("must be at least {MIN_ID} (below are system accounts)"),
             ));
         }
         if self.password.min_length == 0 {

@@ -6,12 +6,12 @@
 //! for every user ([`crate::config::SHARED_HOME`], [`crate::config::LOGIN_SHELL`], `*`), so they
 //! are not stored.
 //!
-//! # Layout (version 1; every integer little-endian)
+//! # Layout (version 2; every integer little-endian)
 //!
 //! ```text
 //! offset size  field
 //!      0    8  magic  "GHNSSDB\0"
-//!      8    4  version (1); a reader refuses any other value
+//!      8    4  version (2); a reader refuses any other value
 //!     12    4  replaced: 0 while current; set to 1 in the OLD file after the new one is renamed
 //!              into place. Read with an atomic load by the NSS module; never read by this parser
 //!     16    8  generation
@@ -19,7 +19,7 @@
 //!     32    4  gid of gatehouse-users          36  4  gid of gatehouse-totp
 //!     40    4  user count U                    44  4  group count G
 //!     48    4  member count M                  52  4  user-group count L
-//!     56    4  heap length H                   60  4  reserved, 0
+//!     56    4  heap length H                   60  4  last id of the range (`[ids] last`)
 //!     64   28  section offsets (u32 each): users, user name index, groups, group name index,
 //!              members, user groups, heap
 //!     92    4  reserved, 0
@@ -46,19 +46,26 @@
 //! for validating a million. Every record access then checks what it touches: record bounds,
 //! string bounds, the terminating NUL, the absence of an inner NUL, member and index bounds. So
 //! no input makes a lookup panic or read out of bounds; a malformed record is an error for that
-//! lookup. [`Snapshot::verify`] walks every record (tests, fuzzing, and the writer's self-check).
+//! lookup.
+//!
+//! **Ids.** The header carries the id range (`[ids] first`, as the gid of `gatehouse-users`, and
+//! `[ids] last`), and the reader never hands out an id outside it: a user record whose uid or gid
+//! is not an allocatable id of the range (`first + 2 ..= last`), a group outside `first ..= last`
+//! or a supplementary gid outside it is an error for that lookup, and a header whose range starts
+//! below [`MIN_ID`] (system accounts, root) is refused whole. So whoever can write the file (the
+//! `gatehouse` account) cannot mint a uid-0 user or hand out a system group such as `shadow`. [`Snapshot::verify`] walks every record (tests, fuzzing, and the writer's self-check).
 //! Lookups search the sorted sections by interpolation (the keys are name hashes, see
 //! [`name_hash`], and ids from a range: close to uniform), bisecting after a few guesses; a name
 //! lookup touches only the compact name index until the last step, which reads the one record
 //! and heap string to compare. A file whose indexes are not sorted answers "not found" for some
 //! names, never a wrong record: every hit is compared with the key.
-use crate::config::IdRange;
+use crate::config::{IdRange, MIN_ID};
 use crate::error::PolicyError;
 
 /// The file's first eight bytes.
 pub const MAGIC: [u8; 8] = *b"GHNSSDB\0";
 /// The format version this crate writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Byte offset of the `replaced` word (a 4-aligned `u32`).
 pub const REPLACED_OFFSET: usize = 12;
 /// Size of the header.
@@ -88,7 +95,7 @@ pub enum SnapshotError {
     #[error("not a gatehouse snapshot (bad magic)")]
     BadMagic,
     /// A format version this reader does not know; the NSS module answers `UNAVAIL`.
-    #[error("snapshot format version {0} is not supported (this reader knows version 1)")]
+    #[error("snapshot format version {0} is not supported (this reader knows version 2)")]
     UnsupportedVersion(u32),
     /// A header field disagrees with the file (length, section offset, reserved word).
     #[error("snapshot header field {0} is inconsistent with the file")]
@@ -103,6 +110,9 @@ pub enum SnapshotError {
     /// ([`Snapshot::verify`] only).
     #[error("snapshot index {0} holds a hash that does not match its name")]
     BadHash(&'static str),
+    /// A record's id lies outside the header's range (or the range starts below [`MIN_ID`]).
+    #[error("snapshot record field {0} is outside the id range")]
+    OutOfRange(&'static str),
     /// A section is not sorted or has duplicate keys ([`Snapshot::verify`] only).
     #[error("snapshot section {0} is not strictly sorted")]
     Unsorted(&'static str),
@@ -207,6 +217,15 @@ fn sort_index<'a>(idx: &mut [(u64, u32)], name: impl Fn(u32) -> &'a str) -> Opti
     idx.windows(2).find(|w| w[0].0 == w[1].0 && name(w[0].1) == name(w[1].1)).map(|w| name(w[0].1))
 }
 
+/// Refuses an id the reader would refuse (see the module docs, "Ids").
+fn check_id(ids: &IdRange, field: &'static str, owner: &str, id: u32) -> Result<(), PolicyError> {
+    if ids.first >= MIN_ID && ids.allocatable(id) {
+        Ok(())
+    } else {
+        Err(PolicyError::invalid(field, id.to_string(), format!("of {owner} is outside the id range")))
+    }
+}
+
 /// Builds the bytes of a snapshot. Errors name the offending user or group: a duplicate name or
 /// id (among users, and among groups including the virtual and private ones), a name or display
 /// name that cannot appear in a passwd or group line, or a file that would exceed 4 GiB.
@@ -217,9 +236,13 @@ pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapG
     for u in users {
         check_name("name", &u.name)?;
         check_gecos(&u.gecos)?;
+        for (field, id) in [("uid", u.uid), ("gid", u.gid)] {
+            check_id(ids, field, &u.name, id)?;
+        }
     }
     for g in groups {
         check_name("group", &g.name)?;
+        check_id(ids, "gid", &g.name, g.gid)?;
     }
     let nu = users.len();
     // Users sorted by uid: the record order.
@@ -436,7 +459,7 @@ pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapG
         nm as u32,
         nl as u32,
         heap_len as u32,
-        0,
+        ids.last,
         off_users as u32,
         off_unames as u32,
         off_groups as u32,
@@ -475,6 +498,8 @@ pub struct Snapshot<'a> {
     generation: u64,
     users_gid: u32,
     totp_gid: u32,
+    /// `[ids] last`; `users_gid` is `[ids] first`.
+    last_id: u32,
     l: Layout,
 }
 
@@ -580,8 +605,12 @@ impl<'a> Snapshot<'a> {
                 SnapshotError::BadHeader("file length")
             });
         }
-        if w(60)? != 0 || w(92)? != 0 {
+        if w(92)? != 0 {
             return Err(SnapshotError::BadHeader("reserved"));
+        }
+        let (first, last) = (w(32)?, w(60)?);
+        if first < MIN_ID || w(36)? != first.saturating_add(1) || first.saturating_add(2) > last {
+            return Err(SnapshotError::OutOfRange("header id range"));
         }
         let n = |at: usize| w(at).map(|v| v as usize);
         let (users, groups, members, ugroups, heap) = (n(40)?, n(44)?, n(48)?, n(52)?, n(56)?);
@@ -626,8 +655,9 @@ impl<'a> Snapshot<'a> {
         Ok(Snapshot {
             data,
             generation,
-            users_gid: w(32)?,
+            users_gid: first,
             totp_gid: w(36)?,
+            last_id: last,
             l: Layout {
                 users,
                 groups,
@@ -653,6 +683,21 @@ impl<'a> Snapshot<'a> {
     /// gids of `gatehouse-users` and `gatehouse-totp`.
     pub fn virtual_gids(&self) -> (u32, u32) {
         (self.users_gid, self.totp_gid)
+    }
+
+    /// The id range the header declares, `([ids] first, [ids] last)`.
+    pub fn id_range(&self) -> (u32, u32) {
+        (self.users_gid, self.last_id)
+    }
+
+    /// An id a user or a real group may have: `first + 2 ..= last`.
+    fn allocatable(&self, id: u32) -> bool {
+        id >= self.users_gid.saturating_add(2) && id <= self.last_id
+    }
+
+    /// Any gatehouse gid, the two virtual groups included: `first ..= last`.
+    fn in_range(&self, id: u32) -> bool {
+        id >= self.users_gid && id <= self.last_id
     }
 
     /// Number of users.
@@ -701,7 +746,17 @@ impl<'a> Snapshot<'a> {
         let name = self.heap_str("user name", r(2)?, r(3)?)?;
         let gecos = self.heap_str("user gecos", r(4)?, r(5)?)?;
         let groups = self.section("user groups", self.l.off_ugroups, r(6)?, r(7)?, self.l.ugroups)?;
-        Ok(Some(UserEntry { name, uid: r(0)?, gid: r(1)?, gecos, groups }))
+        let (uid, gid) = (r(0)?, r(1)?);
+        if !self.allocatable(uid) {
+            return Err(SnapshotError::OutOfRange("uid"));
+        }
+        if !self.allocatable(gid) {
+            return Err(SnapshotError::OutOfRange("gid"));
+        }
+        if !words(groups).all(|g| self.in_range(g)) {
+            return Err(SnapshotError::OutOfRange("user groups"));
+        }
+        Ok(Some(UserEntry { name, uid, gid, gecos, groups }))
     }
 
     fn user_uid_at(&self, i: usize) -> Option<u32> {
@@ -800,7 +855,11 @@ impl<'a> Snapshot<'a> {
         let r = |k: usize| rd32(self.data, at + 4 * k).ok_or(SnapshotError::Truncated("group record"));
         let name = self.heap_str("group name", r(1)?, r(2)?)?;
         let members = self.section("group members", self.l.off_members, r(3)?, r(4)?, self.l.members)?;
-        Ok(Some(GroupEntry { name, gid: r(0)?, members, snap: *self }))
+        let gid = r(0)?;
+        if !self.in_range(gid) {
+            return Err(SnapshotError::OutOfRange("gid"));
+        }
+        Ok(Some(GroupEntry { name, gid, members, snap: *self }))
     }
 
     fn group_name_at(&self, i: usize) -> Result<&'a [u8], SnapshotError> {

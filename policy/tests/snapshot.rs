@@ -1,7 +1,9 @@
 //! The NSS snapshot: round trip, every lookup, and refusal of malformed files without a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use gatehouse_policy::config::IdRange;
-use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser, Snapshot, SnapshotError, HEADER_LEN, REPLACED_OFFSET};
+use gatehouse_policy::snapshot::{
+    build, SnapGroup, SnapUser, Snapshot, SnapshotError, HEADER_LEN, REPLACED_OFFSET, VERSION,
+};
 
 const IDS: IdRange = IdRange { first: 1_900_000_000, last: 1_999_999_999 };
 
@@ -105,8 +107,8 @@ fn writer_refuses_bad_input() {
 #[test]
 fn unknown_version_and_magic() {
     let mut bytes = sample();
-    bytes[8] = 2;
-    assert_eq!(Snapshot::parse(&bytes).unwrap_err(), SnapshotError::UnsupportedVersion(2));
+    bytes[8] = (VERSION + 1) as u8;
+    assert_eq!(Snapshot::parse(&bytes).unwrap_err(), SnapshotError::UnsupportedVersion(VERSION + 1));
     let mut bytes = sample();
     bytes[0] ^= 1;
     assert_eq!(Snapshot::parse(&bytes).unwrap_err(), SnapshotError::BadMagic);
@@ -221,7 +223,7 @@ fn irregular_ids_and_long_common_prefixes() {
     let uid = |i: u32| match i % 3 {
         0 => 1_900_000_010 + i,
         1 => 1_950_000_000 + i * 1000,
-        _ => 1_999_000_000 + i * i,
+        _ => 1_999_000_000 + i * i / 10,
     };
     let users: Vec<SnapUser> =
         (0..3_000u32).map(|i| user(&format!("customer-account-{i:08}"), uid(i), "", i % 2 == 0)).collect();
@@ -261,4 +263,68 @@ fn verify_checks_index_hashes_and_order() {
             assert_eq!(u.name, name.as_bytes());
         }
     }
+}
+
+/// Issue 15, item 3: whoever writes the file (the `gatehouse` account) cannot have the reader
+/// answer an id outside the header's range: a record patched to uid 0, to a uid below `[ids]
+/// first`, or to the gid of a system group is an error for its lookup, never an answer; a header
+/// whose range starts below 1000 is refused whole; and the writer refuses such ids itself.
+#[test]
+fn ids_outside_the_range_are_never_answered() {
+    let users = [user("alice", 1_900_000_002, "", false), user("bob", 1_900_000_003, "", false)];
+    let good = build(1, &IDS, &users, &[]).unwrap();
+    // The users section starts right after the header; records are 32 bytes in uid order.
+    let patched = |at: usize, v: u32| {
+        let mut b = good.clone();
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        b
+    };
+    let alice = HEADER_LEN;
+    for (what, bytes) in [
+        ("uid 0", patched(alice, 0)),
+        ("uid below first", patched(alice, IDS.first - 5)),
+        ("uid of a virtual group", patched(alice, IDS.first)),
+        ("uid above last", patched(alice, IDS.last + 1)),
+        ("gid of shadow", patched(alice + 4, 42)),
+        ("gid 0", patched(alice + 4, 0)),
+    ] {
+        let snap = Snapshot::parse(&bytes).unwrap();
+        let by_name = snap.user_by_name(b"alice");
+        assert!(matches!(by_name, Err(SnapshotError::OutOfRange(_))), "{what}: {by_name:?}");
+        assert!(!matches!(snap.user_by_uid(0), Ok(Some(_))), "{what}: uid 0 answered");
+        assert!(snap.users().any(|u| u.is_err()), "{what}: enumeration answers it");
+        // Bob, untouched, is still answered.
+        assert_eq!(snap.user_by_name(b"bob").unwrap().unwrap().uid, 1_900_000_003, "{what}");
+    }
+    // A header claiming a range from 0 (or from a system id) is refused whole.
+    for first in [0u32, 42, 999] {
+        let mut b = good.clone();
+        b[32..36].copy_from_slice(&first.to_le_bytes());
+        b[36..40].copy_from_slice(&(first + 1).to_le_bytes());
+        assert_eq!(Snapshot::parse(&b).unwrap_err(), SnapshotError::OutOfRange("header id range"), "first {first}");
+    }
+    // A group record moved onto a system gid.
+    let g = [SnapGroup { name: "staff".into(), gid: 1_900_000_009, members: vec!["alice".into()] }];
+    let bytes = build(1, &IDS, &users, &g).unwrap();
+    let snap = Snapshot::parse(&bytes).unwrap();
+    let gid_at = (0..snap.group_count())
+        .map(|i| {
+            let at = HEADER_LEN + 32 * snap.user_count() + 12 * snap.user_count() + 20 * i;
+            (at, u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()))
+        })
+        .find(|&(_, gid)| gid == 1_900_000_009)
+        .unwrap()
+        .0;
+    let mut b = bytes.clone();
+    b[gid_at..gid_at + 4].copy_from_slice(&42u32.to_le_bytes());
+    let snap = Snapshot::parse(&b).unwrap();
+    assert!(matches!(snap.group_by_name(b"staff"), Err(SnapshotError::OutOfRange("gid"))));
+    // The writer refuses them in the first place.
+    for bad in [0, 42, IDS.first, IDS.last + 1] {
+        assert!(build(1, &IDS, &[user("eve", bad, "", false)], &[]).is_err(), "uid {bad}");
+    }
+    let g = [SnapGroup { name: "shadowish".into(), gid: 42, members: vec![] }];
+    assert!(build(1, &IDS, &[], &g).is_err());
+    let low = IdRange { first: 0, last: 100 };
+    assert!(build(1, &low, &[user("root", 2, "", false)], &[]).is_err());
 }

@@ -1002,3 +1002,72 @@ async fn unprivileged_flood_cannot_crowd_out_root() {
         d.stop().await;
     }
 }
+
+/// Issue 15, item 2: every row is input. Rows broken with plain SQL (a root of `/`, the `shadow`
+/// gid, uid 0, a display name that forges passwd fields, an address list that does not parse, a
+/// rule key with an escape sequence, a group moved onto a system gid) are served nowhere: not in
+/// the snapshot, not by authentication, account, keys or session requests; each is named with its
+/// column in the export's report, and the good users beside them are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_a_database_writer_breaks_are_served_nowhere() {
+    use gatehouse_policy::snapshot::Snapshot;
+    use gatehouse_server::store::NewGroup;
+    let d = Daemon::start(|_| {}).await;
+    let bad = [
+        ("rootslash", "UPDATE users SET root = '/' WHERE name = 'rootslash'", "root"),
+        ("shadowgid", "UPDATE users SET gid = 42 WHERE name = 'shadowgid'", "gid"),
+        ("uidzero", "UPDATE users SET uid = 0 WHERE name = 'uidzero'", "uid"),
+        ("forged", "UPDATE users SET display_name = 'x:0:0::/root:/bin/sh' WHERE name = 'forged'", "display_name"),
+        ("badips", "UPDATE users SET allowed_ips = 'everyone' WHERE name = 'badips'", "allowed_ips"),
+        (
+            "badrule",
+            "INSERT INTO user_rules (user_id, path, level) SELECT id, '/a' || char(27) || '[2J', 'write' FROM users WHERE name = 'badrule'",
+            "user_rules",
+        ),
+        ("member", "UPDATE groups SET gid = 42 WHERE name = 'staff'", "groups"),
+    ];
+    d.add(nu("good")).await;
+    for (name, _, _) in &bad {
+        d.add(nu(name)).await;
+    }
+    d.store.add_group("test", NewGroup { name: "staff".into(), ..NewGroup::default() }).await.unwrap();
+    d.store.add_members("test", "staff", &["member".into()]).await.unwrap();
+    // Before: everyone is served.
+    for (name, _, _) in &bad {
+        assert_eq!(d.auth(name, PW, None), Response::Ok, "{name} before the SQL");
+    }
+    for (_, sql, _) in &bad {
+        d.sql(sql).await;
+    }
+
+    let (bytes, report) = gatehouse_server::export::build_checked(&d.store, 2, &Default::default()).await.unwrap();
+    let snap = Snapshot::parse(&bytes).unwrap();
+    assert!(snap.user_by_name(b"good").unwrap().is_some());
+    assert_eq!(snap.user_count(), 1, "only the good user is exported: {report:?}");
+    for (name, _, column) in &bad {
+        assert!(snap.user_by_name(name.as_bytes()).unwrap().is_none(), "{name} exported");
+        let line =
+            report.iter().find(|l| l.contains(&format!("{name:?}"))).unwrap_or_else(|| panic!("{name}: {report:?}"));
+        assert!(line.contains(&format!("column {column}")), "{name}: {line}");
+    }
+    let staff = report.iter().find(|l| l.starts_with("group \"staff\"")).unwrap();
+    assert!(staff.contains("column gid") && staff.contains("42"), "{staff}");
+
+    assert_eq!(d.auth("good", PW, None), Response::Ok);
+    for (name, _, _) in &bad {
+        assert_eq!(d.auth(name, PW, None), Response::UnknownUser, "{name}: authenticate");
+        assert_eq!(d.account(name, "sshd", None), Response::UnknownUser, "{name}: account");
+        assert!(
+            matches!(d.keys(name), Response::UnknownUser) || d.keys(name) == Response::Keys { lines: vec![] },
+            "{name}: keys {:?}",
+            d.keys(name)
+        );
+        let session = d.call(&Request::Session { user: Some((*name).into()), rhost: None });
+        assert_eq!(session, Response::UnknownUser, "{name}: session");
+    }
+    // Fixed with SQL, served again at once.
+    d.sql("UPDATE users SET root = replace((SELECT root FROM users WHERE name = 'good'), '/good', '/rootslash') WHERE name = 'rootslash'")
+        .await;
+    assert_eq!(d.auth("rootslash", PW, None), Response::Ok);
+    d.stop().await;
+}
