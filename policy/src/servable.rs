@@ -139,7 +139,8 @@ mod tests {
 
     #[test]
     fn every_column_a_database_writer_could_abuse_is_refused() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut User)>)> = vec![
+        type Breaker = Box<dyn Fn(&mut User)>;
+        let cases: Vec<(&str, Breaker)> = vec![
             ("root", Box::new(|u| u.root = "/".into())),
             ("root", Box::new(|u| u.root = "/etc".into())),
             ("root", Box::new(|u| u.root = "/srv/gatehouse/../../etc".into())),
