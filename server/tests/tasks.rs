@@ -60,7 +60,7 @@ fn creates_a_nested_root_with_the_owner_and_mode() {
         assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, 0o755), "{mid}");
     }
     // A second call finds it and changes nothing.
-    assert_eq!(ensure_root(&e.cfg, &root, 777, 777).unwrap(), Created::Existed);
+    assert_eq!(ensure_root(&e.cfg, &root, 7777, 7777).unwrap(), Created::Existed);
     assert_eq!(meta(&root).uid(), 12345);
     // Directly under home_base too.
     assert_eq!(ensure_root(&e.cfg, &format!("{}/bob", e.home), 12347, 12347).unwrap(), Created::Created);

@@ -21,7 +21,7 @@
 //!
 //! The wire protocol between gatehoused (or the CLI) and the helper is in [`proto`]; the
 //! helper binary is `src/bin/gatehouse-tasks.rs`.
-use gatehouse_policy::config::Config;
+use gatehouse_policy::config::{Config, MIN_ID};
 use gatehouse_policy::model::root_under;
 
 pub mod hook;
@@ -98,12 +98,16 @@ fn split_under_prefix<'a>(cfg: &'a Config, root: &'a str) -> Result<(&'a str, Ve
 /// is ([`Created::Existed`]). The prefix must exist.
 ///
 /// Refused: a root outside the prefixes (per [`Config::check_root`]), a root that is or contains
-/// an allowed prefix, a symlink or non-directory anywhere below the prefix, uid or gid 0 (a root
-/// is never created for root) or `u32::MAX`.
+/// an allowed prefix, a symlink or non-directory anywhere below the prefix, a uid or gid below
+/// [`MIN_ID`] (a root is never created for root or a system account or group) or `u32::MAX`.
 pub fn ensure_root(cfg: &Config, root: &str, uid: u32, gid: u32) -> Result<Created, TaskError> {
     cfg.check_root(root).map_err(|e| TaskError::Refused(e.to_string()))?;
-    if uid == 0 || gid == 0 || uid == u32::MAX || gid == u32::MAX {
-        return Err(TaskError::Refused(format!("refusing to create {root} for uid {uid} gid {gid}")));
+    // Below MIN_ID are root and the system accounts and groups (`shadow` is 42): a root owned by
+    // one of them would hand its files to whoever the daemon names.
+    if uid < MIN_ID || gid < MIN_ID || uid == u32::MAX || gid == u32::MAX {
+        return Err(TaskError::Refused(format!(
+            "refusing to create {root} for uid {uid} gid {gid} (ids below {MIN_ID} belong to the system)"
+        )));
     }
     refuse_prefix(cfg, root)?;
     let (prefix, parts) = split_under_prefix(cfg, root)?;
@@ -162,7 +166,8 @@ mod tests {
         assert!(matches!(remove_root(&c, "/srv/g/data", &[]), Err(TaskError::Refused(_))));
         assert!(matches!(remove_root(&c, "/srv/g", &[]), Err(TaskError::Refused(_))));
         assert!(matches!(ensure_root(&c, "/srv/g/data", 5, 5), Err(TaskError::Refused(_))));
-        assert!(matches!(ensure_root(&c, "/srv/g/a", 0, 5), Err(TaskError::Refused(_))));
+        assert!(matches!(ensure_root(&c, "/srv/g/a", 0, 5000), Err(TaskError::Refused(_))));
+        assert!(matches!(ensure_root(&c, "/srv/g/a", 5000, 42), Err(TaskError::Refused(_))));
         assert!(matches!(ensure_root(&c, "/srv/g/a", 5, u32::MAX), Err(TaskError::Refused(_))));
         assert!(matches!(remove_root(&c, "/srv/g/a", &["bob".into()]), Err(TaskError::Refused(_))));
     }

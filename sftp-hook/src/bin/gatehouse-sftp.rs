@@ -44,23 +44,38 @@ fn main() {
     std::process::exit(code);
 }
 
-/// `legacy_without_landlock` from the config file at its fixed path (never a path from the
-/// environment, which the client can set). A missing file is the defaults; one that cannot be
-/// read or parsed counts as `false`, so a broken config never loosens anything.
-fn legacy_without_landlock(log: &Syslog) -> bool {
+/// The config file at its fixed path (never a path from the environment, which the client can
+/// set). A missing file is the defaults; one that cannot be read or parsed is `None`, so a broken
+/// config never loosens anything.
+fn host_config(log: &Syslog) -> Option<Config> {
     match std::fs::read_to_string(CONFIG_PATH) {
         Ok(text) => match Config::parse(&text) {
-            Ok(cfg) => cfg.legacy_without_landlock,
+            Ok(cfg) => Some(cfg),
             Err(e) => {
-                log.warn(&format!("{CONFIG_PATH}: {e}; legacy_without_landlock taken as false"));
-                false
+                log.warn(&format!("{CONFIG_PATH}: {e}"));
+                None
             }
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Config::default()),
         Err(e) => {
-            log.warn(&format!("cannot read {CONFIG_PATH}: {e}; legacy_without_landlock taken as false"));
-            false
+            log.warn(&format!("cannot read {CONFIG_PATH}: {e}"));
+            None
         }
+    }
+}
+
+/// `legacy_without_landlock` from [`host_config`]; `false` when the file is broken.
+fn legacy_without_landlock(log: &Syslog) -> bool {
+    host_config(log).is_some_and(|c| c.legacy_without_landlock)
+}
+
+/// Defence in depth: the root the daemon named must lie under `home_base` or a root prefix of
+/// this host's config, checked again here before it is opened (the daemon checks every row, but
+/// this process serves the user's files and must not trust a single check elsewhere).
+fn root_allowed(log: &Syslog, root: &str) -> Result<(), String> {
+    match host_config(log) {
+        Some(cfg) => cfg.check_root(root).map_err(|e| e.to_string()),
+        None => Err(format!("{CONFIG_PATH} cannot be read, so no root can be checked")),
     }
 }
 
@@ -75,6 +90,10 @@ fn start(cmd: Command, log: Syslog) -> i32 {
     let info = session.info.clone();
     if info.uid != uid {
         return refuse(&log, "access denied", &format!("uid {uid}: the daemon described uid {}", info.uid));
+    }
+    if let Err(why) = root_allowed(&log, &info.root) {
+        let msg = "Your root folder is not available; ask your administrator.";
+        return refuse(&log, msg, &format!("{}: refused root {}: {why}", info.user, info.root));
     }
     let root = match Root::open(Path::new(&info.root)) {
         Ok(r) => r,
