@@ -1071,3 +1071,79 @@ async fn rows_a_database_writer_breaks_are_served_nowhere() {
     assert_eq!(d.auth("rootslash", PW, None), Response::Ok);
     d.stop().await;
 }
+
+/// One request sent by a python3 helper running as `uid` (SO_PEERCRED then says `uid`); the
+/// frame is encoded and the answer decoded here with the PAM module's codec.
+fn call_as(socket: &std::path::Path, uid: u32, req: &Request) -> Response {
+    use std::os::unix::process::CommandExt;
+    let mut frame = Vec::new();
+    wire::write_request(&mut frame, req).unwrap();
+    let py = r#"
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(20); s.connect(sys.argv[1])
+s.sendall(bytes.fromhex(sys.argv[2]))
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    out += b
+    if len(out) >= 4 and len(out) >= 4 + int.from_bytes(out[:4], "big"): break
+sys.stdout.write(out.hex())
+"#;
+    let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", py, socket.to_str().unwrap(), &hex])
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "helper: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let bytes: Vec<u8> = (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect();
+    wire::read_response(&mut bytes.as_slice(), wire::MAX_FRAME).unwrap()
+}
+
+/// Issue 15, item 7: a gatehouse admin's requests run the login checks first, so an admin who
+/// is deactivated, expired or locked loses every power at once, also on a connection (or a
+/// multiplexed SSH channel) opened before; reactivated, the powers come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivated_expired_or_locked_admins_lose_their_powers() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Daemon::start(|_| {}).await;
+    d.add(nu("boss")).await;
+    d.add(nu("alice")).await;
+    d.store.set_user_admin("test", "boss", Some(&[])).await.unwrap();
+    let uid = d.store.get_user("boss").await.unwrap().uid;
+    let dir = d.socket.parent().unwrap().to_path_buf();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&d.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let show = Request::Admin { argv: vec!["user".into(), "show".into(), "alice".into()], stdin: None };
+    let ask = |req: Request| {
+        let socket = d.socket.clone();
+        async move { blocking(move || call_as(&socket, uid, &req)).await }
+    };
+    match ask(show.clone()).await {
+        Response::Output { stdout, status: 0 } => assert!(stdout.contains("alice"), "{stdout}"),
+        other => panic!("an active admin is refused: {other:?}"),
+    }
+    for (breaks, heals) in [
+        ("UPDATE users SET active = 0 WHERE name = 'boss'", "UPDATE users SET active = 1 WHERE name = 'boss'"),
+        (
+            "UPDATE users SET expires_at = '2001-01-01T00:00:00Z' WHERE name = 'boss'",
+            "UPDATE users SET expires_at = NULL WHERE name = 'boss'",
+        ),
+        (
+            "INSERT INTO login_state (user_id, failed_logins, locked_until) SELECT id, 5, '2999-01-01T00:00:00Z' FROM users WHERE name = 'boss'",
+            "DELETE FROM login_state WHERE user_id = (SELECT id FROM users WHERE name = 'boss')",
+        ),
+    ] {
+        d.sql(breaks).await;
+        match ask(show.clone()).await {
+            Response::Denied { reason } => assert!(reason.contains("no gatehouse admin role"), "{breaks}: {reason}"),
+            other => panic!("{breaks}: still an admin: {other:?}"),
+        }
+        d.sql(heals).await;
+        assert!(matches!(ask(show.clone()).await, Response::Output { status: 0, .. }), "{heals}");
+    }
+    d.stop().await;
+}

@@ -12,6 +12,7 @@ use super::State;
 use crate::cli::{self, delegated, Cli, Console};
 use crate::store::{Scope, StoreError};
 use clap::Parser;
+use gatehouse_policy::access::{login_checks, LoginRequest};
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::snapshot::{TOTP_GROUP, USERS_GROUP};
 use gatehouse_policy::wire::{Response, MAX_FRAME};
@@ -27,7 +28,23 @@ async fn caller(st: &State, uid: u32) -> Result<Option<(String, Scope)>, StoreEr
         return Ok(Some(("root".into(), Scope::All)));
     }
     if let Some(name) = st.db.primary.user_name_by_uid(uid).await? {
-        let u = st.db.primary.get_user(&name).await?;
+        let (u, groups) = match st.db.primary.served_user(&name).await {
+            Ok(x) => x,
+            Err(StoreError::NotServed(r)) => {
+                tracing::warn!(user = %name, "admin request refused: {r}");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        // The admin flag is worth nothing to an account that could not log in now: a deactivated,
+        // expired or locked admin keeps no powers through a session (or a multiplexed channel)
+        // opened before the change. The same checks as a login, the address aside (the request
+        // carries none; sshd's PAM account check judged it when the session began).
+        let req = LoginRequest { now: crate::store::now(), protocol: Some("ssh"), rhost: None };
+        if let Some(c) = login_checks(&u, &groups, &req).into_iter().find(|c| !c.allowed) {
+            tracing::warn!(user = %u.name, check = c.what, "admin request refused: {}", c.reason);
+            return Ok(None);
+        }
         return Ok(st.db.primary.scope_of_user(&u.id).await?.map(|s| (format!("gatehouse:{}", u.name), s)));
     }
     // A uid in gatehouse's range that is not a gatehouse user now (a deleted user's session, a
