@@ -376,6 +376,32 @@ fn invitation_forces_a_new_password_once() {
     w.expect("sshd", "ivan", "127.0.0.1", &["authenticate"], &pw(&again), true, "successfully");
 }
 
+/// Issue 15, item 7: an invitation code stands in for a TOTP user's password, never for the
+/// code: without the right TOTP code it logs nobody in and sets no password; with it, the new
+/// password is required as for any invitation.
+#[test]
+fn invitation_of_a_totp_user_still_asks_for_the_code() {
+    let w = World::new();
+    w.add("tia", |u| u.password_hash = None);
+    let (_, secret) = w.rt.block_on(w.store.totp_enable("test", "tia", false)).unwrap();
+    let fail = "Authentication failure";
+    let window: Vec<String> = (-2..=2).map(|k| totp_code(&secret, k * 30)).collect();
+    let wrong = (0..1000).map(|n| format!("{:06}", 123_457 + n)).find(|c| !window.contains(c)).unwrap();
+    let code = w.rt.block_on(w.store.invite("test", "tia", 3600)).unwrap().code.expose().to_string();
+    // The code alone (no answer at the code prompt), or with a wrong TOTP code: no login.
+    w.expect("sshd", "tia", "127.0.0.1", &["authenticate"], &pw(&code), false, "");
+    let code = w.rt.block_on(w.store.invite("test", "tia", 3600)).unwrap().code.expose().to_string();
+    w.expect("sshd", "tia", "127.0.0.1", &["authenticate"], &format!("{code}\n{wrong}\n"), false, fail);
+    // With the right TOTP code: logged in, and a new password is required and set.
+    w.rt.block_on(w.store.unlock("test", "tia")).unwrap();
+    let code = w.rt.block_on(w.store.invite("test", "tia", 3600)).unwrap().code.expose().to_string();
+    let totp = totp_code(&secret, 0);
+    w.expect("sshd", "tia", "127.0.0.1", &["authenticate"], &format!("{code}\n{totp}\n"), true, "successfully");
+    w.expect("sshd", "tia", "127.0.0.1", &["acct_mgmt"], "", false, "new one required");
+    let new = "a much longer new passphrase";
+    w.expect("sshd", "tia", "127.0.0.1", &["chauthtok"], &format!("{new}\n{new}\n"), true, "successfully");
+}
+
 /// App passwords (issue 9) through the real module: with TOTP on, an FTP-only app password logs
 /// in over vsftpd (protocol ftp) without a code, is refused over sshd, and is refused after
 /// revocation; another is refused once expired.

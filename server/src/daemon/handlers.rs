@@ -183,8 +183,10 @@ fn secret_was_right(r: &Response) -> bool {
 ///   only once the code is right too, so guessing codes behind a known password still locks.
 /// - A secret that is not the password but has the shape of an invitation code is checked
 ///   against the user's open invitation (one more hash; plain wrong passwords cost none), and a
-///   match is redeemed once and answered with [`Response::NewPasswordRequired`]. Not over FTP,
-///   which cannot change a password (the code would be used up for nothing).
+///   match is redeemed once and answered with [`Response::NewPasswordRequired`] (for a TOTP
+///   user, [`Response::TotpRequired`] first: the code stands in for the password, never for
+///   the second factor). Not over FTP, which cannot change a password (the code would be used
+///   up for nothing).
 async fn authenticate_admitted(
     st: &State,
     caller_uid: u32,
@@ -244,6 +246,16 @@ async fn authenticate_admitted(
             // Invitations set a local password: none for a directory's user.
             if protocol != FTP && u.password_source == PasswordSource::Local {
                 match redeem(st, &u, password, t).await {
+                    // A TOTP user's code is a first factor like a password: the TOTP code
+                    // follows, and only then may a new password be set.
+                    Ok(true) if u.totp_enabled => {
+                        st.grant(&u.name, Grant::InvitationAfterTotp, caller_uid);
+                        st.grant(&u.name, Grant::Totp, caller_uid);
+                        return Outcome::new(
+                            Response::TotpRequired,
+                            "invitation code redeemed; the TOTP code next, then a new password",
+                        );
+                    }
                     Ok(true) => {
                         st.grant(&u.name, Grant::Invitation, caller_uid);
                         return Outcome::new(
@@ -398,6 +410,10 @@ pub async fn verify_totp(st: &State, caller_uid: u32, user: &str, rhost: Option<
         return Outcome::denied(format!("account locked until {}", format_time(until)));
     }
     match check_code(st, &u, Some(code), t).await {
+        Ok(()) if st.take_grant(&u.name, Grant::InvitationAfterTotp, caller_uid) => {
+            st.grant(&u.name, Grant::Invitation, caller_uid);
+            Outcome::new(Response::NewPasswordRequired, "invitation and TOTP code correct; a new password is required")
+        }
         Ok(()) => success(st, &u, "password and TOTP code correct".into()).await,
         Err(why) => {
             let lock = count_failure(st, &u, &source).await;

@@ -145,6 +145,9 @@ pub enum Grant {
     Totp,
     /// An invitation code was redeemed; a new password may be set without the current one.
     Invitation,
+    /// A TOTP user's invitation code was redeemed; [`Grant::Invitation`] is given only once
+    /// the TOTP code is right too, so a code alone never sets a TOTP user's password.
+    InvitationAfterTotp,
 }
 
 /// Shared by every connection.
@@ -165,6 +168,7 @@ fn grant_key(g: Grant) -> GrantKey {
     match g {
         Grant::Totp => 0,
         Grant::Invitation => 1,
+        Grant::InvitationAfterTotp => 2,
     }
 }
 
