@@ -100,6 +100,7 @@ fn group_admin_is_refused_outside_its_group_and_above_its_rights() {
         ("root-outside", "must lie under"),
         ("root-shared", "the root of a user you do not manage"),
         ("root-default", "the root of a user you do not manage"),
+        ("root-existing", "already exists and is not the root of a user you manage"),
         ("group-set", "this command is for root only"),
         ("grant", "this command is for root only"),
         ("del-shared", "refusing --remove-files"),

@@ -854,8 +854,23 @@ fn user_del_keeps_files_unless_asked() {
     assert!(Path::new(&format!("{root}/file")).exists());
     assert!(env.user_names().is_empty());
 
-    // Same root again, now removed with the user.
+    // Same root again: not made for the new alice (root owns it), so it is not removed with her.
     env.ok(&["user", "add", "alice", "--root", &root]);
+    bad(&env, &["user", "del", "alice", "--remove-files"], "owned by uid 0");
+    assert!(Path::new(&format!("{root}/file")).exists());
+    // Once it is hers (as gatehouse-tasks makes roots), it is removed with the user.
+    let uid: u32 = env
+        .ok(&["user", "show", "alice", "--json"])
+        .split("\"uid\":")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::os::unix::fs::chown(&root, Some(uid), Some(uid)).unwrap();
     let out = env.ok(&["user", "del", "alice", "--remove-files"]);
     assert_eq!(out.trim(), format!("deleted user alice and removed {root}"));
     assert!(!Path::new(&root).exists());

@@ -117,18 +117,38 @@ fn remove_refuses_shared_symlinked_and_outside_roots() {
     let e = env();
     let root = format!("{}/alice", e.home);
     ensure_root(&e.cfg, &root, 12345, 12345).unwrap();
-    refused(remove_root(&e.cfg, &root, &["bob".to_string()]), "shared with bob");
+    refused(remove_root(&e.cfg, &root, &["bob".to_string()], 12345), "shared with bob");
     assert!(Path::new(&root).is_dir());
-    refused(remove_root(&e.cfg, &format!("{}/x", e.outside), &[]), "must lie under");
+    refused(remove_root(&e.cfg, &format!("{}/x", e.outside), &[], 12345), "must lie under");
     std::fs::write(format!("{}/keep", e.outside), b"keep").unwrap();
     std::os::unix::fs::symlink(&e.outside, format!("{}/lnk", e.home)).unwrap();
-    refused(remove_root(&e.cfg, &format!("{}/lnk", e.home), &[]), "is a symlink");
-    refused(remove_root(&e.cfg, &format!("{}/lnk/keep", e.home), &[]), "is a symlink");
+    refused(remove_root(&e.cfg, &format!("{}/lnk", e.home), &[], 12345), "is a symlink");
+    refused(remove_root(&e.cfg, &format!("{}/lnk/keep", e.home), &[], 12345), "is a symlink");
     assert_eq!(std::fs::read(format!("{}/keep", e.outside)).unwrap(), b"keep");
     // A prefix nested in another is never removed.
     let cfg = Config::parse(&format!("home_base = \"{}\"\nroot_prefixes = [\"{}/nested\"]", e.home, e.home)).unwrap();
-    refused(remove_root(&cfg, &format!("{}/nested", e.home), &[]), "allowed prefix");
-    assert_eq!(remove_root(&e.cfg, &format!("{}/nobody", e.home), &[]).unwrap(), Removed::Absent);
+    refused(remove_root(&cfg, &format!("{}/nested", e.home), &[], 12345), "allowed prefix");
+    assert_eq!(remove_root(&e.cfg, &format!("{}/nobody", e.home), &[], 12345).unwrap(), Removed::Absent);
+}
+
+/// Issue 15, item 4: a root is removed only when it is a folder the deleted user owns, as
+/// gatehouse-tasks makes every root; a folder that was there before (a former employee's, owned
+/// by their uid, or root's) is refused and left whole.
+#[test]
+fn remove_takes_only_a_root_the_user_owns() {
+    let e = env();
+    let former = format!("{}/former-employee", e.home);
+    ensure_root(&e.cfg, &former, 23456, 23456).unwrap();
+    std::fs::write(format!("{former}/payroll.xlsx"), b"keep").unwrap();
+    refused(remove_root(&e.cfg, &former, &[], 12345), "owned by uid 23456");
+    let rm = Request::RemoveRoot { root: former.clone(), sharers: vec![], owner: 12345 };
+    assert!(matches!(over_socket(&e.cfg, 0, None, &rm), Response::Refused { .. }));
+    let by_hand = format!("{}/archive", e.home);
+    std::fs::create_dir(&by_hand).unwrap();
+    refused(remove_root(&e.cfg, &by_hand, &[], 12345), "owned by uid 0");
+    assert_eq!(std::fs::read(format!("{former}/payroll.xlsx")).unwrap(), b"keep");
+    assert!(Path::new(&by_hand).is_dir());
+    assert_eq!(remove_root(&e.cfg, &former, &[], 23456).unwrap(), Removed::Removed);
 }
 
 #[test]
@@ -146,7 +166,7 @@ fn remove_deletes_a_tree_without_following_links() {
     std::os::unix::fs::symlink(format!("{}/secret", e.outside), format!("{root}/to-file")).unwrap();
     std::os::unix::fs::symlink(format!("{}/dir", e.outside), format!("{root}/d1/to-dir")).unwrap();
     std::os::unix::fs::symlink("/nonexistent", format!("{root}/dangling")).unwrap();
-    assert_eq!(remove_root(&e.cfg, &root, &[]).unwrap(), Removed::Removed);
+    assert_eq!(remove_root(&e.cfg, &root, &[], 12345).unwrap(), Removed::Removed);
     assert!(std::fs::symlink_metadata(&root).is_err());
     assert_eq!(std::fs::read(format!("{}/secret", e.outside)).unwrap(), b"outside");
     assert_eq!(std::fs::read(format!("{}/dir/inner", e.outside)).unwrap(), b"inner");
@@ -180,9 +200,9 @@ fn the_socket_answers_ensure_root_and_refuses_other_callers() {
     assert_eq!(over_socket(&e.cfg, 0, None, &req), Response::Existed);
     let outside = Request::EnsureRoot { root: format!("{}/x", e.outside), uid: 12345, gid: 12345 };
     assert!(matches!(over_socket(&e.cfg, 0, None, &outside), Response::Refused { .. }));
-    let rm = Request::RemoveRoot { root: root.clone(), sharers: vec!["dave".into()] };
+    let rm = Request::RemoveRoot { root: root.clone(), sharers: vec!["dave".into()], owner: 12345 };
     assert!(matches!(over_socket(&e.cfg, 0, None, &rm), Response::Refused { .. }));
-    let rm = Request::RemoveRoot { root: root.clone(), sharers: vec![] };
+    let rm = Request::RemoveRoot { root: root.clone(), sharers: vec![], owner: 12345 };
     assert_eq!(over_socket(&e.cfg, 0, None, &rm), Response::Ok);
     assert_eq!(over_socket(&e.cfg, 0, None, &rm), Response::Absent);
 }

@@ -73,14 +73,16 @@ pub async fn authorize(store: &Store, scope: &Scope, cmd: &Command) -> Result<()
             }
             // The default root (home_base/NAME) may be someone else's explicit root too.
             let root = fields.root.clone().unwrap_or_else(|| format!("{}/{name}", store.config().home_base));
-            g.root_reaches_only_managed(Some(&root), "").await
+            g.root_reaches_only_managed(Some(&root), "").await?;
+            g.root_is_new_or_managed(Some(&root)).await
         }
         Command::User(UserCmd::Set { name, fields, no_groups, .. }) => {
             let u = g.managed(name).await?;
             if *no_groups || !fields.group.is_empty() {
                 return Err("group admins change memberships with `gatehouse group members`".into());
             }
-            g.root_reaches_only_managed(fields.root.as_deref(), &u.id).await
+            g.root_reaches_only_managed(fields.root.as_deref(), &u.id).await?;
+            g.root_is_new_or_managed(fields.root.as_deref()).await
         }
         Command::User(UserCmd::Show { name, .. } | UserCmd::Del { name, .. })
         | Command::Passwd { name, .. }
@@ -150,6 +152,31 @@ impl Groups<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Groups<'_> {
+    /// A root a group admin gives must be a folder gatehouse-tasks will create (nothing there
+    /// yet), or already the root of a user the admin manages. An existing folder under a prefix
+    /// (a former employee's, a shared archive) would otherwise be handed over, to be read or to
+    /// be removed with `user del --remove-files`. What cannot be checked is refused.
+    async fn root_is_new_or_managed(&self, root: Option<&str>) -> Result<(), String> {
+        let Some(root) = root else { return Ok(()) };
+        match std::fs::symlink_metadata(root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("root {root}: cannot tell whether it exists ({e}); refused")),
+            Ok(_) => {}
+        }
+        let owners = self.store.users_with_root(root).await.map_err(|e| e.to_string())?;
+        for name in &owners {
+            if self.managed(name).await.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(format!(
+            "root {root} already exists and is not the root of a user you manage; group admins give new folders \
+             (gatehouse-tasks creates them) or a managed user's root"
+        ))
     }
 }
 

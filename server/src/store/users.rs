@@ -386,6 +386,15 @@ impl Store {
         Ok(out)
     }
 
+    /// The users whose root is exactly `root`.
+    pub async fn users_with_root(&self, root: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT name FROM users WHERE root = $1 ORDER BY name")
+            .bind(root)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.try_get("name").map_err(Into::into)).collect()
+    }
+
     /// Sets (or clears) the password hash.
     pub async fn set_password(
         &self,

@@ -121,20 +121,36 @@ pub fn ensure_root(cfg: &Config, root: &str, uid: u32, gid: u32) -> Result<Creat
 /// `sharers`, a root outside the prefixes, a root that is or contains an allowed prefix, a
 /// symlink or non-directory at the root or on the way to it. A tree deeper than [`MAX_DEPTH`]
 /// is an error, with what was above that depth already removed.
-pub fn remove_root(cfg: &Config, root: &str, sharers: &[String]) -> Result<Removed, TaskError> {
-    check_remove(cfg, root, sharers)?;
+pub fn remove_root(cfg: &Config, root: &str, sharers: &[String], owner: u32) -> Result<Removed, TaskError> {
+    check_remove(cfg, root, sharers, owner)?;
     let (prefix, parts) = split_under_prefix(cfg, root)?;
     walk::remove(prefix, &parts)
 }
 
-/// The rules [`remove_root`] applies before touching the disk (sharers, prefixes), so a caller
-/// can refuse before changing anything else (the CLI checks before deleting the user).
-pub fn check_remove(cfg: &Config, root: &str, sharers: &[String]) -> Result<(), TaskError> {
+/// The rules [`remove_root`] applies before touching the disk (sharers, prefixes, owner), so a
+/// caller can refuse before changing anything else (the CLI checks before deleting the user).
+///
+/// The root must be a directory owned by `owner`, the deleted user's uid, as gatehouse-tasks
+/// creates every root ([`ensure_root`]). Uids are never reused, so a folder owned by anyone else
+/// (a former employee's, one that was there before the user pointed at it) was not made for
+/// this user and is never removed with them. A root that does not exist is fine (nothing to do).
+pub fn check_remove(cfg: &Config, root: &str, sharers: &[String], owner: u32) -> Result<(), TaskError> {
     if !sharers.is_empty() {
         return Err(TaskError::Refused(format!("{root} is shared with {}", sharers.join(", "))));
     }
     cfg.check_root(root).map_err(|e| TaskError::Refused(e.to_string()))?;
-    refuse_prefix(cfg, root)
+    refuse_prefix(cfg, root)?;
+    match std::fs::symlink_metadata(root) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(TaskError::Refused(format!("cannot check who owns {root}: {e}"))),
+        // Symlinks and files are refused by the walk, with its own words.
+        Ok(m) if !m.file_type().is_dir() => Ok(()),
+        Ok(m) if std::os::unix::fs::MetadataExt::uid(&m) != owner => Err(TaskError::Refused(format!(
+            "{root} is owned by uid {}, not by the user's uid {owner}: gatehouse removes only a root made for the user",
+            std::os::unix::fs::MetadataExt::uid(&m)
+        ))),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// A root that is or contains an allowed prefix (possible when prefixes nest) is never created
@@ -163,12 +179,12 @@ mod tests {
     #[test]
     fn refuses_prefixes_and_root_ids() {
         let c = Config::parse("home_base = \"/srv/g\"\nroot_prefixes = [\"/srv/g/data\"]").unwrap();
-        assert!(matches!(remove_root(&c, "/srv/g/data", &[]), Err(TaskError::Refused(_))));
-        assert!(matches!(remove_root(&c, "/srv/g", &[]), Err(TaskError::Refused(_))));
+        assert!(matches!(remove_root(&c, "/srv/g/data", &[], 5000), Err(TaskError::Refused(_))));
+        assert!(matches!(remove_root(&c, "/srv/g", &[], 5000), Err(TaskError::Refused(_))));
         assert!(matches!(ensure_root(&c, "/srv/g/data", 5, 5), Err(TaskError::Refused(_))));
         assert!(matches!(ensure_root(&c, "/srv/g/a", 0, 5000), Err(TaskError::Refused(_))));
         assert!(matches!(ensure_root(&c, "/srv/g/a", 5000, 42), Err(TaskError::Refused(_))));
         assert!(matches!(ensure_root(&c, "/srv/g/a", 5, u32::MAX), Err(TaskError::Refused(_))));
-        assert!(matches!(remove_root(&c, "/srv/g/a", &["bob".into()]), Err(TaskError::Refused(_))));
+        assert!(matches!(remove_root(&c, "/srv/g/a", &["bob".into()], 5000), Err(TaskError::Refused(_))));
     }
 }

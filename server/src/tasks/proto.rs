@@ -38,6 +38,9 @@ pub enum Request {
         /// Other users whose root is, lies inside or contains this one; non-empty is refused.
         #[serde(default)]
         sharers: Vec<String>,
+        /// The deleted user's uid: the root must be a directory this uid owns (see
+        /// [`super::check_remove`]).
+        owner: u32,
     },
     /// Write a user's vsftpd file (see [`super::vsftpd::write_user`]).
     VsftpdWrite {
@@ -191,7 +194,7 @@ pub fn handle(cfg: &Config, req: &Request) -> Response {
     };
     let result = match req {
         Request::EnsureRoot { root, uid, gid } => super::ensure_root(cfg, root, *uid, *gid).map(created),
-        Request::RemoveRoot { root, sharers } => super::remove_root(cfg, root, sharers).map(removed),
+        Request::RemoveRoot { root, sharers, owner } => super::remove_root(cfg, root, sharers, *owner).map(removed),
         Request::VsftpdWrite { name, root, write } => super::vsftpd::write_user(cfg, name, root, *write).map(created),
         Request::VsftpdRemove { name } => super::vsftpd::remove_user(cfg, name).map(removed),
         Request::ProftpdWrite { user } => super::proftpd::write_user(cfg, user).map(created),
@@ -255,7 +258,9 @@ mod tests {
             decode_request(br#"{"v":2,"request":{"remove_root":{"root":"/a"}}}"#),
             Err(WireError::UnsupportedVersion { got: 2 })
         ));
-        assert!(decode_request(br#"{"v":1,"request":{"remove_root":{"root":"/a"}}}"#).is_ok());
+        // A removal must name the owner the root must belong to; without it, nothing is removed.
+        assert!(decode_request(br#"{"v":1,"request":{"remove_root":{"root":"/a"}}}"#).is_err());
+        assert!(decode_request(br#"{"v":1,"request":{"remove_root":{"root":"/a","owner":5000}}}"#).is_ok());
         assert!(decode_request(b"{").is_err());
         let req = Request::VsftpdWrite { name: "alice".into(), root: "/srv/g/a".into(), write: false };
         assert_eq!(

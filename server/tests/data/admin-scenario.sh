@@ -103,6 +103,11 @@ as hd1 move-out group members acme --remove bob
 as hd1 root-outside user set bob --root /etc/gatehouse-evil
 as hd1 root-shared user set bob --root "$T/srv/shared"
 as hd1 root-default user add dan --group acme
+# An existing folder nobody's root points at (a former employee's): never handed to a user by a
+# group admin, so it can be neither read nor removed with --remove-files (issue 15, item 4).
+mkdir -p "$T/srv/former-employee"
+echo payroll > "$T/srv/former-employee/payroll.txt"
+as hd1 root-existing user set bob --root "$T/srv/former-employee"
 as hd1 group-set group set acme --protocols ssh,ftp
 as hd1 grant admin grant hd1
 as hd1 del-shared user del sh2 --remove-files
