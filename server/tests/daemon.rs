@@ -1147,3 +1147,19 @@ async fn deactivated_expired_or_locked_admins_lose_their_powers() {
     }
     d.stop().await;
 }
+
+/// Issue 15, item 7: a name the host's own files have is never authenticated as a gatehouse
+/// user, even before the next export leaves it out. `daemon` is in every Debian /etc/passwd;
+/// the store's local-id checker is a fake here, so the row exists as a database writer could
+/// have made it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_the_host_files_have_is_refused_at_once() {
+    let d = Daemon::start(|_| {}).await;
+    assert!(std::fs::read_to_string("/etc/passwd").unwrap().lines().any(|l| l.starts_with("daemon:")));
+    d.add(nu("daemon")).await;
+    d.add(nu("plain")).await;
+    assert_eq!(d.auth("plain", PW, None), Response::Ok);
+    assert_eq!(d.auth("daemon", PW, None), Response::UnknownUser);
+    assert_eq!(d.account("daemon", "sshd", None), Response::UnknownUser);
+    d.stop().await;
+}

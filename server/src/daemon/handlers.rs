@@ -66,6 +66,13 @@ async fn lookup_with_groups(st: &State, name: &str) -> Result<Option<(User, Vec<
     if !served_on(&u, &groups, &st.db.primary.config().fleet) {
         return Ok(None);
     }
+    // The export leaves out names and ids the host's own files have, but only at the next
+    // export: a local account added since then must win at once. Reading the two files is
+    // cheap (tens of microseconds), with no NSS call that could block.
+    if let Some(why) = crate::store::LocalFiles::load().clash(&u.name, u.uid) {
+        tracing::warn!(user = name, "refused: {why}; the local account wins");
+        return Ok(None);
+    }
     Ok(Some((u, groups)))
 }
 

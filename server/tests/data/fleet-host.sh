@@ -24,11 +24,15 @@ grep -q '^passwd:.*files gatehouse' /etc/nsswitch.conf
 printf 'auth required pam_gatehouse.so\naccount required pam_gatehouse.so\n' > /etc/pam.d/sshd
 for u in $LOCAL_USERS; do useradd -M -l -s /bin/bash "$u"; done
 
-mkdir -p /etc/gatehouse "$T/home"
+# Every host of a fleet has the same home_base, as on real hosts (a root outside this host's
+# prefixes is not served here): /srv is this host's own tmpfs.
+mkdir -p /srv
+fresh /srv
+mkdir -p /etc/gatehouse /srv/gatehouse
 groups_toml=$(printf '%s' "$HOST_GROUPS" | sed -E 's/([^,]+)/"\1"/g')
 cat > /etc/gatehouse/gatehouse.toml <<TOML
 database = "$DB"
-home_base = "$T/home"
+home_base = "/srv/gatehouse"
 [fleet]
 host = "$NAME"
 host_groups = [$groups_toml]
