@@ -1171,15 +1171,18 @@ async fn deactivated_expired_or_locked_admins_lose_their_powers() {
 /// account check on the `vsftpd` service refuses them and says why (vsftpd would log them in,
 /// chrooted to the shared home); the directory created while the daemon runs gets the files
 /// within a second from the real hook and a helper answering like gatehouse-tasks, with no
-/// database change and no restart; then the login passes. ProFTPD, neither installed here nor
-/// named in `ftp_servers`, is refused with that reason.
+/// database change and no restart; then the login passes. A file removed by hand is written
+/// again after the refusal. ProFTPD, neither installed here nor named in `ftp_servers`, is
+/// refused with that reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vsftpd_logins_wait_for_the_users_file_and_a_late_directory_gets_files_within_a_second() {
     use gatehouse_server::daemon::exporter::{run_with, Options};
     use gatehouse_server::tasks::hook::RootHook;
     use gatehouse_server::tasks::proto;
     use std::os::unix::fs::DirBuilderExt;
-    let d = Daemon::start_with(|c| c.ftp_servers = vec!["vsftpd".into()], |_| {}).await;
+    let mut daemon_changed = None;
+    let d = Daemon::start_with(|c| c.ftp_servers = vec!["vsftpd".into()], |c| daemon_changed = Some(c.changed.clone()))
+        .await;
     d.add(NewUser { protocols: Some(vec!["ftp".into()]), ..nu("alice") }).await;
     let cfg = d.store.config().clone();
     std::fs::create_dir_all(&cfg.home_base).unwrap();
@@ -1195,8 +1198,8 @@ async fn vsftpd_logins_wait_for_the_users_file_and_a_late_directory_gets_files_w
             let _ = proto::serve_one(&helper_cfg, &mut s, 0, None);
         }
     });
-    let notify = || std::sync::Arc::new(tokio::sync::Notify::new());
-    let (changed, stop) = (notify(), notify());
+    // The exporter hears the daemon's changes, as in gatehoused.
+    let (changed, stop) = (daemon_changed.unwrap(), std::sync::Arc::new(tokio::sync::Notify::new()));
     let hook = RootHook::new(&sock).with_ftp_servers(&cfg);
     let snapshot = d._dir.path().join("nss.db");
     let exporter = tokio::spawn(run_with(
@@ -1239,11 +1242,18 @@ async fn vsftpd_logins_wait_for_the_users_file_and_a_late_directory_gets_files_w
     assert!(text.contains(&format!("local_root={}/alice\n", cfg.home_base)), "{text}");
     assert_eq!(d.account("alice", "vsftpd", None), Response::Ok);
 
-    // The file gone (an admin's mistake): refused again, saying it is coming.
+    // The file gone (an admin's mistake): refused, saying it is coming, and the refusal has the
+    // hook write it again within a second.
     std::fs::remove_file(&file).unwrap();
     let r = d.account("alice", "vsftpd", None);
     let why = denied(&r);
     assert!(why.starts_with("no vsftpd file for this user yet (") && why.contains("within a second"), "{r:?}");
+    let t = Instant::now();
+    while !file.is_file() && t.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(file.is_file() && t.elapsed() < Duration::from_secs(1), "rewritten after {:?}?", t.elapsed());
+    assert_eq!(d.account("alice", "vsftpd", None), Response::Ok);
 
     stop.notify_one();
     exporter.await.unwrap();

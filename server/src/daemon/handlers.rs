@@ -6,7 +6,7 @@ use super::{Grant, State};
 use crate::store::{now, StoreError};
 use crate::tasks::hook::missing_ftp_file;
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
-use gatehouse_policy::ftp::FtpServer;
+use gatehouse_policy::ftp::{FtpFiles, FtpServer};
 use gatehouse_policy::model::{format_time, served_on, validate_name, Group, PasswordSource, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
@@ -471,7 +471,15 @@ pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhos
         // A few `stat` calls: not on the hashing pool, where they would wait behind hashes.
         match tokio::task::spawn_blocking(move || missing_ftp_file(&cfg, server, &name)).await {
             Ok(None) => {}
-            Ok(Some(why)) => return Outcome::denied(why),
+            Ok(Some((state, why))) => {
+                if state == FtpFiles::Kept {
+                    // The files are kept but this one is not there (removed by hand, or the
+                    // pass that writes it is still to come): an export runs the hook's pass,
+                    // which writes it, so the next login passes.
+                    st.changed();
+                }
+                return Outcome::denied(why);
+            }
             Err(e) => return Outcome::unreachable(format!("cannot look for the {} file: {e}", server.name())),
         }
     }

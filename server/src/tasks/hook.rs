@@ -58,11 +58,12 @@ impl FtpWatch {
     }
 }
 
-/// Why `name` may not log in through `server` yet, or `None` when their per-user file exists.
-/// Without the file the server would not apply the user's root and mode (vsftpd logs them in,
-/// chrooted to the shared home), so the account check fails closed on it; the reason says what
-/// is missing and whether gatehoused will write it.
-pub fn missing_ftp_file(cfg: &Config, server: FtpServer, name: &str) -> Option<String> {
+/// Why `name` may not log in through `server` yet, with whether the server's files are kept
+/// right now, or `None` when their per-user file exists. Without the file the server would not
+/// apply the user's root and mode (vsftpd logs them in, chrooted to the shared home), so the
+/// account check fails closed on it; the reason says what is missing and whether gatehoused
+/// will write it.
+pub fn missing_ftp_file(cfg: &Config, server: FtpServer, name: &str) -> Option<(FtpFiles, String)> {
     let dir = Path::new(server.config_dir(cfg));
     let file = dir.join(server.user_file_name(name));
     if file.is_file() {
@@ -70,22 +71,26 @@ pub fn missing_ftp_file(cfg: &Config, server: FtpServer, name: &str) -> Option<S
     }
     let s = server.name();
     let w = FtpWatch { server, dir: dir.to_path_buf(), binary: PathBuf::from(server.binary()) };
-    Some(match w.now(cfg) {
-        FtpFiles::Kept => format!(
-            "no {s} file for this user yet ({} is missing); gatehoused writes it within a second",
-            file.display()
-        ),
-        FtpFiles::NoDir => format!(
-            "no {s} file for this user: {} does not exist (create it as the README's FTP section \
+    let state = w.now(cfg);
+    Some((
+        state,
+        match state {
+            FtpFiles::Kept => format!(
+                "no {s} file for this user yet ({} is missing); gatehoused writes it within a second",
+                file.display()
+            ),
+            FtpFiles::NoDir => format!(
+                "no {s} file for this user: {} does not exist (create it as the README's FTP section \
              says); gatehoused writes the files within a second of it appearing",
-            dir.display()
-        ),
-        FtpFiles::Off => format!(
-            "no {s} file for this user: gatehouse does not generate {s} files on this host ({} is \
+                dir.display()
+            ),
+            FtpFiles::Off => format!(
+                "no {s} file for this user: gatehouse does not generate {s} files on this host ({} is \
              not installed and ftp_servers does not name {s})",
-            server.binary()
-        ),
-    })
+                server.binary()
+            ),
+        },
+    ))
 }
 
 #[derive(Default)]
