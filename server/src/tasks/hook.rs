@@ -84,10 +84,14 @@ pub fn missing_ftp_file(cfg: &Config, server: FtpServer, name: &str) -> Option<(
              says); gatehoused writes the files within a second of it appearing",
                 dir.display()
             ),
-            FtpFiles::Off => format!(
+            FtpFiles::Off if cfg.ftp_servers.is_empty() => format!(
                 "no {s} file for this user: gatehouse does not generate {s} files on this host ({} is \
-             not installed and ftp_servers does not name {s})",
+                 not installed and ftp_servers does not name {s})",
                 server.binary()
+            ),
+            FtpFiles::Off => format!(
+                "no {s} file for this user: gatehouse does not generate {s} files on this host \
+                 (ftp_servers does not name {s})"
             ),
         },
     ))
