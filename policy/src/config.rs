@@ -3,7 +3,7 @@
 //! The file is 0644 and holds no secret. Unknown keys are an error, so a typo is caught when the
 //! file is read instead of being silently ignored.
 use crate::error::PolicyError;
-use crate::ftp::FtpServer;
+use crate::ftp::{FtpFiles, FtpServer};
 use crate::ldap::LdapConfig;
 use crate::model::{root_under, validate_protocol, validate_root};
 use serde::Deserialize;
@@ -547,6 +547,19 @@ impl Config {
         }
     }
 
+    /// Are `server`'s per-user files kept right now ([`FtpFiles`])? `installed`: its binary
+    /// exists; `dir_present`: its [`FtpServer::config_dir`] exists. The one decision behind the
+    /// hook's passes, its directory watch and the account check's denial reason.
+    pub fn ftp_files(&self, server: FtpServer, installed: bool, dir_present: bool) -> FtpFiles {
+        if !self.generates_for(server, installed) {
+            FtpFiles::Off
+        } else if !dir_present {
+            FtpFiles::NoDir
+        } else {
+            FtpFiles::Kept
+        }
+    }
+
     /// The protocol a PAM service maps to, if any.
     pub fn protocol_for_service(&self, service: &str) -> Option<&str> {
         self.protocols.get(service).map(String::as_str)
@@ -626,6 +639,26 @@ mod tests {
         let c = Config::parse("ftp_servers = [\"proftpd\"]").unwrap();
         assert!(!c.generates_for(FtpServer::Vsftpd, true));
         assert!(c.generates_for(FtpServer::Proftpd, false));
+    }
+
+    #[test]
+    fn ftp_files_are_kept_only_when_wanted_and_the_directory_exists() {
+        let auto = Config::parse("").unwrap();
+        let named = Config::parse("ftp_servers = [\"vsftpd\"]").unwrap();
+        // (config, installed, dir present, vsftpd, proftpd)
+        let cases = [
+            (&auto, false, false, FtpFiles::Off, FtpFiles::Off),
+            (&auto, false, true, FtpFiles::Off, FtpFiles::Off),
+            (&auto, true, false, FtpFiles::NoDir, FtpFiles::NoDir),
+            (&auto, true, true, FtpFiles::Kept, FtpFiles::Kept),
+            (&named, false, false, FtpFiles::NoDir, FtpFiles::Off),
+            (&named, false, true, FtpFiles::Kept, FtpFiles::Off),
+            (&named, true, true, FtpFiles::Kept, FtpFiles::Off),
+        ];
+        for (c, installed, dir, v, p) in cases {
+            assert_eq!(c.ftp_files(FtpServer::Vsftpd, installed, dir), v, "{:?} {installed} {dir}", c.ftp_servers);
+            assert_eq!(c.ftp_files(FtpServer::Proftpd, installed, dir), p, "{:?} {installed} {dir}", c.ftp_servers);
+        }
     }
 
     #[test]

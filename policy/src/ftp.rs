@@ -74,6 +74,32 @@ impl FtpServer {
             FtpServer::Proftpd => "/usr/sbin/proftpd",
         }
     }
+
+    /// The name of a user's file in [`FtpServer::config_dir`]: vsftpd reads `<name>`
+    /// (`user_config_dir`), ProFTPD includes `*.conf`.
+    pub fn user_file_name(self, name: &str) -> String {
+        match self {
+            FtpServer::Vsftpd => name.to_string(),
+            FtpServer::Proftpd => format!("{name}.conf"),
+        }
+    }
+}
+
+/// Whether gatehouse keeps a server's per-user files at this moment
+/// ([`crate::config::Config::ftp_files`]). Decided again at every pass of gatehoused's hook and
+/// by its watch of the directories, because the server and its directory are usually set up
+/// after gatehouse is installed (the README's order), and a user with no file would get the
+/// server's default (for vsftpd: logged in, chrooted to the shared home).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FtpFiles {
+    /// Not generated: the server is not installed and `ftp_servers` does not name it (or
+    /// `ftp_servers` names others only).
+    Off,
+    /// Wanted, but the directory does not exist yet (the admin creates it with the server's
+    /// config); nothing is written until it does.
+    NoDir,
+    /// Wanted and the directory exists: the files are kept in step with the database.
+    Kept,
 }
 
 /// Can vsftpd enforce everything this user's policy says? `Err` names what it cannot, in the

@@ -41,7 +41,15 @@ struct Daemon {
 
 impl Daemon {
     async fn start(tweak: impl FnOnce(&mut DaemonConfig)) -> Daemon {
-        let (store, dir) = fresh_store(&Db::Sqlite, FakeLocal::default()).await;
+        Daemon::start_with(|_| {}, tweak).await
+    }
+
+    /// [`Daemon::start`] on a store whose config `config` changes first.
+    async fn start_with(
+        config: impl FnOnce(&mut gatehouse_policy::config::Config),
+        tweak: impl FnOnce(&mut DaemonConfig),
+    ) -> Daemon {
+        let (store, dir) = common::fresh_store_with(&Db::Sqlite, FakeLocal::default(), config).await;
         let (mut cfg, _) = DaemonConfig::from_config(store.config()).unwrap();
         // Generous defaults so tests that share a source address are not throttled.
         cfg.throttle.burst = 10_000;
@@ -91,6 +99,14 @@ impl Daemon {
             rhost: rhost.map(Into::into),
             tty: None,
         })
+    }
+
+    /// Writes `name`'s vsftpd file where gatehouse-tasks would (the store's
+    /// `vsftpd_user_config_dir`, a temp dir), as the hook does before any vsftpd login.
+    fn vsftpd_file(&self, name: &str) {
+        let dir = PathBuf::from(&self.store.config().vsftpd_user_config_dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), "local_root=/x\nwrite_enable=YES\n").unwrap();
     }
 
     fn keys(&self, user: &str) -> Response {
@@ -195,6 +211,7 @@ async fn account_checks() {
     assert_eq!(d.account("alice", "sshd", None), Response::Ok);
     // Protocols: ftponly over sshd is refused, over vsftpd allowed.
     assert!(denied(&d.account("ftponly", "sshd", None)).starts_with("protocol: ssh is not among"));
+    d.vsftpd_file("ftponly");
     assert_eq!(d.account("ftponly", "vsftpd", None), Response::Ok);
     // A service with no protocol mapping is refused before anything else (so `su` fails).
     let r = d.account("alice", "su", None);
@@ -524,6 +541,7 @@ async fn root_caller_is_authorised_for_everything() {
     assert_eq!(nix::unistd::geteuid().as_raw(), 0, "these tests run as root");
     assert_eq!(d.keys("alice"), Response::Keys { lines: vec![] });
     assert_eq!(d.auth("alice", PW, None), Response::Ok);
+    d.vsftpd_file("alice");
     assert_eq!(d.account("alice", "vsftpd", None), Response::Ok);
     d.stop().await;
 }
@@ -1161,5 +1179,100 @@ async fn a_name_the_host_files_have_is_refused_at_once() {
     assert_eq!(d.auth("plain", PW, None), Response::Ok);
     assert_eq!(d.auth("daemon", PW, None), Response::UnknownUser);
     assert_eq!(d.account("daemon", "sshd", None), Response::UnknownUser);
+    d.stop().await;
+}
+
+/// Issue 15, item 9: vsftpd set up after gatehoused started (the README's order: the package,
+/// then vsftpd and `install -d /etc/vsftpd/gatehouse`). Until a user's vsftpd file exists the
+/// account check on the `vsftpd` service refuses them and says why (vsftpd would log them in,
+/// chrooted to the shared home); the directory created while the daemon runs gets the files
+/// within a second from the real hook and a helper answering like gatehouse-tasks, with no
+/// database change and no restart; then the login passes. A file removed by hand is written
+/// again after the refusal. ProFTPD, neither installed here nor named in `ftp_servers`, is
+/// refused with that reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vsftpd_logins_wait_for_the_users_file_and_a_late_directory_gets_files_within_a_second() {
+    use gatehouse_server::daemon::exporter::{run_with, Options};
+    use gatehouse_server::tasks::hook::RootHook;
+    use gatehouse_server::tasks::proto;
+    use std::os::unix::fs::DirBuilderExt;
+    let mut daemon_changed = None;
+    let d = Daemon::start_with(|c| c.ftp_servers = vec!["vsftpd".into()], |c| daemon_changed = Some(c.changed.clone()))
+        .await;
+    d.add(NewUser { protocols: Some(vec!["ftp".into()]), ..nu("alice") }).await;
+    let cfg = d.store.config().clone();
+    std::fs::create_dir_all(&cfg.home_base).unwrap();
+    let vdir = PathBuf::from(&cfg.vsftpd_user_config_dir);
+    let file = vdir.join("alice");
+    // gatehouse-tasks: the real request handler on a socket, for as long as the test runs.
+    let sock = d._dir.path().join("tasks.socket");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let helper_cfg = cfg.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let _ = proto::serve_one(&helper_cfg, &mut s, 0, None);
+        }
+    });
+    // The exporter hears the daemon's changes, as in gatehoused.
+    let (changed, stop) = (daemon_changed.unwrap(), std::sync::Arc::new(tokio::sync::Notify::new()));
+    let hook = RootHook::new(&sock).with_ftp_servers(&cfg);
+    let snapshot = d._dir.path().join("nss.db");
+    let exporter = tokio::spawn(run_with(
+        d.store.clone(),
+        snapshot,
+        changed,
+        stop.clone(),
+        Options { roots: Some(hook), ..Default::default() },
+    ));
+    // The first export and its pass are done once alice's root exists.
+    let t = Instant::now();
+    while !std::path::Path::new(&format!("{}/alice", cfg.home_base)).is_dir() {
+        assert!(t.elapsed() < Duration::from_secs(10), "the hook made no root");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // No directory yet: refused, saying what to create.
+    let r = d.account("alice", "vsftpd", None);
+    let why = denied(&r);
+    assert!(
+        why.starts_with("no vsftpd file for this user: ")
+            && why.contains(&format!("{} does not exist", vdir.display())),
+        "{r:?}"
+    );
+    let r = d.account("alice", "proftpd", None);
+    assert!(denied(&r).contains("does not generate proftpd files on this host"), "{r:?}");
+    // Other services are not concerned.
+    assert_eq!(d.account("alice", "ftp", None), Response::Ok);
+
+    // The admin creates the directory: the file follows within a second, and the login passes.
+    std::fs::DirBuilder::new().mode(0o755).create(&vdir).unwrap();
+    let t = Instant::now();
+    while !file.is_file() && t.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = t.elapsed();
+    assert!(file.is_file(), "no vsftpd file {} after {took:?}", file.display());
+    assert!(took < Duration::from_secs(1), "the file took {took:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&format!("local_root={}/alice\n", cfg.home_base)), "{text}");
+    assert_eq!(d.account("alice", "vsftpd", None), Response::Ok);
+
+    // The file gone (an admin's mistake): refused, saying it is coming, and the refusal has the
+    // hook write it again within a second.
+    std::fs::remove_file(&file).unwrap();
+    let r = d.account("alice", "vsftpd", None);
+    let why = denied(&r);
+    assert!(why.starts_with("no vsftpd file for this user yet (") && why.contains("within a second"), "{r:?}");
+    let t = Instant::now();
+    while !file.is_file() && t.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(file.is_file() && t.elapsed() < Duration::from_secs(1), "rewritten after {:?}?", t.elapsed());
+    assert_eq!(d.account("alice", "vsftpd", None), Response::Ok);
+
+    stop.notify_one();
+    exporter.await.unwrap();
+    let _ = std::fs::remove_file(&sock);
     d.stop().await;
 }

@@ -72,6 +72,23 @@ fn tasks_writes_root_owned_files_for_users_vsftpd_can_serve() {
         .not_said("gone-file", "gone");
 }
 
+/// Issue 15, item 9: vsftpd's user directory created after gatehoused started. Before, a login
+/// is refused with the reason in gatehoused's log (no file, so vsftpd would have chrooted the
+/// user to the shared home); once created, every user's file is written within a second or so
+/// (the daemon watches the directory; no restart, no database change) and the login passes.
+#[test]
+fn a_user_directory_created_after_the_daemon_started_gets_its_files_at_once() {
+    let r = run();
+    r.refused(
+        "late-nodir",
+        "rwu",
+        "no vsftpd file for this user: /etc/vsftpd/gatehouse does not exist (create it as the README's FTP section says)",
+    );
+    let ms = r.number("LATE_DIR_MS");
+    assert!(ms < 2000, "the files took {ms} ms after the directory appeared\n{}", r.logs());
+    r.rc("late-rwu", 0);
+}
+
 #[test]
 fn read_write_user_uploads_lists_downloads_and_changes_files() {
     let r = run();

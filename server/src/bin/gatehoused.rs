@@ -93,21 +93,9 @@ async fn run() -> Result<(), String> {
     tracing::info!(socket = SOCKET_PATH, "ready");
     let stop = std::sync::Arc::new(tokio::sync::Notify::new());
     let snapshot = std::path::PathBuf::from(gatehouse_policy::config::SNAPSHOT_PATH);
-    // The FTP servers whose per-user files are kept: those `ftp_servers` names, or the installed
-    // ones (their binary exists).
-    let ftp_dir = |server: gatehouse_policy::ftp::FtpServer| {
-        let cfg = store.config();
-        let dir = cfg
-            .generates_for(server, std::path::Path::new(server.binary()).exists())
-            .then(|| std::path::PathBuf::from(server.config_dir(cfg)));
-        if let Some(d) = &dir {
-            tracing::info!(server = server.name(), dir = %d.display(), "per-user FTP files are kept by gatehouse-tasks");
-        }
-        dir
-    };
-    let roots = gatehouse_server::tasks::hook::RootHook::new(TASKS_SOCKET_PATH)
-        .with_vsftpd(ftp_dir(gatehouse_policy::ftp::FtpServer::Vsftpd))
-        .with_proftpd(ftp_dir(gatehouse_policy::ftp::FtpServer::Proftpd));
+    // The FTP servers' per-user files: decided at every pass and watched while running
+    // (`ftp_servers` or the installed servers, and their directory present), not only now.
+    let roots = gatehouse_server::tasks::hook::RootHook::new(TASKS_SOCKET_PATH).with_ftp_servers(store.config());
     let exporter = tokio::spawn(exporter::run_with(
         store.clone(),
         snapshot,

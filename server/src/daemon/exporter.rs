@@ -105,7 +105,8 @@ async fn export(db: &Offline, path: &Path, generation: u64, others: &mut OtherSo
 /// What runs beside the exporter, all optional.
 #[derive(Default)]
 pub struct Options {
-    /// After each export, ask gatehouse-tasks to create missing roots.
+    /// After each export, ask gatehouse-tasks to create missing roots (and keep the FTP
+    /// servers' files, watching their directories, see [`RootHook::watch_ftp_dirs`]).
     pub roots: Option<RootHook>,
     /// The database with its offline cache and connection state, shared with the handlers.
     /// `None`: the store alone, no cache.
@@ -213,6 +214,9 @@ pub async fn run_with(store: Store, path: PathBuf, changed: Arc<Notify>, stop: A
             AbortOnDrop(tokio::spawn(watch::probe(db.primary.clone(), changed.clone(), link.clone()))),
         )
     });
+    // The FTP servers' directories are watched beside the exporter, so files follow a directory
+    // created while gatehoused runs (ends with the exporter).
+    let _ftp_watch = roots.clone().map(|hook| AbortOnDrop(tokio::spawn(hook.watch_ftp_dirs(store.clone()))));
     // What the host's other NSS sources answered, kept across exports (exports run one at a
     // time; the lock is never contended).
     let others = Arc::new(tokio::sync::Mutex::new(OtherSources::default()));

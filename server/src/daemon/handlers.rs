@@ -4,8 +4,9 @@ use super::offline::{Applied, LoginEvent};
 use super::throttle::Admit;
 use super::{Grant, State};
 use crate::store::{now, StoreError};
+use crate::tasks::hook::missing_ftp_file;
 use gatehouse_policy::access::{effective_protocols, login_checks, LoginRequest};
-use gatehouse_policy::ftp::FtpServer;
+use gatehouse_policy::ftp::{FtpFiles, FtpServer};
 use gatehouse_policy::model::{format_time, served_on, validate_name, Group, PasswordSource, User};
 use gatehouse_policy::password::{dummy_verify, hash_password, verify_password, Verified};
 use gatehouse_policy::secret::Secret;
@@ -452,7 +453,8 @@ async fn rehash(st: &State, u: &User, password: &Secret) -> String {
 
 /// `Account`: every login check, then what the FTP server behind `service` can enforce (a user
 /// vsftpd or ProFTPD cannot serve as the policy says is refused there, see
-/// [`FtpServer::limits`]), then the forced password change (refused outright over FTP, which
+/// [`FtpServer::limits`]) and whether the user's file for it is there yet (refused until it
+/// is, see [`missing_ftp_file`]), then the forced password change (refused outright over FTP, which
 /// cannot change a password, with a reason that says how to change it).
 pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhost: Option<&str>) -> Outcome {
     let (u, groups) = match user_and_groups(st, user).await {
@@ -469,6 +471,23 @@ pub async fn account(st: &State, user: &str, service: &str, protocol: &str, rhos
     if let Some(server) = FtpServer::for_service(service) {
         if let Err(why) = server.limits(&u, &groups) {
             return Outcome::denied(why);
+        }
+        // Fail closed: without its per-user file the server would not apply this user's root
+        // and mode (vsftpd would chroot them to the shared home).
+        let (cfg, name) = (st.db.primary.config().clone(), u.name.clone());
+        // A few `stat` calls: not on the hashing pool, where they would wait behind hashes.
+        match tokio::task::spawn_blocking(move || missing_ftp_file(&cfg, server, &name)).await {
+            Ok(None) => {}
+            Ok(Some((state, why))) => {
+                if state == FtpFiles::Kept {
+                    // The files are kept but this one is not there (removed by hand, or the
+                    // pass that writes it is still to come): an export runs the hook's pass,
+                    // which writes it, so the next login passes.
+                    st.changed();
+                }
+                return Outcome::denied(why);
+            }
+            Err(e) => return Outcome::unreachable(format!("cannot look for the {} file: {e}", server.name())),
         }
     }
     if u.must_change_password {

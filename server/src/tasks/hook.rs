@@ -14,9 +14,16 @@
 //! rest). An export that finds a pass still running marks the hook dirty, and the running pass
 //! goes round again when it ends, so no change is left behind. A missing helper socket is logged
 //! once at warn, not at every export; a refusal is logged once per request.
+//!
+//! Whether a server's files are kept ([`FtpFiles`]) is decided again at every pass and by
+//! [`RootHook::watch_ftp_dirs`] every [`WATCH_EVERY`], never once at start: the README has the
+//! admin install gatehouse first and the FTP server and its directory after, and a user with no
+//! file meanwhile would get the server's default. The account check refuses such a user
+//! ([`missing_ftp_file`]), so the watch is what lets them in within a second.
 use super::proto::{call, Request, Response};
 use crate::store::Store;
-use gatehouse_policy::ftp::{vsftpd_entry, vsftpd_user_file};
+use gatehouse_policy::config::Config;
+use gatehouse_policy::ftp::{vsftpd_entry, vsftpd_user_file, FtpFiles, FtpServer};
 use gatehouse_policy::model::{served_on, validate_name, Group, User};
 use gatehouse_policy::proftpd::{proftpd_user, render};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +37,65 @@ use tokio::sync::Mutex;
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one pass keeps sending requests.
 pub const PASS_BUDGET: Duration = Duration::from_secs(5);
+/// How often [`RootHook::watch_ftp_dirs`] looks at the FTP servers' binaries and directories
+/// (four `stat` calls): well under a second, so a directory's files are written within a second
+/// of it appearing.
+pub const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// One FTP server whose per-user files the hook may keep: in `dir`, when the config wants them
+/// (`binary` installed, or named in `ftp_servers`) and `dir` exists.
+#[derive(Clone, Debug)]
+struct FtpWatch {
+    server: FtpServer,
+    dir: PathBuf,
+    binary: PathBuf,
+}
+
+impl FtpWatch {
+    /// What the config and the file system say at this moment.
+    fn now(&self, cfg: &Config) -> FtpFiles {
+        cfg.ftp_files(self.server, self.binary.exists(), self.dir.is_dir())
+    }
+}
+
+/// Why `name` may not log in through `server` yet, with whether the server's files are kept
+/// right now, or `None` when their per-user file exists. Without the file the server would not
+/// apply the user's root and mode (vsftpd logs them in, chrooted to the shared home), so the
+/// account check fails closed on it; the reason says what is missing and whether gatehoused
+/// will write it.
+pub fn missing_ftp_file(cfg: &Config, server: FtpServer, name: &str) -> Option<(FtpFiles, String)> {
+    let dir = Path::new(server.config_dir(cfg));
+    let file = dir.join(server.user_file_name(name));
+    if file.is_file() {
+        return None;
+    }
+    let s = server.name();
+    let w = FtpWatch { server, dir: dir.to_path_buf(), binary: PathBuf::from(server.binary()) };
+    let state = w.now(cfg);
+    Some((
+        state,
+        match state {
+            FtpFiles::Kept => format!(
+                "no {s} file for this user yet ({} is missing); gatehoused writes it within a second",
+                file.display()
+            ),
+            FtpFiles::NoDir => format!(
+                "no {s} file for this user: {} does not exist (create it as the README's FTP section \
+             says); gatehoused writes the files within a second of it appearing",
+                dir.display()
+            ),
+            FtpFiles::Off if cfg.ftp_servers.is_empty() => format!(
+                "no {s} file for this user: gatehouse does not generate {s} files on this host ({} is \
+                 not installed and ftp_servers does not name {s})",
+                server.binary()
+            ),
+            FtpFiles::Off => format!(
+                "no {s} file for this user: gatehouse does not generate {s} files on this host \
+                 (ftp_servers does not name {s})"
+            ),
+        },
+    ))
+}
 
 #[derive(Default)]
 struct State {
@@ -44,8 +110,7 @@ struct State {
 #[derive(Clone)]
 pub struct RootHook {
     socket: PathBuf,
-    vsftpd_dir: Option<PathBuf>,
-    proftpd_dir: Option<PathBuf>,
+    ftp: Vec<FtpWatch>,
     state: Arc<Mutex<State>>,
     again: Arc<AtomicBool>,
 }
@@ -55,25 +120,75 @@ impl RootHook {
     pub fn new(socket: impl Into<PathBuf>) -> RootHook {
         RootHook {
             socket: socket.into(),
-            vsftpd_dir: None,
-            proftpd_dir: None,
+            ftp: Vec::new(),
             state: Arc::new(Mutex::new(State::default())),
             again: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// Also keeps vsftpd's per-user files in `dir` in step (`None`: vsftpd files are not
-    /// generated, see `Config::generates_for`).
-    pub fn with_vsftpd(mut self, dir: Option<PathBuf>) -> RootHook {
-        self.vsftpd_dir = dir;
+    /// Also keeps `server`'s per-user files in `dir` in step (and, for ProFTPD, has it reload
+    /// after a change), whenever the config wants them (`Config::ftp_files`: `binary` exists or
+    /// `ftp_servers` names the server) and `dir` exists; looked at again at every pass.
+    pub fn with_ftp(mut self, server: FtpServer, dir: impl Into<PathBuf>, binary: impl Into<PathBuf>) -> RootHook {
+        self.ftp.retain(|w| w.server != server);
+        self.ftp.push(FtpWatch { server, dir: dir.into(), binary: binary.into() });
         self
     }
 
-    /// Also keeps ProFTPD's per-user files in `dir` in step, and has ProFTPD reload after a
-    /// change (`None`: not generated).
-    pub fn with_proftpd(mut self, dir: Option<PathBuf>) -> RootHook {
-        self.proftpd_dir = dir;
-        self
+    /// [`RootHook::with_ftp`] for every server this host might run: its directory from `cfg`,
+    /// its installed binary ([`FtpServer::binary`]).
+    pub fn with_ftp_servers(self, cfg: &Config) -> RootHook {
+        FtpServer::ALL.into_iter().fold(self, |hook, s| hook.with_ftp(s, s.config_dir(cfg), s.binary()))
+    }
+
+    /// Runs until aborted: every [`WATCH_EVERY`], looks whether each server's files are kept
+    /// ([`FtpFiles`]) and starts a pass when that becomes so (a directory created, a server
+    /// installed), so the files are there within a second without waiting for a database
+    /// change. Logs each change of state, the first one included. Returns at once when no
+    /// server is watched.
+    pub async fn watch_ftp_dirs(self, store: Store) {
+        if self.ftp.is_empty() {
+            return;
+        }
+        let mut last: Vec<Option<FtpFiles>> = vec![None; self.ftp.len()];
+        loop {
+            let (ftp, cfg) = (self.ftp.clone(), store.config().clone());
+            let now =
+                match tokio::task::spawn_blocking(move || ftp.iter().map(|w| w.now(&cfg)).collect::<Vec<_>>()).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot look at the FTP servers' directories");
+                        return;
+                    }
+                };
+            let mut pass = false;
+            for ((w, before), now) in self.ftp.iter().zip(last.iter_mut()).zip(now) {
+                if *before == Some(now) {
+                    continue;
+                }
+                let (server, dir) = (w.server.name(), w.dir.display());
+                match now {
+                    FtpFiles::Kept => {
+                        tracing::info!(server, dir = %dir, "per-user FTP files are kept by gatehouse-tasks");
+                        pass = true;
+                    }
+                    FtpFiles::NoDir => tracing::info!(
+                        server,
+                        dir = %dir,
+                        "per-user FTP files wait for their directory (the server's users are refused until it exists)"
+                    ),
+                    FtpFiles::Off if before.is_some() => {
+                        tracing::info!(server, "per-user FTP files are no longer generated (not installed)")
+                    }
+                    FtpFiles::Off => {}
+                }
+                *before = Some(now);
+            }
+            if pass {
+                self.after_export(&store);
+            }
+            tokio::time::sleep(WATCH_EVERY).await;
+        }
     }
 
     /// Starts one pass in the background; returns at once. If a pass is running, it runs again
@@ -109,18 +224,20 @@ impl RootHook {
         let fleet = &store.config().fleet;
         let by_name = by_name(&groups);
         let users: Vec<User> = users.into_iter().filter(|u| served_on(u, &groups_of(u, &by_name), fleet)).collect();
-        let (socket, dir, pdir) = (self.socket.clone(), self.vsftpd_dir.clone(), self.proftpd_dir.clone());
+        let (socket, ftp, cfg) = (self.socket.clone(), self.ftp.clone(), store.config().clone());
         let job = tokio::task::spawn_blocking(move || {
             let mut wanted: Vec<Request> = users
                 .iter()
                 .filter(|u| matches!(std::fs::symlink_metadata(&u.root), Err(e) if e.kind() == std::io::ErrorKind::NotFound))
                 .map(|u| Request::EnsureRoot { root: u.root.clone(), uid: u.uid, gid: u.gid })
                 .collect();
-            if let Some(dir) = &dir {
-                wanted.extend(vsftpd_changes(dir, &users, &groups));
-            }
-            if let Some(dir) = &pdir {
-                wanted.extend(proftpd_changes(dir, &users, &groups));
+            // Decided again at each pass (see the module's docs): no file is written or removed for
+            // a server whose files are not kept right now.
+            for w in ftp.iter().filter(|w| w.now(&cfg) == FtpFiles::Kept) {
+                wanted.extend(match w.server {
+                    FtpServer::Vsftpd => vsftpd_changes(&w.dir, &users, &groups),
+                    FtpServer::Proftpd => proftpd_changes(&w.dir, &users, &groups),
+                });
             }
             wanted.retain(|r| !guard.refused.contains(&refusal_key(r)));
             // A reload only follows a ProFTPD file change that is still to be made.
@@ -145,7 +262,7 @@ pub fn vsftpd_changes(dir: &Path, users: &[User], groups: &[Group]) -> Vec<Reque
         dir,
         users,
         groups,
-        "",
+        FtpServer::Vsftpd,
         |u, g| {
             let (root, write) = vsftpd_entry(u, g)?;
             let req = Request::VsftpdWrite { name: u.name.clone(), root: root.to_string(), write };
@@ -162,7 +279,7 @@ pub fn proftpd_changes(dir: &Path, users: &[User], groups: &[Group]) -> Vec<Requ
         dir,
         users,
         groups,
-        ".conf",
+        FtpServer::Proftpd,
         |u, g| {
             let user = proftpd_user(u, g)?;
             let text = render(&user).ok()?;
@@ -176,11 +293,6 @@ pub fn proftpd_changes(dir: &Path, users: &[User], groups: &[Group]) -> Vec<Requ
     out
 }
 
-/// The requests that bring the per-user files in `dir` (named `<name><suffix>`) in line with
-/// the database: `want` gives a user's file text and the request that writes it (`None`: the
-/// user has no file); `remove` the request that removes a name's file. Files whose names are not
-/// gatehouse names (dot files, an admin's notes) are left alone. Nothing is asked while `dir`
-/// does not exist.
 /// Groups by name.
 fn by_name(groups: &[Group]) -> BTreeMap<&str, &Group> {
     groups.iter().map(|g| (g.name.as_str(), g)).collect()
@@ -191,11 +303,16 @@ fn groups_of(u: &User, by_name: &BTreeMap<&str, &Group>) -> Vec<Group> {
     u.groups.iter().filter_map(|n| by_name.get(n.as_str()).map(|g| (*g).clone())).collect()
 }
 
+/// The requests that bring the per-user files in `dir` (named as [`FtpServer::user_file_name`] says) in line with
+/// the database: `want` gives a user's file text and the request that writes it (`None`: the
+/// user has no file); `remove` the request that removes a name's file. Files whose names are not
+/// gatehouse names (dot files, an admin's notes) are left alone. Nothing is asked while `dir`
+/// does not exist.
 fn file_changes(
     dir: &Path,
     users: &[User],
     groups: &[Group],
-    suffix: &str,
+    server: FtpServer,
     want: impl Fn(&User, &[Group]) -> Option<(String, Request)>,
     remove: impl Fn(String) -> Request,
 ) -> Vec<Request> {
@@ -209,15 +326,16 @@ fn file_changes(
     for u in users {
         let Some((text, req)) = want(u, &groups_of(u, &by_name)) else { continue };
         keep.insert(u.name.as_str());
-        let now = std::fs::read_to_string(dir.join(format!("{}{suffix}", u.name))).ok();
+        let now = std::fs::read_to_string(dir.join(server.user_file_name(&u.name))).ok();
         if now.as_deref() != Some(text.as_str()) {
             out.push(req);
         }
     }
+    let suffix = server.user_file_name("");
     if let Ok(entries) = std::fs::read_dir(dir) {
         let mut gone: Vec<String> = entries
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter_map(|n| n.strip_suffix(suffix).map(str::to_string))
+            .filter_map(|n| n.strip_suffix(suffix.as_str()).map(str::to_string))
             .filter(|n| !keep.contains(n.as_str()) && validate_name("name", n).is_ok())
             .collect();
         gone.sort();

@@ -13,11 +13,13 @@
 //! only if `/proc/PID/comm` says `proftpd`, so a stale pid file never hits another process.
 use super::{rootfile, Created, Removed, TaskError};
 use gatehouse_policy::config::Config;
+use gatehouse_policy::ftp::FtpServer;
 use gatehouse_policy::proftpd::{render, ProftpdUser};
 
-/// The file name of `name`'s file.
+/// The file name of `name`'s file ([`FtpServer::user_file_name`], which the account check reads
+/// too).
 pub fn file_name(name: &str) -> String {
-    format!("{name}.conf")
+    FtpServer::Proftpd.user_file_name(name)
 }
 
 /// Writes `user`'s file. [`Created::Existed`] when it already says exactly that.

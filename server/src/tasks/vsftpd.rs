@@ -4,18 +4,22 @@
 //! refused, whatever gatehoused asks.
 use super::{rootfile, Created, Removed, TaskError};
 use gatehouse_policy::config::Config;
-use gatehouse_policy::ftp::vsftpd_user_file;
+use gatehouse_policy::ftp::{vsftpd_user_file, FtpServer};
 
 /// Writes `name`'s file (root `root`, write allowed or not). [`Created::Existed`] when the file
 /// already says exactly that (nothing is written).
 pub fn write_user(cfg: &Config, name: &str, root: &str, write: bool) -> Result<Created, TaskError> {
     rootfile::checked_name(name, "vsftpd")?;
     cfg.check_root(root).map_err(|e| TaskError::Refused(e.to_string()))?;
-    rootfile::write(&cfg.vsftpd_user_config_dir, name, &vsftpd_user_file(root, write))
+    rootfile::write(
+        &cfg.vsftpd_user_config_dir,
+        &FtpServer::Vsftpd.user_file_name(name),
+        &vsftpd_user_file(root, write),
+    )
 }
 
 /// Removes `name`'s file.
 pub fn remove_user(cfg: &Config, name: &str) -> Result<Removed, TaskError> {
     rootfile::checked_name(name, "vsftpd")?;
-    rootfile::remove(&cfg.vsftpd_user_config_dir, name)
+    rootfile::remove(&cfg.vsftpd_user_config_dir, &FtpServer::Vsftpd.user_file_name(name))
 }

@@ -189,12 +189,25 @@ pub fn test_config(database: String, home: &Path) -> Config {
 
 /// Opens a migrated store on a fresh database. The temp dir holds the SQLite file and roots.
 pub async fn fresh_store(db: &Db<'_>, local: FakeLocal) -> (Store, tempfile::TempDir) {
+    fresh_store_with(db, local, |_| {}).await
+}
+
+/// [`fresh_store`], with the config changed by `tweak` first. The FTP servers' per-user
+/// directories are `<temp dir>/vsftpd` and `<temp dir>/proftpd` (not created), never the host's.
+pub async fn fresh_store_with(
+    db: &Db<'_>,
+    local: FakeLocal,
+    tweak: impl FnOnce(&mut Config),
+) -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = match db {
         Db::Sqlite => format!("sqlite://{}/gatehouse.db", dir.path().display()),
         Db::Postgres(pg) => pg.fresh_db().await,
     };
-    let cfg = test_config(url, &dir.path().join("home"));
+    let mut cfg = test_config(url, &dir.path().join("home"));
+    cfg.vsftpd_user_config_dir = dir.path().join("vsftpd").display().to_string();
+    cfg.proftpd_config_dir = dir.path().join("proftpd").display().to_string();
+    tweak(&mut cfg);
     let store = Store::open_with(cfg, Arc::new(local), true).await.unwrap();
     store.migrate().await.unwrap();
     (store, dir)

@@ -6,7 +6,6 @@
 # (pam/tests/data/pam.d), FRAGMENT, PASV, VSFTPD_STOCK (server/tests/data/vsftpd.conf).
 mkdir -p -m 0755 /run/vsftpd/empty
 install -m 0644 "$PAMD/vsftpd" /etc/pam.d/vsftpd
-install -d -m 0755 /etc/vsftpd/gatehouse
 system_user ftp /srv/ftp
 
 newuser rwu
@@ -27,7 +26,11 @@ newuser xpu
 install -m 0644 "$PAMD/sshd" /etc/pam.d/sshd
 login_users
 
-start_gatehouse /etc/vsftpd/gatehouse/gone
+# gatehoused starts before vsftpd's user directory exists (the README's order: the package,
+# then vsftpd); the directory is created below, once vsftpd runs. Wait for the snapshot and the
+# roots instead of a vsftpd file.
+start_gatehouse /var/lib/gatehouse/nss.db
+for _ in $(seq 200); do [ -d /srv/gatehouse/xpu ] && break; sleep 0.05; done
 [ -d /srv/gatehouse/flip ] || { echo "gatehouse-tasks made no roots" >&2; exit 1; }
 
 # Debian's stock vsftpd.conf, the shipped fragment, then this test's settings (later lines win).
@@ -62,3 +65,18 @@ CONF
 FTPD=$!
 wait_port
 
+# Issue 15, item 9: no directory yet, so no file: the login is refused (not let in, chrooted to
+# the shared home). Then the admin creates the directory as the README says, and every file is
+# there within a second or so, with no restart and no database change; the login passes.
+cmd late-nodir ftp rwu "$PW" "cls -1"
+t0=$(date +%s%N)
+install -d -m 0755 /etc/vsftpd/gatehouse
+all_files() {
+    for f in expd flip gone inact ipu locked m4u mustc ro rwu totpu v6u xpu; do
+        [ -f "/etc/vsftpd/gatehouse/$f" ] || return 1
+    done
+}
+for _ in $(seq 250); do all_files && break; sleep 0.02; done
+t1=$(date +%s%N)
+echo "LATE_DIR_MS $(( (t1 - t0) / 1000000 ))"
+cmd late-rwu ftp rwu "$PW" "cls -1"
