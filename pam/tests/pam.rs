@@ -55,7 +55,8 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let cfg = Config::parse(&format!(
-            "database = \"sqlite://{d}/g.db\"\nhome_base = \"{d}/home\"\n[lockout]\nfailures = 3\n",
+            "database = \"sqlite://{d}/g.db\"\nhome_base = \"{d}/home\"\nftp_servers = [\"vsftpd\"]\n\
+             vsftpd_user_config_dir = \"{d}/vsftpd\"\n[lockout]\nfailures = 3\n",
             d = dir.path().display()
         ))
         .unwrap();
@@ -64,6 +65,9 @@ impl World {
             s.migrate().await.unwrap();
             s
         });
+        // vsftpd logins need the user's per-user file (gatehoused refuses them without it);
+        // `pamtester` writes it, as gatehouse-tasks would, before each vsftpd call.
+        std::fs::create_dir(dir.path().join("vsftpd")).unwrap();
         let mut w = World { dir, store, rt, stop: None };
         w.start_daemon(&cfg);
         let so = cdylib();
@@ -128,6 +132,9 @@ impl World {
 
     /// Runs pamtester in a private mount namespace; returns (success, output, elapsed).
     fn pamtester(&self, service: &str, user: &str, rhost: &str, ops: &[&str], input: &str) -> (bool, String, Duration) {
+        if service == "vsftpd" {
+            std::fs::write(self.dir.path().join("vsftpd").join(user), "local_root=/x\n").unwrap();
+        }
         let snap = self.export();
         let script = format!(
             "set -e\nmount -t tmpfs -o mode=0755 tmpfs /var/lib\nmkdir -m 0755 /var/lib/gatehouse\n\
