@@ -160,6 +160,7 @@ fn stock_stacks_with_the_profile() {
          pam sshd-localbob sshd localbob 'authenticate acct_mgmt' \"$PW\\n\"\n\
          pam sshd-root sshd root 'authenticate acct_mgmt' \"$PW\\n\"\n\
          pam sshd-frank sshd frank 'authenticate acct_mgmt' \"$PW\\n\"\n\
+         mkdir -p /etc/vsftpd/gatehouse && touch /etc/vsftpd/gatehouse/frank /etc/vsftpd/gatehouse/alice\n\
          pam vsftpd-frank vsftpd frank 'authenticate acct_mgmt' \"$PW\\n\"\n\
          pam vsftpd-alice vsftpd alice 'authenticate acct_mgmt' \"$PW\\n\"\n\
          pam vsftpd-localbob vsftpd localbob 'authenticate acct_mgmt' \"$PW\\n\"\n\
