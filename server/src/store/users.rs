@@ -65,7 +65,7 @@ pub struct NewUser {
 }
 
 /// Changes to an existing user; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserChanges {
     /// A new login name (a rename: the id, uid, keys, rules, TOTP and root stay).
     pub name: Option<String>,
