@@ -362,3 +362,224 @@ impl Groups<'_> {
 pub fn manages(mine: &[String], admin: bool, groups: &[String]) -> bool {
     !admin && groups.iter().any(|g| mine.contains(g))
 }
+
+#[cfg(test)]
+mod tests {
+    //! (role, words) → allowed or the refusal, against a real SQLite store. The roles are
+    //! granted in the store and found by `scope_of_principals`, as gatehoused finds them; the
+    //! words go through the CLI's clap definitions and conversion, as gatehoused parses them.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::store::{NewGroup, NewUser, NoLocalIds};
+    use clap::Parser;
+    use std::sync::Arc;
+
+    /// Who asks: the principal whose roles the store holds (`None`: root, uid 0, a full admin).
+    #[derive(Clone, Copy, Debug)]
+    enum Role {
+        /// Root through gatehoused (uid 0): `Scope::All`.
+        Root,
+        /// `admin grant boss`.
+        Full,
+        /// `admin grant helper --group acme`.
+        Acme,
+        /// `admin grant %helpdesk --group acme` and `--group beta`.
+        AcmeBeta,
+        /// An account that holds no role.
+        Nobody,
+    }
+
+    /// Groups acme and beta; alice (acme), bob (acme, beta), carol (beta), dave (no group),
+    /// eve (acme, an admin herself). Roles for boss, helper and %helpdesk.
+    async fn fixture() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = gatehouse_policy::config::Config::parse(&format!(
+            "home_base = \"{}/home\"\n[ids]\nfirst = 5000000\nlast = 5001000\n",
+            dir.path().display()
+        ))
+        .unwrap();
+        cfg.database = format!("sqlite://{}/gatehouse.db", dir.path().display());
+        let store = Store::open_with(cfg, Arc::new(NoLocalIds), true).await.unwrap();
+        store.migrate().await.unwrap();
+        for g in ["acme", "beta"] {
+            store.add_group("t", NewGroup { name: g.into(), ..NewGroup::default() }).await.unwrap();
+        }
+        for (name, groups) in [
+            ("alice", &["acme"][..]),
+            ("bob", &["acme", "beta"]),
+            ("carol", &["beta"]),
+            ("dave", &[]),
+            ("eve", &["acme"]),
+        ] {
+            let groups = groups.iter().map(ToString::to_string).collect();
+            store.add_user("t", NewUser { name: name.into(), groups, ..NewUser::default() }).await.unwrap();
+        }
+        store.set_user_admin("t", "eve", Some(&[])).await.unwrap();
+        store.grant_admin("t", "boss", None).await.unwrap();
+        store.grant_admin("t", "helper", Some("acme")).await.unwrap();
+        store.grant_admin("t", "%helpdesk", Some("acme")).await.unwrap();
+        store.grant_admin("t", "%helpdesk", Some("beta")).await.unwrap();
+        (store, dir)
+    }
+
+    async fn scope(store: &Store, role: Role) -> Option<Scope> {
+        let principals: &[&str] = match role {
+            Role::Root => return Some(Scope::All),
+            Role::Full => &["boss"],
+            Role::Acme => &["helper"],
+            Role::AcmeBeta => &["someone", "%helpdesk"],
+            Role::Nobody => &["zed", "%staff"],
+        };
+        let principals: Vec<String> = principals.iter().map(ToString::to_string).collect();
+        store.scope_of_principals(&principals).await.unwrap()
+    }
+
+    /// The decision for `role` running `words`: `Ok` or the refusal's text.
+    async fn decide(store: &Store, role: Role, words: &str) -> Result<(), String> {
+        let Some(scope) = scope(store, role).await else { return Err("holds no gatehouse admin role".into()) };
+        let cli = crate::cli::Cli::try_parse_from(std::iter::once("gatehouse").chain(words.split(' ')))
+            .unwrap_or_else(|e| panic!("{words}: {e}"));
+        let parsed = crate::cli::convert::convert(cli.command).unwrap_or_else(|e| panic!("{words}: {e}"));
+        authorize(store, &scope, &parsed.cmd).await.map_err(|d| d.0)
+    }
+
+    const ROOT_ONLY: &str = "this command is for root only";
+    const NOT_YOURS: &str = "among the members of your groups";
+
+    #[tokio::test]
+    async fn roles_and_commands() {
+        use Role::*;
+        let (store, dir) = fixture().await;
+        let home = format!("{}/home", dir.path().display());
+        let carol_root = format!("user add newbie --group acme --root {home}/carol");
+        let alice_root = format!("user add newbie --group acme --root {home}/alice");
+        let set_carol_root = format!("user set alice --root {home}/carol");
+        // (role, words, None = allowed / Some(part of the refusal))
+        let table: Vec<(Role, &str, Option<&str>)> = vec![
+            // A full admin: the delegable subset, none of root's flags.
+            (Full, "user list", None),
+            (Full, "user show carol", None),
+            (Full, "user add newbie", None),
+            (Full, "user add newbie --password-stdin --mode r --protocols ssh", None),
+            (Full, "user add newbie --uid 5000500", Some("only root picks a uid")),
+            (Full, "user set dave --mode r --name david", None),
+            (Full, "user set dave --group acme", None),
+            (Full, "user set dave --admin", Some("only root gives or takes admin rights")),
+            (Full, "user set dave --admin --admin-group acme", Some("only root gives or takes admin rights")),
+            (Full, "user set eve --no-admin", Some("only root gives or takes admin rights")),
+            (Full, "passwd dave --stdin", None),
+            (Full, "passwd dave", Some("give the new password on standard input (--stdin)")),
+            (Full, "user del carol --remove-files", None),
+            (Full, "key add dave ssh-ed25519", None),
+            (Full, "key add dave --file -", None),
+            (Full, "rule add eve /x read", None),
+            (Full, "group members beta --remove carol", None),
+            (Full, "group add x", Some(ROOT_ONLY)),
+            (Full, "group set acme --protocols ssh", Some(ROOT_ONLY)),
+            (Full, "group del acme", Some(ROOT_ONLY)),
+            (Full, "group rule add acme / read", Some(ROOT_ONLY)),
+            (Full, "group show acme", Some(ROOT_ONLY)),
+            (Full, "totp enable alice", Some(ROOT_ONLY)),
+            (Full, "invite alice", Some(ROOT_ONLY)),
+            (Full, "apppass list alice", Some(ROOT_ONLY)),
+            (Full, "unlock alice", Some(ROOT_ONLY)),
+            (Full, "admin grant zed", Some(ROOT_ONLY)),
+            (Full, "admin list", Some(ROOT_ONLY)),
+            (Full, "export --json", Some(ROOT_ONLY)),
+            (Full, "import csv x.csv", Some(ROOT_ONLY)),
+            (Full, "check alice", Some(ROOT_ONLY)),
+            (Full, "status", Some(ROOT_ONLY)),
+            (Full, "db migrate", Some(ROOT_ONLY)),
+            // Root through gatehoused is a full admin: the same subset and flags.
+            (Root, "user show carol", None),
+            (Root, "user set dave --admin", Some("only root gives or takes admin rights")),
+            (Root, "group del acme", Some(ROOT_ONLY)),
+            // A group admin of acme: managed users only.
+            (Acme, "user list", Some("list with --group naming one of your groups (acme)")),
+            (Acme, "user list --group acme --inactive", None),
+            (Acme, "user list --group beta", Some("group beta is not one of yours")),
+            (Acme, "user show alice", None),
+            (Acme, "user show bob", None),
+            (Acme, "user show carol", Some(NOT_YOURS)),
+            (Acme, "user show dave", Some(NOT_YOURS)),
+            (Acme, "user show eve", Some(NOT_YOURS)),
+            (Acme, "user show ghost", Some(NOT_YOURS)),
+            (Acme, "user add newbie --group acme", None),
+            (Acme, "user add newbie", Some("a new user needs --group naming one of your groups")),
+            (Acme, "user add newbie --group beta", Some("group beta is not one of yours")),
+            (Acme, "user add newbie --group acme --group beta", Some("group beta is not one of yours")),
+            (Acme, &carol_root, Some("the root of a user you do not manage")),
+            (Acme, &alice_root, None),
+            (Acme, "user add newbie --group acme --uid 5000500", Some("only root picks a uid")),
+            (Acme, "user set alice --mode r --protocols ssh --allow-ip 10.0.0.0/8", None),
+            (Acme, "user set alice --group beta", Some("group admins change memberships")),
+            (Acme, "user set alice --no-groups", Some("group admins change memberships")),
+            (Acme, "user set alice --admin", Some("only root gives or takes admin rights")),
+            (Acme, "user set carol --mode r", Some(NOT_YOURS)),
+            (Acme, &set_carol_root, Some("the root of a user you do not manage")),
+            (Acme, "passwd alice --stdin", None),
+            (Acme, "passwd carol --stdin", Some(NOT_YOURS)),
+            (Acme, "key add alice ssh-ed25519", None),
+            (Acme, "key list carol", Some(NOT_YOURS)),
+            (Acme, "key del alice SHA256:x", None),
+            (Acme, "rule add alice /in write", None),
+            (Acme, "rule list dave", Some(NOT_YOURS)),
+            (Acme, "rule del alice /in", None),
+            (Acme, "user del alice", None),
+            (Acme, "user del eve", Some(NOT_YOURS)),
+            (Acme, "group members acme", None),
+            (Acme, "group members beta", Some("group beta is not one of yours")),
+            (Acme, "group members acme --add bob", None),
+            (Acme, "group members acme --add carol", Some(NOT_YOURS)),
+            (Acme, "group members acme --remove alice", Some("alice would leave the last of your groups")),
+            (Acme, "group members acme --remove bob", Some("bob would leave the last of your groups")),
+            (Acme, "group add x", Some(ROOT_ONLY)),
+            (Acme, "admin list", Some(ROOT_ONLY)),
+            // A group admin of acme and beta (through a Unix group).
+            (AcmeBeta, "user show carol", None),
+            (AcmeBeta, "group members acme --remove bob", None),
+            (AcmeBeta, "group members beta --remove carol", Some("carol would leave the last of your groups")),
+            (AcmeBeta, "user show dave", Some(NOT_YOURS)),
+            // No role: nothing.
+            (Nobody, "user list", Some("no gatehouse admin role")),
+            (Nobody, "user show alice", Some("no gatehouse admin role")),
+        ];
+        assert!(table.len() >= 40);
+        let mut wrong = Vec::new();
+        for (role, words, expect) in &table {
+            let got = decide(&store, *role, words).await;
+            let ok = match (expect, &got) {
+                (None, Ok(())) => true,
+                (Some(part), Err(why)) => why.contains(part),
+                _ => false,
+            };
+            if !ok {
+                wrong.push(format!("{role:?} `{words}`: expected {expect:?}, got {got:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{} of {} rows wrong:\n{}", wrong.len(), table.len(), wrong.join("\n"));
+    }
+
+    /// Every command the words can express is judged; the delegable subset is exactly the
+    /// documented one.
+    #[test]
+    fn the_subset_is_the_documented_one() {
+        let delegable = |w: &str| {
+            let cli = crate::cli::Cli::try_parse_from(std::iter::once("gatehouse").chain(w.split(' '))).unwrap();
+            is_delegable(&crate::cli::convert::convert(cli.command).unwrap().cmd)
+        };
+        for w in ["user list", "user show a", "user add a", "user set a --mode r", "user del a", "passwd a --stdin"] {
+            assert!(delegable(w), "{w}");
+        }
+        for w in ["key add a k", "key list a", "key del a k", "rule add a / read", "rule list a", "rule del a /"] {
+            assert!(delegable(w), "{w}");
+        }
+        for w in ["group members g", "group members g --add a", "group members g --remove a"] {
+            assert!(delegable(w), "{w}");
+        }
+        for w in ["group list", "group rule list g", "group rule del g /", "apppass add a --label l", "totp disable a"]
+        {
+            assert!(!delegable(w), "{w}");
+        }
+    }
+}

@@ -21,10 +21,17 @@
 //! gives, before its inputs are judged.
 //!
 //! **Adding a command** (or a field): add it to [`Command`] (or its struct); the compiler then
-//! stops at every place that must decide about it: [`authorize`] (which destructures every
-//! field of every command, with no `..` and no catch-all, so nobody forgets to judge a new
-//! option for delegated and group admins), [`Command::wants`], [`run`], `cli::convert` (the
-//! clap words) and `cli::render` (the text and JSON of a new [`Output`]).
+//! walks you through every place that must decide about it: [`authorize`] (which destructures
+//! every field of every command, with no `..` and no catch-all, so nobody forgets to judge a
+//! new option for delegated and group admins: error E0027 "pattern does not mention field"),
+//! [`run`] and the area's function (which destructure their structs too), `cli::convert` (the
+//! clap words), and, for a new [`Output`], `cli::render` (text and JSON, both exhaustive). Only
+//! [`Command::wants`] has a catch-all: a command that needs input from outside adds its arm
+//! there, and a front end that does not read it answers with a one-line usage error.
+//!
+//! **Errors** are [`CommandError`]s, each carrying the one line the user sees; [`exit_code`]
+//! is the one place that maps a result to an exit status (0, `check` 1 on a deny, `status`
+//! and `db status` 1 on a missing part, 2 on any error).
 use crate::store::{AdminRole, AppPassword, DbStatus, GroupChanges, RuleOwner, Store, StoreError, UserChanges};
 use gatehouse_policy::model::{Group, PasswordSource, User};
 use gatehouse_policy::rules::{Level, Mode, Rule};
