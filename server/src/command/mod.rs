@@ -805,3 +805,32 @@ pub async fn run(store: &Store, actor: &Actor<'_>, cmd: Command, input: Input) -
 pub async fn status_without_store(why: String) -> Output {
     Output::Status(status::run(Err(why)).await)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Commands travel as JSON (the HTTP API's requests) and come back the same, including a
+    /// change that removes a value (`Some(None)`) next to one that leaves it (`None`).
+    #[test]
+    fn commands_round_trip_through_json() {
+        let changes = UserChanges { expires_at: Some(None), mode: Some(Mode::R), ..UserChanges::default() };
+        let cmds = [
+            Command::UserSet(UserSet { name: "alice".into(), changes, admin: Some(AdminChange::Revoke) }),
+            Command::UserSet(UserSet {
+                name: "bob".into(),
+                changes: UserChanges { max_file_size: Some(Some(5)), ..UserChanges::default() },
+                admin: None,
+            }),
+            Command::KeyAdd { user: "alice".into(), keys: KeysFrom::File("-".into()) },
+            Command::RuleAdd { user: "alice".into(), path: "/in".into(), level: Level::Upload },
+            Command::Passwd { name: "alice".into(), from: PasswordFrom::Stdin },
+            Command::GroupList,
+        ];
+        for cmd in cmds {
+            let text = serde_json::to_string(&cmd).unwrap();
+            assert_eq!(serde_json::from_str::<Command>(&text).unwrap(), cmd, "{text}");
+        }
+    }
+}
