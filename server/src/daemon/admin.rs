@@ -82,8 +82,10 @@ fn unix_principals(uid: u32) -> Option<(String, Vec<String>)> {
 }
 
 /// Answers a `Request::Admin`: finds the caller's scope, parses the words with the CLI's
-/// definitions, checks them against the scope, and runs the command in a console. Changes are
-/// audited by the store with the caller as actor; refusals as `admin.refused`.
+/// definitions and conversion (a value that does not parse is refused, and audited, before the
+/// scope is asked), checks the command against the scope, runs it with the request's standard
+/// input as its only input, and answers with the CLI's text. Changes are audited by the store
+/// with the caller as actor; refusals as `admin.refused`.
 pub async fn run(st: &State, caller_uid: u32, argv: &[String], stdin: Option<&Secret>) -> Outcome {
     let words = argv.join(" ");
     let (actor, scope) = match caller(st, caller_uid).await {
