@@ -14,7 +14,8 @@ use gatehouse_policy::password::{hash_password, verify_password};
 use gatehouse_policy::secret::Secret;
 use gatehouse_policy::wire::{self, Request, Response};
 use gatehouse_server::daemon::{serve, DaemonConfig};
-use gatehouse_server::store::{LocalIds, NewUser, Store};
+// Nothing on this "host" is taken: the users are made without NSS lookups.
+use gatehouse_server::store::{NewUser, NoLocalIds as NoLocal, Store};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,21 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PW: &str = "correct horse battery staple";
-
-/// Nothing on this "host" is taken: the users are made without NSS lookups.
-struct NoLocal;
-
-impl LocalIds for NoLocal {
-    fn name_taken(&self, _: &str) -> Option<String> {
-        None
-    }
-    fn id_taken(&self, _: u32) -> Option<String> {
-        None
-    }
-    fn subid_ranges(&self) -> Vec<(u32, u32)> {
-        Vec::new()
-    }
-}
 
 /// A `/proc/self/status` field in kB.
 fn status_kb(field: &str) -> u64 {

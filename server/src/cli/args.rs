@@ -23,7 +23,7 @@ pub struct Cli {
 }
 
 /// Top-level commands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 #[allow(clippy::large_enum_variant, reason = "parsed once per command; boxing would only add noise to every match")]
 pub enum Command {
     /// Add, change, show, list and delete users.
@@ -130,7 +130,7 @@ Example:
 }
 
 /// `gatehouse admin …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum AdminCmd {
     /// Let a local account, or every member of a Unix group, manage users without root.
     #[command(after_help = "Without --group the role covers every user (a full admin); with --group G only the
@@ -169,7 +169,7 @@ Examples:
 }
 
 /// Fields shared by `user add` and `user set`.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct UserFields {
     /// Email address.
     #[arg(long, value_name = "E")]
@@ -250,7 +250,7 @@ impl ScopeArgs {
 }
 
 /// `gatehouse user …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum UserCmd {
     /// Create a user.
     #[command(after_help = "Examples:
@@ -384,7 +384,7 @@ Examples:
 }
 
 /// `gatehouse totp …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum TotpCmd {
     /// Give a user a new TOTP secret; prints it and the otpauth:// URI once.
     #[command(after_help = "Over SSH the user is asked for the code after the password (and after a key); over FTP
@@ -413,7 +413,7 @@ Examples:
 }
 
 /// `gatehouse apppass …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum AppPassCmd {
     /// Issue an app password; the secret is printed once (only its hash is stored).
     #[command(after_help = "An app password is accepted wherever the user's password is, for the protocols given
@@ -462,7 +462,7 @@ Examples:
 }
 
 /// `gatehouse key …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum KeyCmd {
     /// Add a public key (the OpenSSH one-line form, or --file).
     #[command(
@@ -497,7 +497,7 @@ pub enum KeyCmd {
 }
 
 /// `gatehouse rule …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum RuleCmd {
     /// Set the level of a path (replaces an existing rule for the same path).
     #[command(after_help = "Levels: none, list, read, upload (drop box: new files only), write.
@@ -534,7 +534,7 @@ Examples:
 }
 
 /// `gatehouse group …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum GroupCmd {
     /// Create a group.
     #[command(
@@ -633,7 +633,7 @@ pub enum GroupCmd {
 }
 
 /// `gatehouse group rule …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum GroupRuleCmd {
     /// Set the level of a path for every member.
     #[command(after_help = "Example:\n  gatehouse group rule add acme '/clients/*/in' upload")]
@@ -663,7 +663,7 @@ pub enum GroupRuleCmd {
 }
 
 /// `gatehouse check …`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// User name or id.
     pub name: String,
@@ -691,7 +691,7 @@ pub struct CheckArgs {
 }
 
 /// `gatehouse import …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum ImportCmd {
     /// Users from another host's passwd (and shadow) file, keeping their password hashes.
     #[command(after_help = "Names that exist on this host are reported and skipped.
@@ -737,7 +737,7 @@ Example:
 }
 
 /// `gatehouse db …`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum DbCmd {
     /// Apply pending schema migrations (safe to run again).
     Migrate,

@@ -1,82 +1,28 @@
 //! The `gatehouse` command: parses arguments, opens the store, runs one command.
 //!
+//! A front end of the typed command layer ([`crate::command`]): clap parses the words
+//! ([`args`]), [`convert`] turns them into a [`crate::command::Command`], [`input`] reads what
+//! the command wants from outside (standard input, a prompt, a file), `command::run` runs it,
+//! and [`render`] prints the answer as text or `--json`. gatehoused uses the same definitions,
+//! conversion and renderer for delegated admins (`daemon::admin`).
+//!
 //! Every command either succeeds completely or changes nothing (each store call is one
 //! transaction, and inputs are validated before the first write). Errors are one line on stderr
-//! and exit status 2; `check` exits 1 when a decision denies.
-/// `println!` that ends the process quietly when stdout is closed (`gatehouse export | head`)
-/// instead of panicking.
-macro_rules! out {
-    ($($t:tt)*) => { $crate::cli::emit(format_args!($($t)*)) };
-}
-
+//! and exit status 2; `check` exits 1 when a decision denies ([`crate::command::exit_code`]).
 pub mod args;
+pub mod convert;
 pub mod delegated;
-mod mail;
-mod output;
+pub mod input;
+pub mod render;
 mod run;
-pub mod status;
 
 pub use args::Cli;
-
-/// A command's failure, printed as one line.
-#[derive(Debug)]
-pub struct CliError(pub String);
-
-impl<E: std::fmt::Display> From<E> for CliError {
-    fn from(e: E) -> Self {
-        CliError(e.to_string())
-    }
-}
-
-/// Reads the config (`GATEHOUSE_CONFIG` or the fixed path); a missing file means the defaults.
-pub fn load_config() -> Result<gatehouse_policy::config::Config, CliError> {
-    crate::service::load_config(&crate::service::config_path()).map_err(CliError)
-}
-
-/// Where a command's output goes and its standard input comes from while gatehoused runs it for
-/// a delegated admin: the text travels back in the answer, and the input came in the request.
-/// Outside such a run (the CLI run by root) there is no console and the process's own stdout
-/// and stdin are used.
-#[derive(Debug, Default)]
-pub struct Console {
-    /// Everything the command printed, one line each.
-    pub output: String,
-    /// The caller's standard input, if the request carried it; taken by the first reader.
-    pub input: Option<gatehouse_policy::secret::Secret>,
-}
-
-tokio::task_local! {
-    static CONSOLE: std::cell::RefCell<Console>;
-}
-
-/// Runs `f` with `console` as its output and input; returns what `f` returned and the console.
-pub async fn with_console<T>(console: Console, f: impl std::future::Future<Output = T>) -> (T, Console) {
-    CONSOLE
-        .scope(std::cell::RefCell::new(console), async move {
-            let out = f.await;
-            (out, CONSOLE.with(|c| c.take()))
-        })
-        .await
-}
-
-/// True while a command runs for a delegated admin inside gatehoused.
-pub(crate) fn in_console() -> bool {
-    CONSOLE.try_with(|_| ()).is_ok()
-}
-
-/// The caller's standard input in a console (taken once); `None` outside one.
-pub(crate) fn console_input() -> Option<gatehouse_policy::secret::Secret> {
-    CONSOLE
-        .try_with(|c| {
-            c.borrow_mut().input.take().unwrap_or_else(|| gatehouse_policy::secret::Secret::new(String::new()))
-        })
-        .ok()
-}
 
 /// One line of output as it may reach a terminal: every control character but tab is written
 /// as its Rust escape (ESC as `\u{1b}`, a newline as `\n`), so a value that came from the
 /// database (ops edit it with plain SQL) can never move the cursor, retitle the window or forge
-/// a line on root's terminal. JSON output is escaped by serde instead.
+/// a line on root's terminal. Every text line [`render`] makes goes through it (and the one
+/// error line); JSON output is escaped by serde instead.
 pub fn terminal_safe(line: &str) -> std::borrow::Cow<'_, str> {
     if !line.chars().any(|c| c.is_control() && c != '\t') {
         return std::borrow::Cow::Borrowed(line);
@@ -92,45 +38,18 @@ pub fn terminal_safe(line: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Writes one line to stdout (or the console), made [`terminal_safe`]; a closed pipe ends the
-/// process with status 141, as SIGPIPE would.
-pub fn emit(args: std::fmt::Arguments<'_>) {
-    let line = args.to_string();
-    emit_unescaped(&terminal_safe(&line));
-}
-
-/// Writes text that is safe as it is: serde's JSON, whose strings carry every control character
-/// escaped, so its only newlines are its own layout.
-pub(crate) fn emit_json(text: &str) {
-    emit_unescaped(text);
-}
-
-fn emit_unescaped(line: &str) {
+/// Writes `text` to stdout; a closed pipe ends the process with status 141, as SIGPIPE would
+/// (`gatehouse export | head`), instead of panicking.
+pub fn emit(text: &str) {
     use std::io::Write;
-    if CONSOLE
-        .try_with(|c| {
-            use std::fmt::Write as _;
-            let mut c = c.borrow_mut();
-            let _ = writeln!(c.output, "{line}");
-        })
-        .is_ok()
-    {
-        return;
-    }
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(line.as_bytes()).and_then(|()| out.write_all(b"\n")) {
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(141);
         }
         eprintln!("gatehouse: error: cannot write output: {e}");
         std::process::exit(2);
     }
-}
-
-/// Runs `cmd` for `who` (named in the audit log) on an open store: what gatehoused does for a
-/// delegated admin, inside [`with_console`], after `delegated::authorize`.
-pub async fn run_as(store: &crate::store::Store, who: &str, cmd: args::Command) -> Result<i32, CliError> {
-    run::dispatch(store, who, cmd).await
 }
 
 /// True for the accounts that use the database themselves: root, and the daemon's own user, who
@@ -159,11 +78,5 @@ pub async fn main(cli: Cli) -> i32 {
             }
         };
     }
-    match run::run(cli).await {
-        Ok(code) => code,
-        Err(CliError(msg)) => {
-            eprintln!("gatehouse: error: {}", terminal_safe(&msg));
-            2
-        }
-    }
+    run::run(cli).await
 }

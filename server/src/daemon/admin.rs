@@ -1,5 +1,8 @@
 //! Delegated administration in the daemon: who is calling, with which [`Scope`], and running the
-//! command for them (see `crate::cli::delegated` for the rules).
+//! command for them: a front end of the command layer (see `crate::command::authorize` for the
+//! rules). The words are parsed with the CLI's own definitions and conversion, the input is the
+//! standard input the request carried (never a file, never a prompt), and the answer is the
+//! CLI's text.
 //!
 //! The caller is found by `SO_PEERCRED` alone. A uid that belongs to a gatehouse user is that
 //! user, an admin only through its own `admin` flag and roles; roles granted to Unix accounts or
@@ -9,7 +12,8 @@
 //! admin. The audit log names the account (`alice`) or the gatehouse admin (`gatehouse:bob`).
 use super::handlers::Outcome;
 use super::State;
-use crate::cli::{self, delegated, Cli, Console};
+use crate::cli::{convert, input, render, Cli};
+use crate::command::{self, Actor, CommandError, ThroughTasks};
 use crate::store::{Scope, StoreError};
 use clap::Parser;
 use gatehouse_policy::access::{login_checks, LoginRequest};
@@ -78,8 +82,10 @@ fn unix_principals(uid: u32) -> Option<(String, Vec<String>)> {
 }
 
 /// Answers a `Request::Admin`: finds the caller's scope, parses the words with the CLI's
-/// definitions, checks them against the scope, and runs the command in a console. Changes are
-/// audited by the store with the caller as actor; refusals as `admin.refused`.
+/// definitions and conversion (a value that does not parse is refused, and audited, before the
+/// scope is asked), checks the command against the scope, runs it with the request's standard
+/// input as its only input, and answers with the CLI's text. Changes are audited by the store
+/// with the caller as actor; refusals as `admin.refused`.
 pub async fn run(st: &State, caller_uid: u32, argv: &[String], stdin: Option<&Secret>) -> Outcome {
     let words = argv.join(" ");
     let (actor, scope) = match caller(st, caller_uid).await {
@@ -96,19 +102,32 @@ pub async fn run(st: &State, caller_uid: u32, argv: &[String], stdin: Option<&Se
         // --help and --version: printed, not an error.
         Err(e) => return output(e.render().to_string(), 0, format!("{actor}: {words}")),
     };
-    if let Err(why) = delegated::authorize(&st.db.primary, &scope, &cli.command).await {
+    let parsed = match convert::convert(cli.command) {
+        Ok(p) => p,
+        Err(e) => return refused(st, &actor, &words, e.to_string()).await,
+    };
+    if let Err(why) = command::authorize(&st.db.primary, &scope, &parsed.cmd).await {
         return refused(st, &actor, &words, format!("{actor} may not run `gatehouse {words}`: {why}")).await;
     }
     // One admin command at a time: the store serialises writers anyway, and a password given
     // to `user add`/`passwd` is hashed inside the command, on this task's thread; one at a
     // time keeps that to one worker thread whatever a role holder sends.
     let _one = ONE_AT_A_TIME.acquire().await;
-    let console = Console { output: String::new(), input: stdin.cloned() };
-    let (result, console) = cli::with_console(console, cli::run_as(&st.db.primary, &actor, cli.command)).await;
+    let result = match input::from_request(parsed.cmd.wants(), stdin) {
+        Ok(input) => {
+            let who = Actor { name: actor.clone(), roots: &ThroughTasks };
+            command::run(&st.db.primary, &who, parsed.cmd, input).await
+        }
+        Err(e) => Err(e),
+    };
     st.changed();
-    match result {
-        Ok(status) => output(console.output, status, format!("{actor}: {words}")),
-        Err(cli::CliError(msg)) => refused(st, &actor, &words, msg).await,
+    let rendered = result.and_then(|out| {
+        let text = render::render(&out, parsed.json).map_err(|e| CommandError::Io(e.to_string()))?;
+        Ok((text.stdout, command::exit_code(Ok(&out))))
+    });
+    match rendered {
+        Ok((stdout, status)) => output(stdout, status, format!("{actor}: {words}")),
+        Err(e) => refused(st, &actor, &words, e.to_string()).await,
     }
 }
 
@@ -132,9 +151,9 @@ fn output(stdout: String, status: i32, reason: String) -> Outcome {
 }
 
 /// The refusal the caller's terminal shows: made terminal-safe here (it may quote a database
-/// value), as the command's own output was by `cli::emit`.
+/// value), as the command's own output was by the text renderer.
 fn denied(reason: String, words: &str) -> Outcome {
-    let mut o = Outcome::denied(cli::terminal_safe(&reason).into_owned());
+    let mut o = Outcome::denied(crate::cli::terminal_safe(&reason).into_owned());
     o.reason = format!("{} ({words})", o.reason);
     o
 }

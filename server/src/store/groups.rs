@@ -22,7 +22,7 @@ pub struct NewGroup {
 }
 
 /// Changes to a group; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupChanges {
     /// A new name (a rename: the id, gid, rules and members stay).
     pub name: Option<String>,

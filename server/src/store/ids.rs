@@ -56,6 +56,22 @@ fn is_ours(dir: &std::path::Path, shell: &std::path::Path) -> bool {
     dir == std::path::Path::new(SHARED_HOME) && shell == std::path::Path::new(LOGIN_SHELL)
 }
 
+/// A host on which nothing is taken: users are made without NSS lookups (tests, benchmarks).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLocalIds;
+
+impl LocalIds for NoLocalIds {
+    fn name_taken(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn id_taken(&self, _: u32) -> Option<String> {
+        None
+    }
+    fn subid_ranges(&self) -> Vec<(u32, u32)> {
+        Vec::new()
+    }
+}
+
 impl LocalIds for SystemIds {
     fn name_taken(&self, name: &str) -> Option<String> {
         if let Ok(Some(u)) = nix::unistd::User::from_name(name) {

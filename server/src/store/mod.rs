@@ -24,7 +24,7 @@ pub use admins::{AdminRole, Scope};
 pub use apppass::{AppPassword, StoredAppPassword};
 pub use credentials::Invitation;
 pub use groups::{GroupChanges, NewGroup};
-pub use ids::{LocalFiles, LocalIds, SystemIds};
+pub use ids::{LocalFiles, LocalIds, NoLocalIds, SystemIds};
 pub use nss::NssView;
 pub use query::UserQuery;
 pub use rows::Rejected;

@@ -65,7 +65,7 @@ pub struct NewUser {
 }
 
 /// Changes to an existing user; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserChanges {
     /// A new login name (a rename: the id, uid, keys, rules, TOTP and root stay).
     pub name: Option<String>,
@@ -96,14 +96,34 @@ pub struct UserChanges {
     /// Active flag.
     pub active: Option<bool>,
     /// `Some(None)` removes the expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
     pub expires_at: Option<Option<i64>>,
     /// `Some(None)` removes the cap.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
     pub max_file_size: Option<Option<u64>>,
     /// Admin flag.
     pub admin: Option<bool>,
     /// Where the password is checked. Switching to `ldap` removes the local hash and any unused
     /// invitation (both would set a local password).
     pub password_source: Option<PasswordSource>,
+}
+
+/// `Option<Option<T>>` as a field of a change set: absent is `None` (no change), `null` is
+/// `Some(None)` (remove the value), a value is `Some(Some(v))`; plain serde would read `null`
+/// as "no change".
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(v: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
 }
 
 impl UserChanges {
