@@ -9,32 +9,27 @@ use crate::model::{root_under, validate_protocol, validate_root};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+pub use gatehouse_snapshot::paths::{LOGIN_SHELL, SHARED_HOME, SNAPSHOT_PATH, SOCKET_PATH};
+pub use gatehouse_snapshot::{IdRange, MIN_ID};
+
 /// The fixed path of the configuration file.
 pub const CONFIG_PATH: &str = "/etc/gatehouse/gatehouse.toml";
-/// The fixed path of the daemon socket.
-pub const SOCKET_PATH: &str = "/run/gatehouse/socket";
 /// The fixed path of the gatehouse-tasks socket (root:gatehouse 0660; callers checked by
 /// `SO_PEERCRED`).
 pub const TASKS_SOCKET_PATH: &str = "/run/gatehouse/tasks.socket";
 /// The system user gatehoused runs as (the one non-root caller gatehouse-tasks accepts).
 pub const DAEMON_USER: &str = "gatehouse";
-/// The fixed path of the NSS snapshot.
-pub const SNAPSHOT_PATH: &str = "/var/lib/gatehouse/nss.db";
 /// The fixed path where gatehoused publishes its database connection state for `gatehouse
 /// status` (0644, no secrets).
 pub const SYNC_STATUS_PATH: &str = "/run/gatehouse/sync.json";
 /// The fixed path of the offline cache a host keeps of a PostgreSQL database (0600).
 pub const CACHE_PATH: &str = "/var/lib/gatehouse/cache.db";
-/// The shared, root-owned, read-only home directory of every gatehouse user.
-pub const SHARED_HOME: &str = "/var/lib/gatehouse/home";
 /// Default of `vsftpd_user_config_dir`.
 pub const VSFTPD_USER_CONFIG_DIR: &str = "/etc/vsftpd/gatehouse";
 /// Default of `proftpd_config_dir`.
 pub const PROFTPD_CONFIG_DIR: &str = "/etc/proftpd/gatehouse";
 /// Default of `proftpd_pid_file` (Debian's `PidFile`).
 pub const PROFTPD_PID_FILE: &str = "/run/proftpd.pid";
-/// The login shell of every gatehouse user.
-pub const LOGIN_SHELL: &str = "/usr/sbin/gatehouse-sftp";
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +54,7 @@ pub struct Config {
     /// Protocols given to users created without `--protocols`.
     pub default_protocols: Vec<String>,
     /// The uid/gid range.
+    #[serde(deserialize_with = "ids_from_toml")]
     pub ids: IdRange,
     /// PAM service name → protocol.
     pub protocols: BTreeMap<String, String>,
@@ -210,21 +206,6 @@ pub fn validate_host_name(field: &'static str, s: &str) -> Result<(), PolicyErro
     }
 }
 
-/// The lowest `[ids] first` allowed: below are root and the system accounts and groups. The NSS
-/// module refuses a snapshot whose range starts lower, whatever wrote it.
-pub const MIN_ID: u32 = 1000;
-
-/// `[ids]`: the range uids and gids are allocated from. The first two ids are the virtual groups
-/// `gatehouse-users` and `gatehouse-totp`; users and groups get the rest.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct IdRange {
-    /// First id of the range (inclusive).
-    pub first: u32,
-    /// Last id of the range (inclusive).
-    pub last: u32,
-}
-
 /// `[password]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -362,12 +343,6 @@ impl Default for Config {
     }
 }
 
-impl Default for IdRange {
-    fn default() -> Self {
-        IdRange { first: 1_900_000_000, last: 1_999_999_999 }
-    }
-}
-
 impl Default for PasswordConfig {
     fn default() -> Self {
         PasswordConfig { min_length: 14, breached_list: None }
@@ -380,23 +355,27 @@ impl Default for LockoutConfig {
     }
 }
 
-impl IdRange {
-    /// gid of the virtual group every gatehouse user belongs to.
-    pub fn users_group(&self) -> u32 {
-        self.first
-    }
-    /// gid of the virtual group of users with TOTP enabled.
-    pub fn totp_group(&self) -> u32 {
-        self.first.saturating_add(1)
-    }
-    /// First id handed to a user or group.
-    pub fn first_allocatable(&self) -> u32 {
-        self.first.saturating_add(2)
-    }
-    /// True if `id` may be handed to a user or group.
-    pub fn allocatable(&self, id: u32) -> bool {
-        id >= self.first_allocatable() && id <= self.last
-    }
+/// The `[ids]` table as the file spells it; [`IdRange`] itself is a plain type of the snapshot
+/// crate, which has no serde.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdsToml {
+    #[serde(default = "default_first")]
+    first: u32,
+    #[serde(default = "default_last")]
+    last: u32,
+}
+
+fn default_first() -> u32 {
+    IdRange::default().first
+}
+
+fn default_last() -> u32 {
+    IdRange::default().last
+}
+
+fn ids_from_toml<'de, D: serde::Deserializer<'de>>(d: D) -> Result<IdRange, D::Error> {
+    IdsToml::deserialize(d).map(|t| IdRange { first: t.first, last: t.last })
 }
 
 /// Parses a duration such as `90s`, `5m`, `2h`, `1d` (a bare number is seconds). Returns seconds.

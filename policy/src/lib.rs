@@ -20,7 +20,6 @@
 //! - [`ldap`]: the `[ldap]` section and the bind DN of an LDAP-sourced user (RFC 4514 escaping).
 //! - [`servable`]: whether a stored user or group may be served on this host (every row is input).
 //! - [`secret::Secret`]: a string that never prints and is wiped on drop.
-//! - [`snapshot`]: the NSS snapshot file format (writer and validating reader).
 //! - [`totp`]: RFC 6238 codes, secrets, `otpauth://` URIs, verification with a replay step.
 //! - [`wire`]: the daemon socket protocol (frames and messages).
 #![forbid(unsafe_code)]
@@ -41,7 +40,6 @@ pub mod proftpd;
 pub mod rules;
 pub mod secret;
 pub mod servable;
-pub mod snapshot;
 #[cfg(test)]
 mod testutil;
 pub mod totp;

@@ -589,12 +589,12 @@ async fn login_state_on_both_backends() {
 fn wait_for_snapshot(
     path: &std::path::Path,
     limit: Duration,
-    pred: impl Fn(&gatehouse_policy::snapshot::Snapshot<'_>) -> bool,
+    pred: impl Fn(&gatehouse_snapshot::Snapshot<'_>) -> bool,
 ) -> Option<Duration> {
     let t = Instant::now();
     while t.elapsed() < limit {
         if let Ok(bytes) = std::fs::read(path) {
-            if let Ok(s) = gatehouse_policy::snapshot::Snapshot::parse(&bytes) {
+            if let Ok(s) = gatehouse_snapshot::Snapshot::parse(&bytes) {
                 if pred(&s) {
                     return Some(t.elapsed());
                 }
@@ -650,7 +650,7 @@ async fn exporter_follows_changes(db: Db<'_>) {
     .await
     .unwrap();
     assert!(with_totp.is_some(), "enabling TOTP (gatehouse-totp membership) reaches the snapshot");
-    let before = gatehouse_policy::snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
+    let before = gatehouse_snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
     let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     store.record_failure(&bob.id, at, 600, 10, 60).await.unwrap();
     store.record_success(&bob.id, at, Some("192.0.2.7")).await.unwrap();
@@ -660,7 +660,7 @@ async fn exporter_follows_changes(db: Db<'_>) {
     assert_eq!(store.totp_secret_of(&bob.id).await.unwrap().map(|(_, s)| s), Some(Some(step)));
     drop(secret);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let after = gatehouse_policy::snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
+    let after = gatehouse_snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
     assert_eq!(before, after, "login bookkeeping re-exported the snapshot");
 
     sqlx::query("DELETE FROM users WHERE name = 'alice'").execute(store.pool()).await.unwrap();
@@ -1028,8 +1028,8 @@ async fn unprivileged_flood_cannot_crowd_out_root() {
 /// column in the export's report, and the good users beside them are untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_a_database_writer_breaks_are_served_nowhere() {
-    use gatehouse_policy::snapshot::Snapshot;
     use gatehouse_server::store::NewGroup;
+    use gatehouse_snapshot::Snapshot;
     let d = Daemon::start(|_| {}).await;
     let bad = [
         ("rootslash", "UPDATE users SET root = '/' WHERE name = 'rootslash'", "root"),

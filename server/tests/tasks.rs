@@ -269,7 +269,7 @@ async fn the_exporter_asks_the_helper_for_missing_roots() {
     let t = std::time::Instant::now();
     loop {
         let bytes = std::fs::read(&snapshot).unwrap();
-        let snap = gatehouse_policy::snapshot::Snapshot::parse(&bytes).unwrap();
+        let snap = gatehouse_snapshot::Snapshot::parse(&bytes).unwrap();
         if snap.user_by_name(b"bob").ok().flatten().is_some() {
             break;
         }

@@ -1,9 +1,7 @@
 //! The NSS snapshot: round trip, every lookup, and refusal of malformed files without a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use gatehouse_policy::config::IdRange;
-use gatehouse_policy::snapshot::{
-    build, SnapGroup, SnapUser, Snapshot, SnapshotError, HEADER_LEN, REPLACED_OFFSET, VERSION,
-};
+use gatehouse_snapshot::IdRange;
+use gatehouse_snapshot::{build, SnapGroup, SnapUser, Snapshot, SnapshotError, HEADER_LEN, REPLACED_OFFSET, VERSION};
 
 const IDS: IdRange = IdRange { first: 1_900_000_000, last: 1_999_999_999 };
 

@@ -1,9 +1,15 @@
-//! The NSS snapshot file (`/var/lib/gatehouse/nss.db`): a writer ([`build`]) for the daemon and a
-//! validating reader ([`Snapshot`]) for `libnss_gatehouse.so.2`.
+//! gatehouse-snapshot: the NSS snapshot file (`/var/lib/gatehouse/nss.db`), a writer ([`build`])
+//! for the daemon and a validating reader ([`Snapshot`]) for `libnss_gatehouse.so.2`, with what
+//! the format needs and nothing more: the fixed paths ([`paths`]), the id range
+//! ([`IdRange`], [`MIN_ID`]) and the virtual group names ([`USERS_GROUP`], [`TOTP_GROUP`]).
+//!
+//! Its own crate because the NSS module runs inside every process on the host: it links this
+//! crate, `libc` and std, and none of the policy core's credentials, config parsing or JSON.
+//! The crate depends on `thiserror` alone and does no I/O.
 //!
 //! The file holds public fields only (names, ids, display names, group memberships): it is 0644
 //! and every process on the host maps it. Home directory, shell and password field are the same
-//! for every user ([`crate::config::SHARED_HOME`], [`crate::config::LOGIN_SHELL`], `*`), so they
+//! for every user ([`paths::SHARED_HOME`], [`paths::LOGIN_SHELL`], `*`), so they
 //! are not stored.
 //!
 //! # Layout (version 2; every integer little-endian)
@@ -59,8 +65,14 @@
 //! lookup touches only the compact name index until the last step, which reads the one record
 //! and heap string to compare. A file whose indexes are not sorted answers "not found" for some
 //! names, never a wrong record: every hit is compared with the key.
-use crate::config::{IdRange, MIN_ID};
-use crate::error::PolicyError;
+#![forbid(unsafe_code)]
+
+mod error;
+mod ids;
+pub mod paths;
+
+pub use error::{BuildError, SnapshotError};
+pub use ids::{IdRange, MIN_ID};
 
 /// The file's first eight bytes.
 pub const MAGIC: [u8; 8] = *b"GHNSSDB\0";
@@ -84,39 +96,6 @@ pub const MAX_GECOS: usize = 1024;
 pub const USERS_GROUP: &str = "gatehouse-users";
 /// Name of the virtual group of users with TOTP.
 pub const TOTP_GROUP: &str = "gatehouse-totp";
-
-/// Why a snapshot (or one of its records) was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SnapshotError {
-    /// The file is shorter than its header, or than a record it points to.
-    #[error("snapshot truncated at {0}")]
-    Truncated(&'static str),
-    /// The first bytes are not [`MAGIC`]: this is not a gatehouse snapshot.
-    #[error("not a gatehouse snapshot (bad magic)")]
-    BadMagic,
-    /// A format version this reader does not know; the NSS module answers `UNAVAIL`.
-    #[error("snapshot format version {0} is not supported (this reader knows version 2)")]
-    UnsupportedVersion(u32),
-    /// A header field disagrees with the file (length, section offset, reserved word).
-    #[error("snapshot header field {0} is inconsistent with the file")]
-    BadHeader(&'static str),
-    /// A record points outside its section or the heap.
-    #[error("snapshot record field {0} points out of bounds")]
-    OutOfBounds(&'static str),
-    /// A string is not NUL-terminated, or contains a NUL.
-    #[error("snapshot string field {0} is malformed (missing terminator or inner NUL)")]
-    BadString(&'static str),
-    /// A name index entry's hash is not the hash of the name it points to
-    /// ([`Snapshot::verify`] only).
-    #[error("snapshot index {0} holds a hash that does not match its name")]
-    BadHash(&'static str),
-    /// A record's id lies outside the header's range (or the range starts below [`MIN_ID`]).
-    #[error("snapshot record field {0} is outside the id range")]
-    OutOfRange(&'static str),
-    /// A section is not sorted or has duplicate keys ([`Snapshot::verify`] only).
-    #[error("snapshot section {0} is not strictly sorted")]
-    Unsorted(&'static str),
-}
 
 /// One user as the writer takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,34 +125,34 @@ pub struct SnapGroup {
     pub members: Vec<String>,
 }
 
-fn check_name(field: &'static str, s: &str) -> Result<(), PolicyError> {
+fn check_name(field: &'static str, s: &str) -> Result<(), BuildError> {
     if s.is_empty() || s.len() > MAX_NAME {
-        return Err(PolicyError::invalid(field, s, format!("must be 1 to {MAX_NAME} bytes")));
+        return Err(BuildError::invalid(field, s, format!("must be 1 to {MAX_NAME} bytes")));
     }
     if let Some(c) = s.chars().find(|c| c.is_control() || c.is_whitespace() || matches!(c, ':' | ',')) {
-        return Err(PolicyError::invalid(field, s, format!("character {c:?} cannot appear in an NSS name")));
+        return Err(BuildError::invalid(field, s, format!("character {c:?} cannot appear in an NSS name")));
     }
     if s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(PolicyError::invalid(field, s, "an all-numeric name would read as an id"));
+        return Err(BuildError::invalid(field, s, "an all-numeric name would read as an id"));
     }
     Ok(())
 }
 
-fn check_gecos(s: &str) -> Result<(), PolicyError> {
+fn check_gecos(s: &str) -> Result<(), BuildError> {
     if s.len() > MAX_GECOS {
-        return Err(PolicyError::invalid("display_name", s, format!("longer than {MAX_GECOS} bytes")));
+        return Err(BuildError::invalid("display_name", s, format!("longer than {MAX_GECOS} bytes")));
     }
     if let Some(c) = s.chars().find(|c| c.is_control() || *c == ':') {
-        return Err(PolicyError::invalid("display_name", s, format!("character {c:?} cannot appear in GECOS")));
+        return Err(BuildError::invalid("display_name", s, format!("character {c:?} cannot appear in GECOS")));
     }
     Ok(())
 }
 
-fn too_big(what: &str) -> PolicyError {
-    PolicyError::invalid("snapshot", what, "too large for the snapshot format (4 GiB)")
+fn too_big(what: &str) -> BuildError {
+    BuildError::invalid("snapshot", what, "too large for the snapshot format (4 GiB)")
 }
 
-fn u32_of(n: usize, what: &str) -> Result<u32, PolicyError> {
+fn u32_of(n: usize, what: &str) -> Result<u32, BuildError> {
     u32::try_from(n).map_err(|_| too_big(what))
 }
 
@@ -218,11 +197,11 @@ fn sort_index<'a>(idx: &mut [(u64, u32)], name: impl Fn(u32) -> &'a str) -> Opti
 }
 
 /// Refuses an id the reader would refuse (see the module docs, "Ids").
-fn check_id(ids: &IdRange, field: &'static str, owner: &str, id: u32) -> Result<(), PolicyError> {
+fn check_id(ids: &IdRange, field: &'static str, owner: &str, id: u32) -> Result<(), BuildError> {
     if ids.first >= MIN_ID && ids.allocatable(id) {
         Ok(())
     } else {
-        Err(PolicyError::invalid(field, id.to_string(), format!("of {owner} is outside the id range")))
+        Err(BuildError::invalid(field, id.to_string(), format!("of {owner} is outside the id range")))
     }
 }
 
@@ -232,7 +211,7 @@ fn check_id(ids: &IdRange, field: &'static str, owner: &str, id: u32) -> Result<
 ///
 /// Memory: besides the output (allocated once, at its final size) the writer keeps a few
 /// integer arrays per user (about 40 bytes a user) and copies no string.
-pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapGroup]) -> Result<Vec<u8>, PolicyError> {
+pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapGroup]) -> Result<Vec<u8>, BuildError> {
     for u in users {
         check_name("name", &u.name)?;
         check_gecos(&u.gecos)?;
@@ -251,14 +230,14 @@ pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapG
     for w in by_uid.windows(2) {
         let (a, b) = (&users[w[0] as usize], &users[w[1] as usize]);
         if a.uid == b.uid {
-            return Err(PolicyError::invalid("uid", a.uid.to_string(), format!("used by {} and {}", a.name, b.name)));
+            return Err(BuildError::invalid("uid", a.uid.to_string(), format!("used by {} and {}", a.name, b.name)));
         }
     }
     let urec = |r: u32| &users[by_uid[r as usize] as usize];
     // The user name index: (hash, record index), sorted by hash then name.
     let mut uidx: Vec<(u64, u32)> = (0..nu as u32).map(|r| (name_hash(urec(r).name.as_bytes()), r)).collect();
     if let Some(dup) = sort_index(&mut uidx, |r| urec(r).name.as_str()) {
-        return Err(PolicyError::invalid("name", dup, "two users have this name"));
+        return Err(BuildError::invalid("name", dup, "two users have this name"));
     }
     let find_user = |name: &str| {
         let h = name_hash(name.as_bytes());
@@ -316,7 +295,7 @@ pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapG
     u32_of(ng, "groups")?;
     for w in gorder.windows(2) {
         if gid_of(w[0]) == gid_of(w[1]) {
-            return Err(PolicyError::invalid(
+            return Err(BuildError::invalid(
                 "gid",
                 gid_of(w[0]).to_string(),
                 format!("used by groups {} and {}", gname(w[0]), gname(w[1])),
@@ -326,7 +305,7 @@ pub fn build(generation: u64, ids: &IdRange, users: &[SnapUser], groups: &[SnapG
     let mut gidx: Vec<(u64, u32)> =
         gorder.iter().enumerate().map(|(rec, &id)| (name_hash(gname(id).as_bytes()), rec as u32)).collect();
     if let Some(dup) = sort_index(&mut gidx, |rec| gname(gorder[rec as usize])) {
-        return Err(PolicyError::invalid(
+        return Err(BuildError::invalid(
             "group",
             dup,
             "two groups (or a group and a user's private group) have this name",
