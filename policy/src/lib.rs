@@ -21,7 +21,8 @@
 //! - [`servable`]: whether a stored user or group may be served on this host (every row is input).
 //! - [`secret::Secret`]: a string that never prints and is wiped on drop.
 //! - [`totp`]: RFC 6238 codes, secrets, `otpauth://` URIs, verification with a replay step.
-//! - [`wire`]: the daemon socket protocol (frames and messages).
+//! - [`wire`]: the daemon socket protocol (frames and messages; `gatehouse-wire` with the
+//!   session policy filled in).
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -38,7 +39,6 @@ pub mod password;
 pub mod path;
 pub mod proftpd;
 pub mod rules;
-pub mod secret;
 pub mod servable;
 #[cfg(test)]
 mod testutil;
@@ -46,3 +46,5 @@ pub mod totp;
 pub mod wire;
 
 pub use error::PolicyError;
+/// [`secret::Secret`] lives in `gatehouse-wire` (the PAM module needs it without this crate).
+pub use gatehouse_wire::secret;

@@ -37,7 +37,7 @@ fn main() {
         Command::Admin(words) => {
             let uid = rustix::process::getuid().as_raw();
             log.info(&format!("uid {uid}: admin command {:?}", words.join(" ")));
-            gatehouse_modcore::admin::run(SOCKET_PATH, words)
+            gatehouse_wire::admin::run(SOCKET_PATH, words)
         }
         cmd => start(cmd, log),
     };

@@ -4,12 +4,12 @@
 //! The command line travels as words; the daemon parses them with the CLI's own definitions and
 //! decides by the caller's uid (`SO_PEERCRED`) what it may do, so nothing here is trusted.
 //! Standard input is read (bounded) only when a word asks for it, see
-//! [`gatehouse_policy::wire::admin_reads_stdin`].
-use crate::client::{exchange_within, Unreachable};
-use gatehouse_policy::secret::Secret;
-use gatehouse_policy::wire::{
-    admin_reads_stdin, decode_response, encode_request, Request, Response, MAX_ADMIN_INPUT, MAX_FRAME,
+//! [`crate::admin_reads_stdin`]. The socket exchange is `gatehouse-modcore`'s client.
+use crate::secret::Secret;
+use crate::{
+    admin_reads_stdin, decode_response, encode_request, ClientResponse as Response, Request, MAX_ADMIN_INPUT, MAX_FRAME,
 };
+use gatehouse_modcore::client::{exchange_within, Unreachable};
 use std::io::Read;
 use std::time::Duration;
 
