@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the .deb: the whole workspace in release mode (cargo-deb builds one package, and the
-# modules and the sftp-hook binaries come from other crates), then the man pages and shell
+# modules, gatehouse-tasks (tasks/) and the sftp-hook binaries come from other crates), then the man pages and shell
 # completions (server/examples/gen_docs.rs, from the CLI's clap definitions) into
 # <target dir>/release/docs, where server/Cargo.toml's assets expect them, then cargo-deb packages
 # [package.metadata.deb] without building again.

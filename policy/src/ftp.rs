@@ -1,4 +1,5 @@
-//! What an FTP server can enforce for a user, and the per-user files gatehouse generates for it.
+//! What an FTP server can enforce for a user, and which users get a per-user file (the files'
+//! text is rendered by gatehouse-tasks: `gatehouse_tasks::vsftpd::user_file`).
 //!
 //! vsftpd can express a root (`local_root`), read-only (`write_enable=NO`) and full write, and
 //! nothing finer: no per-path rules, no drop box, no no-delete (`cmds_denied=DELE` still lets
@@ -131,28 +132,12 @@ pub fn vsftpd_limits(user: &User, groups: &[Group]) -> Result<(), String> {
     }
 }
 
-/// The text of a user's vsftpd file: their root and whether they may write.
-pub fn vsftpd_user_file(root: &str, write: bool) -> String {
-    format!(
-        "# Written by gatehouse-tasks; changes are overwritten.\nlocal_root={root}\nwrite_enable={}\n",
-        yes_no(write)
-    )
-}
-
 /// The vsftpd file a user should have: `Some((root, write))` for a user allowed `ftp` (their
 /// own or through a group) whom vsftpd can serve ([`vsftpd_limits`]); `None` otherwise (no file,
 /// and the account check refuses them on vsftpd).
 pub fn vsftpd_entry<'a>(user: &'a User, groups: &[Group]) -> Option<(&'a str, bool)> {
     let ftp = effective_protocols(user, groups).iter().any(|p| p == "ftp");
     (ftp && vsftpd_limits(user, groups).is_ok()).then_some((user.root.as_str(), user.mode == Mode::Rw))
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "YES"
-    } else {
-        "NO"
-    }
 }
 
 #[cfg(test)]
@@ -204,9 +189,6 @@ mod tests {
         assert_eq!(vsftpd_entry(&ssh_only, &[]), None);
         assert_eq!(vsftpd_entry(&ssh_only, &[group("ftpers", vec![], &["ftp"])]), Some(("/srv/gatehouse/alice", true)));
         assert_eq!(vsftpd_entry(&user(Mode::Rw, false, None, vec![]), &[]), None);
-        let f = vsftpd_user_file("/srv/g/a b", true);
-        assert!(f.contains("\nlocal_root=/srv/g/a b\nwrite_enable=YES\n"), "{f}");
-        assert!(vsftpd_user_file("/x/y", false).ends_with("write_enable=NO\n"));
         assert_eq!(FtpServer::for_service("vsftpd"), Some(FtpServer::Vsftpd));
         assert_eq!(FtpServer::for_service("ftp"), None);
     }

@@ -1194,7 +1194,7 @@ async fn a_name_the_host_files_have_is_refused_at_once() {
 async fn vsftpd_logins_wait_for_the_users_file_and_a_late_directory_gets_files_within_a_second() {
     use gatehouse_server::daemon::exporter::{run_with, Options};
     use gatehouse_server::tasks::hook::RootHook;
-    use gatehouse_server::tasks::proto;
+    use gatehouse_tasks::proto;
     use std::os::unix::fs::DirBuilderExt;
     let mut daemon_changed = None;
     let d = Daemon::start_with(|c| c.ftp_servers = vec!["vsftpd".into()], |c| daemon_changed = Some(c.changed.clone()))

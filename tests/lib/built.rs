@@ -24,6 +24,8 @@ pub fn built() -> Result<Built, String> {
         "nss_gatehouse",
         "-p",
         "gatehouse-server",
+        "-p",
+        "gatehouse-tasks",
         "--lib",
         "--bin",
         "gatehoused",

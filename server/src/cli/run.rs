@@ -433,14 +433,14 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
             if remove_files {
                 let sharers = store.users_sharing_root(&u.root, &u.id).await?;
                 // The same rules gatehouse-tasks applies, checked before anything changes.
-                crate::tasks::check_remove(store.config(), &u.root, &sharers, u.uid)
+                gatehouse_tasks::check_remove(store.config(), &u.root, &sharers, u.uid)
                     .map_err(|e| CliError(format!("{e}; refusing --remove-files (nothing was changed)")))?;
             }
             let u = store.delete_user(who, &u.id).await?;
             if remove_files {
                 match remove_root(store, &u.root, u.uid) {
-                    Ok(crate::tasks::Removed::Removed) => out!("deleted user {} and removed {}", u.name, u.root),
-                    Ok(crate::tasks::Removed::Absent) => out!("deleted user {} ({} did not exist)", u.name, u.root),
+                    Ok(gatehouse_tasks::Removed::Removed) => out!("deleted user {} and removed {}", u.name, u.root),
+                    Ok(gatehouse_tasks::Removed::Absent) => out!("deleted user {} ({} did not exist)", u.name, u.root),
                     Err(e) => {
                         return Err(CliError(format!(
                             "deleted user {}, but removing {} failed: {}",
@@ -459,15 +459,15 @@ async fn user(store: &Store, who: &str, c: UserCmd) -> R<i32> {
 /// Removes a deleted user's root: in process when root runs the CLI (the walk never follows a
 /// symlink), through gatehouse-tasks when gatehoused runs a delegated admin's command (it has
 /// no right to other users' files; the helper applies the same checks again).
-fn remove_root(store: &Store, root: &str, owner: u32) -> Result<crate::tasks::Removed, CliError> {
+fn remove_root(store: &Store, root: &str, owner: u32) -> Result<gatehouse_tasks::Removed, CliError> {
     if !super::in_console() {
-        return Ok(crate::tasks::remove_root(store.config(), root, &[], owner)?);
+        return Ok(gatehouse_tasks::remove_root(store.config(), root, &[], owner)?);
     }
-    let req = crate::tasks::proto::Request::RemoveRoot { root: root.to_string(), sharers: Vec::new(), owner };
+    let req = gatehouse_tasks::proto::Request::RemoveRoot { root: root.to_string(), sharers: Vec::new(), owner };
     let socket = std::path::Path::new(gatehouse_policy::config::TASKS_SOCKET_PATH);
-    match crate::tasks::proto::call(socket, &req, std::time::Duration::from_secs(30))? {
-        crate::tasks::proto::Response::Ok => Ok(crate::tasks::Removed::Removed),
-        crate::tasks::proto::Response::Absent => Ok(crate::tasks::Removed::Absent),
+    match crate::tasks::call(socket, &req, std::time::Duration::from_secs(30))? {
+        gatehouse_tasks::proto::Response::Ok => Ok(gatehouse_tasks::Removed::Removed),
+        gatehouse_tasks::proto::Response::Absent => Ok(gatehouse_tasks::Removed::Absent),
         other => Err(CliError(format!("gatehouse-tasks answered {other:?}"))),
     }
 }

@@ -14,7 +14,7 @@
 #![forbid(unsafe_code)]
 
 use gatehouse_policy::config::{Config, DAEMON_USER, TASKS_SOCKET_PATH};
-use gatehouse_server::tasks::proto::{serve_one, Request, Response};
+use gatehouse_tasks::proto::{serve_one, Request, Response};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,14 +27,14 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BUSY: usize = 4;
 
 fn load_config() -> Result<Config, String> {
-    gatehouse_server::service::load_config(&gatehouse_server::service::config_path())
+    gatehouse_tasks::service::load_config(&gatehouse_tasks::service::config_path())
 }
 
 /// Binds the socket, replacing a stale socket (never another kind of file), and sets its owner
 /// and mode.
 fn bind_socket(path: &str) -> Result<tokio::net::UnixListener, String> {
     let p = Path::new(path);
-    let listener = gatehouse_server::service::bind_socket(path)?;
+    let listener = gatehouse_tasks::service::bind_socket(path)?;
     let group = nix::unistd::Group::from_name(DAEMON_USER).ok().flatten().map(|g| g.gid.as_raw());
     let mode = match group {
         Some(gid) => {

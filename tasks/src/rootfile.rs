@@ -11,7 +11,7 @@
 //! Refused whatever gatehoused asks: a name that is not a valid gatehouse name, or that is a
 //! local account in `/etc/passwd` (a local user's FTP settings are not gatehouse's to change).
 use super::{Created, Removed, TaskError};
-use crate::store::LocalFiles;
+use crate::local::LocalFiles;
 use gatehouse_policy::model::validate_name;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

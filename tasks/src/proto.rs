@@ -9,11 +9,9 @@
 use super::{Created, Removed, TaskError};
 use gatehouse_policy::config::Config;
 use gatehouse_policy::proftpd::ProftpdUser;
-use gatehouse_policy::wire::{read_frame, write_frame, WireError, MAX_FRAME, VERSION};
+use gatehouse_wire::{read_frame, write_frame, WireError, MAX_FRAME, VERSION};
 use serde::{Deserialize, Serialize};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::time::Duration;
 
 /// Most sharers a [`Request::RemoveRoot`] may list (the frame size bounds it anyway).
 pub const MAX_SHARERS: usize = 1000;
@@ -230,15 +228,6 @@ pub fn serve_one(
     };
     write_frame(stream, &encode_response(&resp)?, MAX_FRAME)?;
     Ok((req, resp))
-}
-
-/// Sends one request to the helper at `socket` and waits at most `timeout` for each step.
-pub fn call(socket: &Path, req: &Request, timeout: Duration) -> Result<Response, WireError> {
-    let mut s = UnixStream::connect(socket)?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
-    write_frame(&mut s, &encode_request(req)?, MAX_FRAME)?;
-    decode_response(&read_frame(&mut s, MAX_FRAME)?)
 }
 
 #[cfg(test)]
