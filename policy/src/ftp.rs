@@ -11,43 +11,10 @@ use crate::access::effective_protocols;
 use crate::model::{Group, User};
 use crate::rules::Mode;
 
-/// The FTP servers gatehouse knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FtpServer {
-    /// vsftpd: a root, read-only or full write (per-user files in `user_config_dir`).
-    Vsftpd,
-    /// ProFTPD: the full rule set, as far as its config can express it (`crate::proftpd`).
-    Proftpd,
-}
+pub use crate::config::{FtpFiles, FtpServer};
 
+/// What each server can enforce: the decisions below, behind the server's name.
 impl FtpServer {
-    /// The server behind a PAM service name, for the names the servers use by default
-    /// (`pam_service_name=vsftpd`, ProFTPD's `AuthPAMConfig proftpd`). `None` for any other
-    /// service, `ftp` included: it says which protocol, not which server.
-    pub fn for_service(service: &str) -> Option<FtpServer> {
-        match service {
-            "vsftpd" => Some(FtpServer::Vsftpd),
-            "proftpd" => Some(FtpServer::Proftpd),
-            _ => None,
-        }
-    }
-
-    /// The name used in `ftp_servers` and in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            FtpServer::Vsftpd => "vsftpd",
-            FtpServer::Proftpd => "proftpd",
-        }
-    }
-
-    /// The directory gatehouse-tasks keeps this server's per-user files in.
-    pub fn config_dir(self, cfg: &crate::config::Config) -> &str {
-        match self {
-            FtpServer::Vsftpd => &cfg.vsftpd_user_config_dir,
-            FtpServer::Proftpd => &cfg.proftpd_config_dir,
-        }
-    }
-
     /// Can this server enforce everything the user's policy says? `Err` names what it cannot
     /// ([`vsftpd_limits`], [`crate::proftpd::proftpd_limits`]).
     pub fn limits(self, user: &User, groups: &[Group]) -> Result<(), String> {
@@ -64,43 +31,6 @@ impl FtpServer {
             FtpServer::Proftpd => "ProFTPD enforces this user's root and every rule",
         }
     }
-
-    /// Every server, in a fixed order.
-    pub const ALL: [FtpServer; 2] = [FtpServer::Vsftpd, FtpServer::Proftpd];
-
-    /// The binary whose presence means the server is installed (the `ftp_servers` default).
-    pub fn binary(self) -> &'static str {
-        match self {
-            FtpServer::Vsftpd => "/usr/sbin/vsftpd",
-            FtpServer::Proftpd => "/usr/sbin/proftpd",
-        }
-    }
-
-    /// The name of a user's file in [`FtpServer::config_dir`]: vsftpd reads `<name>`
-    /// (`user_config_dir`), ProFTPD includes `*.conf`.
-    pub fn user_file_name(self, name: &str) -> String {
-        match self {
-            FtpServer::Vsftpd => name.to_string(),
-            FtpServer::Proftpd => format!("{name}.conf"),
-        }
-    }
-}
-
-/// Whether gatehouse keeps a server's per-user files at this moment
-/// ([`crate::config::Config::ftp_files`]). Decided again at every pass of gatehoused's hook and
-/// by its watch of the directories, because the server and its directory are usually set up
-/// after gatehouse is installed (the README's order), and a user with no file would get the
-/// server's default (for vsftpd: logged in, chrooted to the shared home).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FtpFiles {
-    /// Not generated: the server is not installed and `ftp_servers` does not name it (or
-    /// `ftp_servers` names others only).
-    Off,
-    /// Wanted, but the directory does not exist yet (the admin creates it with the server's
-    /// config); nothing is written until it does.
-    NoDir,
-    /// Wanted and the directory exists: the files are kept in step with the database.
-    Kept,
 }
 
 /// Can vsftpd enforce everything this user's policy says? `Err` names what it cannot, in the

@@ -11,6 +11,7 @@
 //! - [`ftp`]: what vsftpd can enforce for a user, and its per-user files.
 //! - [`proftpd`]: the per-user ProFTPD files that enforce the whole rule set.
 //! - [`model`]: user and group records and the validation of each field.
+//! - [`fields`]: the validators the config file and the records share (names, roots, protocols).
 //! - [`path`]: canonicalisation of client paths.
 //! - [`rules`]: permission levels, rule keys and the permission rule itself.
 //! - [`invite`]: one-time invitation and reset codes.
@@ -29,6 +30,7 @@ pub mod access;
 pub mod apppass;
 pub mod config;
 pub mod error;
+pub mod fields;
 pub mod ftp;
 pub mod invite;
 pub mod ip;
