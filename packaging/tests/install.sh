@@ -235,7 +235,7 @@ kbd_sftp() {
     echo "$out"
     echo "$out" | grep -q '^sftp get same'
 }
-REPO_DATA=$REPO/sftp-hook/tests/data
+REPO_DATA=$REPO/ssh/tests/data
 check "sftp with alice's password (keyboard-interactive, paramiko): upload and read back" kbd_sftp
 no_shell() {
     local out

@@ -768,7 +768,7 @@ async fn app_passwords_by_protocol_revocation_and_expiry() {
 /// Admin requests (issue 9) as root, who is a full admin: the words are parsed with the CLI's
 /// definitions, the command runs in a console (output answered, stdin from the request), the
 /// change is audited with the caller, and the daemon never reads a file named by the caller.
-/// Group admins and gatehouse admins are tested end to end (tests/admin.rs, sftp-hook sshd.rs).
+/// Group admins and gatehouse admins are tested end to end (tests/admin.rs, ssh/tests/sshd.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_requests_run_cli_commands_in_a_console() {
     let d = Daemon::start(|_| {}).await;

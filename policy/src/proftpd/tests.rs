@@ -3,7 +3,7 @@ use super::*;
 use crate::rules::{Level, Mode, Rule};
 use crate::testutil::{group, user};
 
-/// The conformance table's rule tree (sftp-hook/tests/data/conformance.py `RULES_TREE`) without
+/// The conformance table's rule tree (ssh/tests/data/conformance.py `RULES_TREE`) without
 /// its `/clients/*/in` key, which ProFTPD cannot express.
 fn tree() -> Vec<Rule> {
     [

@@ -57,7 +57,7 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
         .env("GATEHOUSE_TASKS", &tasks)
         .env("GATEHOUSE_CLI", env!("CARGO_BIN_EXE_gatehouse"))
         .env("PW", PASSWORD)
-        .env("TOTP_PY", manifest.join("../sftp-hook/tests/data/totp.py"))
+        .env("TOTP_PY", manifest.join("../ssh/tests/data/totp.py"))
         .env("PORT", free_port().to_string())
         .env("PASV", free_port().min(65_000).to_string());
     for (k, v) in env {

@@ -6,11 +6,11 @@
 //! `sftp_local POLICY.json` (run it with `sftp -D`, or spawn it on a socket pair).
 use gatehouse_policy::rules::Policy;
 use gatehouse_policy::wire::SessionPolicy;
-use gatehouse_sftp_hook::session::{compile, Refresh};
-use gatehouse_sftp_hook::sftp::fs::Root;
-use gatehouse_sftp_hook::sftp::run::{serve, PolicyFeed};
-use gatehouse_sftp_hook::sftp::server::{Identity, Server};
-use gatehouse_sftp_hook::syslog::Syslog;
+use gatehouse_ssh::session::{compile, Refresh};
+use gatehouse_ssh::sftp::fs::Root;
+use gatehouse_ssh::sftp::run::{serve, PolicyFeed};
+use gatehouse_ssh::sftp::server::{Identity, Server};
+use gatehouse_ssh::syslog::Syslog;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 

@@ -5,7 +5,7 @@
 //! Each test builds `<tmp>/root` (the user's root) next to `<tmp>/outside`, whose contents and
 //! times must never change.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use gatehouse_sftp_hook::sftp::fs::{Create, FsError, OpenMode, Root, MAX_SYMLINKS};
+use gatehouse_ssh::sftp::fs::{Create, FsError, OpenMode, Root, MAX_SYMLINKS};
 use rustix::fs::{FileType, Mode, RenameFlags, CWD};
 use rustix::io::Errno;
 use std::collections::BTreeMap;

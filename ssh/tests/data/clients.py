@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""paramiko as an SFTP client for the sshd end-to-end test (sftp-hook/tests/sshd.rs): the
+"""paramiko as an SFTP client for the sshd end-to-end test (ssh/tests/sshd.rs): the
 everyday operations, resume in both directions, and the requests the command-line clients
 never make (posix-rename, statvfs, chmod, truncate, readlink, symlink, hardlink, limits).
 

@@ -1127,7 +1127,7 @@ mod tests {
     }
 
     /// Writes one seed file per sample request into `$SFTP_SEED_DIR` (the fuzz corpus):
-    /// `SFTP_SEED_DIR=fuzz/corpus/sftp_packet cargo test -p gatehouse-sftp-hook --lib
+    /// `SFTP_SEED_DIR=fuzz/corpus/sftp_packet cargo test -p gatehouse-ssh --lib
     /// write_fuzz_seeds -- --ignored`.
     #[test]
     #[ignore = "writes the fuzz seed corpus when SFTP_SEED_DIR is set"]

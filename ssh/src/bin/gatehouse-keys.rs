@@ -1,5 +1,5 @@
-//! `gatehouse-keys`: see `gatehouse_sftp_hook::keys`.
-use gatehouse_sftp_hook::keys::{lookup, parse_args};
+//! `gatehouse-keys`: see `gatehouse_ssh::keys`.
+use gatehouse_ssh::keys::{lookup, parse_args};
 use std::io::Write;
 
 fn main() {

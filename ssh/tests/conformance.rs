@@ -12,7 +12,7 @@ pub fn sftp_local() -> PathBuf {
     let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "gatehouse-sftp-hook", "--example", "sftp_local"]).current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.args(["build", "-p", "gatehouse-ssh", "--example", "sftp_local"]).current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd.env("CARGO_TARGET_DIR", dir.parent().unwrap());
     if dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");

@@ -4,8 +4,8 @@
 //! and `scp -O` clients talking to the real programs through `legacy::run`, with the example
 //! `legacy_run` standing in for ssh + sshd + gatehouse-sftp.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use gatehouse_sftp_hook::command::{classify, Command, NO_SHELL};
-use gatehouse_sftp_hook::legacy::{plan_rsync, plan_scp, LegacyUser, Plan};
+use gatehouse_ssh::command::{classify, Command, NO_SHELL};
+use gatehouse_ssh::legacy::{plan_rsync, plan_scp, LegacyUser, Plan};
 use std::path::{Path, PathBuf};
 use std::process::Command as Proc;
 use std::sync::OnceLock;
@@ -360,8 +360,7 @@ fn helper() -> &'static Path {
         let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Proc::new(cargo);
-        cmd.args(["build", "-p", "gatehouse-sftp-hook", "--example", "legacy_run"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        cmd.args(["build", "-p", "gatehouse-ssh", "--example", "legacy_run"]).current_dir(env!("CARGO_MANIFEST_DIR"));
         cmd.env("CARGO_TARGET_DIR", dir.parent().unwrap());
         if dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");

@@ -9,9 +9,9 @@
 //!   `unfenced-ok` for `legacy_without_landlock = true`).
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use gatehouse_sftp_hook::command::{classify, Command};
-use gatehouse_sftp_hook::confine::{confine, Fence};
-use gatehouse_sftp_hook::legacy::{plan_rsync, plan_scp, run, LegacyUser, RunError};
+use gatehouse_ssh::command::{classify, Command};
+use gatehouse_ssh::confine::{confine, Fence};
+use gatehouse_ssh::legacy::{plan_rsync, plan_scp, run, LegacyUser, RunError};
 use rustix::fs::{open, Mode, OFlags};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};

@@ -5,11 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use gatehouse_policy::rules::{Level, Mode, Rule};
 use gatehouse_policy::wire::SessionPolicy;
-use gatehouse_sftp_hook::session::compile;
-use gatehouse_sftp_hook::sftp::codec::{encode_request, msg, pflags, split_packet, Attrs, Request};
-use gatehouse_sftp_hook::sftp::fs::Root;
-use gatehouse_sftp_hook::sftp::server::{Identity, Server};
-use gatehouse_sftp_hook::syslog::Syslog;
+use gatehouse_ssh::session::compile;
+use gatehouse_ssh::sftp::codec::{encode_request, msg, pflags, split_packet, Attrs, Request};
+use gatehouse_ssh::sftp::fs::Root;
+use gatehouse_ssh::sftp::server::{Identity, Server};
+use gatehouse_ssh::syslog::Syslog;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 through a real SFTP session (paramiko) and checked on disk afterwards.
 
 Two transports, same table:
-  local ROOTBASE SERVER  -- spawns SERVER POLICY.json (sftp-hook/examples/sftp_local.rs, the real
+  local ROOTBASE SERVER  -- spawns SERVER POLICY.json (ssh/examples/sftp_local.rs, the real
                             gatehouse-sftp handlers without sshd) on a socket pair, as uid 65534;
   ssh ROOTBASE HOST PORT USER KEYFILE CLI
                          -- connects to a real sshd as USER; the rule set is applied with the

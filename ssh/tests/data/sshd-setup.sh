@@ -1,4 +1,4 @@
-# Sourced by sftp-hook/tests/sshd.rs inside `unshare -m -p -f --mount-proc --propagation private`
+# Sourced by ssh/tests/sshd.rs inside `unshare -m -p -f --mount-proc --propagation private`
 # as root: when the script ends, the PID namespace ends and takes every process it started
 # (sshd's session processes included) with it.
 # Builds a private Debian world the way the package will install gatehouse, then starts the
@@ -11,7 +11,7 @@
 # - Debian's stock /etc/ssh/sshd_config and /etc/pam.d/sshd, the shipped drop-in at
 #   /etc/ssh/sshd_config.d/gatehouse.conf, host keys in the private /etc/ssh.
 # Nothing outside the namespace changes.
-# In: T (temp dir), DATA (sftp-hook/tests/data), PROFILE, DROPIN, PAM_SO, NSS_SO, GATEHOUSED,
+# In: T (temp dir), DATA (ssh/tests/data), PROFILE, DROPIN, PAM_SO, NSS_SO, GATEHOUSED,
 #     GATEHOUSE_TASKS, GATEHOUSE_CLI, KEYS_BIN, SFTP_BIN, PW (every password), PORT.
 set -eu
 LIB=/usr/lib/x86_64-linux-gnu

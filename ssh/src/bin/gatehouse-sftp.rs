@@ -2,20 +2,20 @@
 //!
 //! sshd runs it as the user, through the login shell, as `gatehouse-sftp -c "<command>"`, with
 //! the real request in `SSH_ORIGINAL_COMMAND` (DESIGN, checked facts). It decides only from
-//! that variable (`gatehouse_sftp_hook::command`): the sftp subsystem is served in process;
+//! that variable (`gatehouse_ssh::command`): the sftp subsystem is served in process;
 //! `scp -t/-f` and `rsync --server` are re-rooted, checked and exec'd under Landlock for users
 //! without sub-rules; `gatehouse …` goes to gatehoused as an admin request (it decides by our
 //! uid); anything else is refused with one line. The policy comes from gatehoused,
 //! which finds the user by this process's uid.
 use gatehouse_policy::config::{Config, CONFIG_PATH, SOCKET_PATH};
-use gatehouse_sftp_hook::command::{classify, Command};
-use gatehouse_sftp_hook::confine::{confine, Fence};
-use gatehouse_sftp_hook::legacy::{plan_rsync, plan_scp, run, LegacyUser, RunError};
-use gatehouse_sftp_hook::session::{rhost_from_ssh_connection, Session};
-use gatehouse_sftp_hook::sftp::fs::Root;
-use gatehouse_sftp_hook::sftp::run::{serve, End};
-use gatehouse_sftp_hook::sftp::server::{Identity, Server};
-use gatehouse_sftp_hook::syslog::Syslog;
+use gatehouse_ssh::command::{classify, Command};
+use gatehouse_ssh::confine::{confine, Fence};
+use gatehouse_ssh::legacy::{plan_rsync, plan_scp, run, LegacyUser, RunError};
+use gatehouse_ssh::session::{rhost_from_ssh_connection, Session};
+use gatehouse_ssh::sftp::fs::Root;
+use gatehouse_ssh::sftp::run::{serve, End};
+use gatehouse_ssh::sftp::server::{Identity, Server};
+use gatehouse_ssh::syslog::Syslog;
 use std::path::Path;
 
 /// Tells the user (stderr reaches the ssh client) and the log, and gives the exit code.
