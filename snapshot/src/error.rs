@@ -8,7 +8,7 @@ pub enum SnapshotError {
     /// The file is shorter than its header, or than a record it points to.
     #[error("snapshot truncated at {0}")]
     Truncated(&'static str),
-    /// The first bytes are not [`MAGIC`]: this is not a gatehouse snapshot.
+    /// The first bytes are not [`MAGIC`](crate::MAGIC): this is not a gatehouse snapshot.
     #[error("not a gatehouse snapshot (bad magic)")]
     BadMagic,
     /// A format version this reader does not know; the NSS module answers `UNAVAIL`.
@@ -24,13 +24,13 @@ pub enum SnapshotError {
     #[error("snapshot string field {0} is malformed (missing terminator or inner NUL)")]
     BadString(&'static str),
     /// A name index entry's hash is not the hash of the name it points to
-    /// ([`Snapshot::verify`] only).
+    /// ([`Snapshot::verify`](crate::Snapshot::verify) only).
     #[error("snapshot index {0} holds a hash that does not match its name")]
     BadHash(&'static str),
-    /// A record's id lies outside the header's range (or the range starts below [`MIN_ID`]).
+    /// A record's id lies outside the header's range (or the range starts below [`MIN_ID`](crate::MIN_ID)).
     #[error("snapshot record field {0} is outside the id range")]
     OutOfRange(&'static str),
-    /// A section is not sorted or has duplicate keys ([`Snapshot::verify`] only).
+    /// A section is not sorted or has duplicate keys ([`Snapshot::verify`](crate::Snapshot::verify) only).
     #[error("snapshot section {0} is not strictly sorted")]
     Unsorted(&'static str),
 }
