@@ -19,7 +19,7 @@ RUNS=${SFTP_BENCH_RUNS:-5}
 KEYS=${SFTP_BENCH_KEYS:-300000}
 # SFTP_BENCH_ONLY=put (or get, small, login) runs only the matching figures.
 ONLY=${SFTP_BENCH_ONLY:-}
-cargo build -q --release --locked -p gatehouse-server --bins
+cargo build -q --release --locked -p gatehouse-server -p gatehouse-tasks --bins
 cargo build -q --release --locked -p gatehouse-ssh --bins
 cargo build -q --release --locked -p pam_gatehouse -p nss_gatehouse --lib
 B=$(cd "$TD/release" && pwd)
