@@ -327,7 +327,7 @@ fn dependency_tree_has_no_runtime_or_thread_crates() {
         .unwrap();
     assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
     let tree = String::from_utf8_lossy(&out.stdout);
-    assert!(tree.contains("gatehouse-policy"), "{tree}");
+    assert!(tree.contains("gatehouse-snapshot"), "{tree}");
     for line in tree.lines() {
         let krate = line.split_whitespace().next().unwrap_or("");
         for banned in
