@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the .deb: the whole workspace in release mode (cargo-deb builds one package, and the
-# modules and the sftp-hook binaries come from other crates), then the man pages and shell
-# completions (server/examples/gen_docs.rs, from the CLI's clap definitions) into
-# <target dir>/release/docs, where server/Cargo.toml's assets expect them, then cargo-deb packages
-# [package.metadata.deb] without building again.
+# modules, gatehouse-tasks (tasks/) and the ssh helpers (ssh/) come from other crates), then
+# the man pages and shell completions (server/examples/gen_docs.rs, from the CLI's clap
+# definitions) into <target dir>/release/docs, where server/Cargo.toml's assets expect them,
+# then cargo-deb packages [package.metadata.deb] without building again.
 # Prints the path of the .deb on its last line. CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,7 +3,7 @@
 //! the test encoder) to one packet that splits and decodes to the same request, so the decoder
 //! reads every field it reports and nothing else.
 #![no_main]
-use gatehouse_sftp_hook::sftp::codec::{decode, encode_request, split_packet};
+use gatehouse_ssh::sftp::codec::{decode, encode_request, split_packet};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut rest = data;

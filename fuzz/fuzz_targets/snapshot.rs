@@ -1,6 +1,6 @@
 //! `Snapshot::parse` and every lookup on whatever parses: no panic, no out-of-bounds read.
 #![no_main]
-use gatehouse_policy::snapshot::Snapshot;
+use gatehouse_snapshot::Snapshot;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(s) = Snapshot::parse(data) {

@@ -1,9 +1,9 @@
 //! Writes the fuzzing seeds: a few valid snapshots into `corpus/snapshot/` (from the snapshot
 //! writer) and one frame body of every request and response kind into `corpus/wire/` (from the
 //! wire encoder).
-use gatehouse_policy::config::IdRange;
+use gatehouse_snapshot::IdRange;
 use gatehouse_policy::secret::Secret;
-use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser};
+use gatehouse_snapshot::{build, SnapGroup, SnapUser};
 use gatehouse_policy::wire::{encode_request, encode_response, Request, Response};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

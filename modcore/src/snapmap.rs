@@ -44,7 +44,7 @@
 //! stays valid; if the fork caught another thread inside a lookup, that parity's count never
 //! drops to zero in the child, and the child simply never unmaps what it retires (a leak, never a
 //! use-after-free). A reclaim lock inherited from a fork is overtaken after `STALE_LOCK_NS`.
-use gatehouse_policy::snapshot::{HEADER_LEN, REPLACED_OFFSET};
+use gatehouse_snapshot::{HEADER_LEN, REPLACED_OFFSET};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst};
 
 /// One mapped file (or the absence of one).
@@ -164,7 +164,7 @@ fn path_identity() -> Option<(u64, u64)> {
 
 fn snapshot_path() -> &'static std::ffi::CStr {
     // The compiled-in path, NUL-terminated; a unit test checks it equals
-    // `gatehouse_policy::config::SNAPSHOT_PATH`.
+    // `gatehouse_snapshot::paths::SNAPSHOT_PATH`.
     c"/var/lib/gatehouse/nss.db"
 }
 
@@ -368,7 +368,7 @@ pub fn stats() -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn compiled_path_matches_policy() {
-        assert_eq!(super::snapshot_path().to_str().ok(), Some(gatehouse_policy::config::SNAPSHOT_PATH));
+    fn compiled_path_matches_snapshot_crate() {
+        assert_eq!(super::snapshot_path().to_str().ok(), Some(gatehouse_snapshot::paths::SNAPSHOT_PATH));
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! With `GROUPS` (default 100), groups `grp0`.. get gids from 1950000000; group `g` holds
 //! `u(g+1)`, and `u0` is in `IN` of them (default 1: `grp0`), spread evenly.
-use gatehouse_policy::config::IdRange;
-use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser};
+use gatehouse_snapshot::IdRange;
+use gatehouse_snapshot::{build, SnapGroup, SnapUser};
 
 /// Peak resident memory so far (`VmHWM` of /proc/self/status), in MB.
 fn max_rss_mb() -> f64 {

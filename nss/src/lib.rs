@@ -2,7 +2,7 @@
 //!
 //! It never talks to the daemon: it maps the snapshot file `/var/lib/gatehouse/nss.db`
 //! (compiled in; no environment variable changes it) and answers from its indexes
-//! ([`gatehouse_policy::snapshot`]), with no system call on a hit. The mapping, its replacement
+//! ([`gatehouse_snapshot`]), with no system call on a hit. The mapping, its replacement
 //! and the rules that keep it safe in multi-threaded and forking hosts are in [`map`]; the lookup
 //! and buffer layout, in safe code, are in [`lookup`]. This file holds only the `extern "C"`
 //! shims, all of one shape: check pointers for null, run one safe function inside
@@ -10,7 +10,7 @@
 //! `TRYAGAIN` with `ERANGE` when the caller's buffer is too small, `NOTFOUND` otherwise).
 //!
 //! The module has no threads, no thread-local storage of its own, no sockets, and never forks or
-//! execs. It links only the policy crate's snapshot reader, `libc` and std.
+//! execs. It links only the snapshot reader (`gatehouse-snapshot`), `libc` and std.
 // The FFI crate: every unsafe block carries a SAFETY comment.
 #![allow(unsafe_code)]
 

@@ -5,8 +5,8 @@
 //! The entry is exactly DESIGN's: `name:*:uid:gid:display name:/var/lib/gatehouse/home:/usr/sbin/gatehouse-sftp`.
 //! Groups have `*` as their password field.
 use gatehouse_modcore::snapmap::with_snapshot;
-use gatehouse_policy::config::{LOGIN_SHELL, SHARED_HOME};
-use gatehouse_policy::snapshot::{GroupEntry, Snapshot, UserEntry};
+use gatehouse_snapshot::paths::{LOGIN_SHELL, SHARED_HOME};
+use gatehouse_snapshot::{GroupEntry, Snapshot, UserEntry};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 /// Why a lookup did not fill the buffer; each maps to one NSS status and errno.
@@ -215,8 +215,8 @@ pub fn initgroups(name: &[u8], skip: u32, add: &mut dyn FnMut(u32) -> bool) -> R
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use gatehouse_policy::config::IdRange;
-    use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser};
+    use gatehouse_snapshot::IdRange;
+    use gatehouse_snapshot::{build, SnapGroup, SnapUser};
 
     fn snap_bytes() -> Vec<u8> {
         let users = [SnapUser {

@@ -3,8 +3,8 @@
 //! with a tmpfs on `/var/lib`, so the host's files are never touched. The driver is
 //! `tests/probe.c`, compiled here with gcc. Needs root (for `unshare -m`), gcc, nm and cargo.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use gatehouse_policy::config::IdRange;
-use gatehouse_policy::snapshot::{build, SnapGroup, SnapUser};
+use gatehouse_snapshot::IdRange;
+use gatehouse_snapshot::{build, SnapGroup, SnapUser};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -141,7 +141,7 @@ gr acme:*:1900000004:alice,bob
 /// starts at 0 makes every lookup fail, and the untouched records of the same file still resolve.
 #[test]
 fn ids_outside_the_header_range_are_never_answered() {
-    use gatehouse_policy::snapshot::HEADER_LEN;
+    use gatehouse_snapshot::HEADER_LEN;
     let env = Env::new();
     let good = sample(1, "Alice");
     let patch = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
@@ -186,7 +186,7 @@ fn statuses_erange_and_unavail() {
     let env = Env::new();
     let snap = env.write("snap", &sample(1, "Alice"));
     let mut v2 = sample(1, "Alice");
-    v2[8] = (gatehouse_policy::snapshot::VERSION + 1) as u8;
+    v2[8] = (gatehouse_snapshot::VERSION + 1) as u8;
     let v2 = env.write("v2", &v2);
     let so = cdylib();
     let calls = "pw alice 0 pw alice 10 pw alice 200 pw zed 200 gr acme 20 gr acme 300 gr zed 300";
@@ -327,7 +327,7 @@ fn dependency_tree_has_no_runtime_or_thread_crates() {
         .unwrap();
     assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
     let tree = String::from_utf8_lossy(&out.stdout);
-    assert!(tree.contains("gatehouse-policy"), "{tree}");
+    assert!(tree.contains("gatehouse-snapshot"), "{tree}");
     for line in tree.lines() {
         let krate = line.split_whitespace().next().unwrap_or("");
         for banned in

@@ -34,9 +34,9 @@ build_next() {
         printf '%s\n' '-- Added by packaging/tests/install.sh: the upgrade step runs a real migration.' \
             'ALTER TABLE users ADD COLUMN upgrade_probe TEXT;' >"$src/server/migrations/$b/9999_upgrade_probe.sql"
     done
-    v=$(sed -n 's/^pub const VERSION: u32 = \([0-9]*\);$/\1/p' "$src/policy/src/snapshot.rs")
-    [ -n "$v" ] || { echo "install.sh: cannot find the snapshot VERSION in policy/src/snapshot.rs" >&2; return 1; }
-    sed -i "s/^pub const VERSION: u32 = $v;\$/pub const VERSION: u32 = $((v + 1));/" "$src/policy/src/snapshot.rs"
+    v=$(sed -n 's/^pub const VERSION: u32 = \([0-9]*\);$/\1/p' "$src/snapshot/src/lib.rs")
+    [ -n "$v" ] || { echo "install.sh: cannot find the snapshot VERSION in snapshot/src/lib.rs" >&2; return 1; }
+    sed -i "s/^pub const VERSION: u32 = $v;\$/pub const VERSION: u32 = $((v + 1));/" "$src/snapshot/src/lib.rs"
     target=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps --locked |
         sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
     (cd "$src" && CARGO_TARGET_DIR="$target/upgrade-next" bash packaging/build-deb.sh --deb-revision 2 -o "$t/new" >&2)
@@ -235,7 +235,7 @@ kbd_sftp() {
     echo "$out"
     echo "$out" | grep -q '^sftp get same'
 }
-REPO_DATA=$REPO/sftp-hook/tests/data
+REPO_DATA=$REPO/ssh/tests/data
 check "sftp with alice's password (keyboard-interactive, paramiko): upload and read back" kbd_sftp
 no_shell() {
     local out

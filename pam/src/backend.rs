@@ -1,10 +1,10 @@
 //! The real [`Backend`]: the snapshot mapped by the NSS code, and gatehoused over its socket.
 use crate::flow::{Answer, Args, Backend};
 use gatehouse_modcore::client;
-use gatehouse_policy::config::SOCKET_PATH;
-use gatehouse_policy::secret::Secret;
-use gatehouse_policy::snapshot::Snapshot;
-use gatehouse_policy::wire::{decode_response, encode_request, Request, Response, MAX_FRAME};
+use gatehouse_snapshot::paths::SOCKET_PATH;
+use gatehouse_snapshot::Snapshot;
+use gatehouse_wire::secret::Secret;
+use gatehouse_wire::{decode_response, encode_request, ClientResponse as Response, Request, MAX_FRAME};
 
 /// The snapshot and the daemon at the socket the arguments name (default: the fixed path).
 pub struct Real {

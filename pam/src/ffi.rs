@@ -5,7 +5,7 @@
 //! `pam_ext.h`) rather than a binding crate: the module needs a dozen symbols, and a small
 //! reviewed surface is easier to keep correct inside sshd and vsftpd.
 use crate::flow::{Level, Outcome, PamHandle};
-use gatehouse_policy::secret::Secret;
+use gatehouse_wire::secret::Secret;
 use libc::{c_char, c_int, c_void};
 use std::ffi::{CStr, CString};
 

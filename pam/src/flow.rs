@@ -16,7 +16,7 @@
 //! - Access decisions (active, expiry, IP, protocol, lockout) belong to the account phase,
 //!   because sshd runs it after every method, public key included.
 //! - The daemon down or hung is `AUTHINFO_UNAVAIL`, never a hang (the client has a deadline).
-use gatehouse_policy::secret::Secret;
+use gatehouse_wire::secret::Secret;
 
 /// A PAM phase's result, mapped to a PAM return code by the shims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl Args {
     /// The service name sent to the daemon: `protocol=` wins, encoded so the daemon can tell.
     fn service(&self, h: &dyn PamHandle) -> String {
         match &self.protocol {
-            Some(p) => format!("{}{p}", gatehouse_policy::wire::PROTOCOL_PREFIX),
+            Some(p) => format!("{}{p}", gatehouse_wire::PROTOCOL_PREFIX),
             None => h.service().unwrap_or_default(),
         }
     }

@@ -44,3 +44,10 @@ impl PolicyError {
         }
     }
 }
+
+impl From<gatehouse_snapshot::BuildError> for PolicyError {
+    /// The snapshot writer's refusals read like the policy core's own (`invalid name "a:b": …`).
+    fn from(e: gatehouse_snapshot::BuildError) -> Self {
+        PolicyError::Invalid { field: e.field, value: e.value, reason: e.reason }
+    }
+}

@@ -1,4 +1,5 @@
-//! What an FTP server can enforce for a user, and the per-user files gatehouse generates for it.
+//! What an FTP server can enforce for a user, and which users get a per-user file (the files'
+//! text is rendered by gatehouse-tasks: `gatehouse_tasks::vsftpd::user_file`).
 //!
 //! vsftpd can express a root (`local_root`), read-only (`write_enable=NO`) and full write, and
 //! nothing finer: no per-path rules, no drop box, no no-delete (`cmds_denied=DELE` still lets
@@ -10,43 +11,10 @@ use crate::access::effective_protocols;
 use crate::model::{Group, User};
 use crate::rules::Mode;
 
-/// The FTP servers gatehouse knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FtpServer {
-    /// vsftpd: a root, read-only or full write (per-user files in `user_config_dir`).
-    Vsftpd,
-    /// ProFTPD: the full rule set, as far as its config can express it (`crate::proftpd`).
-    Proftpd,
-}
+pub use crate::config::{FtpFiles, FtpServer};
 
+/// What each server can enforce: the decisions below, behind the server's name.
 impl FtpServer {
-    /// The server behind a PAM service name, for the names the servers use by default
-    /// (`pam_service_name=vsftpd`, ProFTPD's `AuthPAMConfig proftpd`). `None` for any other
-    /// service, `ftp` included: it says which protocol, not which server.
-    pub fn for_service(service: &str) -> Option<FtpServer> {
-        match service {
-            "vsftpd" => Some(FtpServer::Vsftpd),
-            "proftpd" => Some(FtpServer::Proftpd),
-            _ => None,
-        }
-    }
-
-    /// The name used in `ftp_servers` and in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            FtpServer::Vsftpd => "vsftpd",
-            FtpServer::Proftpd => "proftpd",
-        }
-    }
-
-    /// The directory gatehouse-tasks keeps this server's per-user files in.
-    pub fn config_dir(self, cfg: &crate::config::Config) -> &str {
-        match self {
-            FtpServer::Vsftpd => &cfg.vsftpd_user_config_dir,
-            FtpServer::Proftpd => &cfg.proftpd_config_dir,
-        }
-    }
-
     /// Can this server enforce everything the user's policy says? `Err` names what it cannot
     /// ([`vsftpd_limits`], [`crate::proftpd::proftpd_limits`]).
     pub fn limits(self, user: &User, groups: &[Group]) -> Result<(), String> {
@@ -63,43 +31,6 @@ impl FtpServer {
             FtpServer::Proftpd => "ProFTPD enforces this user's root and every rule",
         }
     }
-
-    /// Every server, in a fixed order.
-    pub const ALL: [FtpServer; 2] = [FtpServer::Vsftpd, FtpServer::Proftpd];
-
-    /// The binary whose presence means the server is installed (the `ftp_servers` default).
-    pub fn binary(self) -> &'static str {
-        match self {
-            FtpServer::Vsftpd => "/usr/sbin/vsftpd",
-            FtpServer::Proftpd => "/usr/sbin/proftpd",
-        }
-    }
-
-    /// The name of a user's file in [`FtpServer::config_dir`]: vsftpd reads `<name>`
-    /// (`user_config_dir`), ProFTPD includes `*.conf`.
-    pub fn user_file_name(self, name: &str) -> String {
-        match self {
-            FtpServer::Vsftpd => name.to_string(),
-            FtpServer::Proftpd => format!("{name}.conf"),
-        }
-    }
-}
-
-/// Whether gatehouse keeps a server's per-user files at this moment
-/// ([`crate::config::Config::ftp_files`]). Decided again at every pass of gatehoused's hook and
-/// by its watch of the directories, because the server and its directory are usually set up
-/// after gatehouse is installed (the README's order), and a user with no file would get the
-/// server's default (for vsftpd: logged in, chrooted to the shared home).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FtpFiles {
-    /// Not generated: the server is not installed and `ftp_servers` does not name it (or
-    /// `ftp_servers` names others only).
-    Off,
-    /// Wanted, but the directory does not exist yet (the admin creates it with the server's
-    /// config); nothing is written until it does.
-    NoDir,
-    /// Wanted and the directory exists: the files are kept in step with the database.
-    Kept,
 }
 
 /// Can vsftpd enforce everything this user's policy says? `Err` names what it cannot, in the
@@ -131,28 +62,12 @@ pub fn vsftpd_limits(user: &User, groups: &[Group]) -> Result<(), String> {
     }
 }
 
-/// The text of a user's vsftpd file: their root and whether they may write.
-pub fn vsftpd_user_file(root: &str, write: bool) -> String {
-    format!(
-        "# Written by gatehouse-tasks; changes are overwritten.\nlocal_root={root}\nwrite_enable={}\n",
-        yes_no(write)
-    )
-}
-
 /// The vsftpd file a user should have: `Some((root, write))` for a user allowed `ftp` (their
 /// own or through a group) whom vsftpd can serve ([`vsftpd_limits`]); `None` otherwise (no file,
 /// and the account check refuses them on vsftpd).
 pub fn vsftpd_entry<'a>(user: &'a User, groups: &[Group]) -> Option<(&'a str, bool)> {
     let ftp = effective_protocols(user, groups).iter().any(|p| p == "ftp");
     (ftp && vsftpd_limits(user, groups).is_ok()).then_some((user.root.as_str(), user.mode == Mode::Rw))
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "YES"
-    } else {
-        "NO"
-    }
 }
 
 #[cfg(test)]
@@ -204,9 +119,6 @@ mod tests {
         assert_eq!(vsftpd_entry(&ssh_only, &[]), None);
         assert_eq!(vsftpd_entry(&ssh_only, &[group("ftpers", vec![], &["ftp"])]), Some(("/srv/gatehouse/alice", true)));
         assert_eq!(vsftpd_entry(&user(Mode::Rw, false, None, vec![]), &[]), None);
-        let f = vsftpd_user_file("/srv/g/a b", true);
-        assert!(f.contains("\nlocal_root=/srv/g/a b\nwrite_enable=YES\n"), "{f}");
-        assert!(vsftpd_user_file("/x/y", false).ends_with("write_enable=NO\n"));
         assert_eq!(FtpServer::for_service("vsftpd"), Some(FtpServer::Vsftpd));
         assert_eq!(FtpServer::for_service("ftp"), None);
     }

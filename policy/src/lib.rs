@@ -11,6 +11,7 @@
 //! - [`ftp`]: what vsftpd can enforce for a user, and its per-user files.
 //! - [`proftpd`]: the per-user ProFTPD files that enforce the whole rule set.
 //! - [`model`]: user and group records and the validation of each field.
+//! - [`fields`]: the validators the config file and the records share (names, roots, protocols).
 //! - [`path`]: canonicalisation of client paths.
 //! - [`rules`]: permission levels, rule keys and the permission rule itself.
 //! - [`invite`]: one-time invitation and reset codes.
@@ -20,15 +21,16 @@
 //! - [`ldap`]: the `[ldap]` section and the bind DN of an LDAP-sourced user (RFC 4514 escaping).
 //! - [`servable`]: whether a stored user or group may be served on this host (every row is input).
 //! - [`secret::Secret`]: a string that never prints and is wiped on drop.
-//! - [`snapshot`]: the NSS snapshot file format (writer and validating reader).
 //! - [`totp`]: RFC 6238 codes, secrets, `otpauth://` URIs, verification with a replay step.
-//! - [`wire`]: the daemon socket protocol (frames and messages).
+//! - [`wire`]: the daemon socket protocol (frames and messages; `gatehouse-wire` with the
+//!   session policy filled in).
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod apppass;
 pub mod config;
 pub mod error;
+pub mod fields;
 pub mod ftp;
 pub mod invite;
 pub mod ip;
@@ -39,12 +41,12 @@ pub mod password;
 pub mod path;
 pub mod proftpd;
 pub mod rules;
-pub mod secret;
 pub mod servable;
-pub mod snapshot;
 #[cfg(test)]
 mod testutil;
 pub mod totp;
 pub mod wire;
 
 pub use error::PolicyError;
+/// [`secret::Secret`] lives in `gatehouse-wire` (the PAM module needs it without this crate).
+pub use gatehouse_wire::secret;

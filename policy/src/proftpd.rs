@@ -5,9 +5,9 @@
 //! * [`proftpd_entry`] (gatehoused) turns a user into a [`ProftpdUser`]: their root and, for each
 //!   *place* of their tree, the FTP command groups allowed there. Every answer comes from
 //!   [`Policy::decide`] on a probe path, never from a second copy of the rule.
-//! * [`render`] (gatehouse-tasks, root) checks a [`ProftpdUser`] and writes its text. The helper
-//!   renders the text itself from this structured form, so gatehoused can never make it write an
-//!   arbitrary ProFTPD directive.
+//! * `gatehouse_tasks::proftpd::render` (gatehouse-tasks, root) checks a [`ProftpdUser`] and
+//!   writes its text. The helper renders the text itself from this structured form, so gatehoused
+//!   can never make it write an arbitrary ProFTPD directive.
 //!
 //! **How ProFTPD picks a block** (checked in its source, `src/dirtree.c`, and against ProFTPD
 //! 1.3.8): `<Directory X>` applies to X and, through an implicit `X/*`, to everything below it;
@@ -30,7 +30,7 @@
 //! gatehouse user has one, named like the user): directives inside `<IfUser>` are merged only
 //! after login, too late for the chroot. The `<Directory>` blocks sit inside `<IfUser NAME>`.
 use crate::access::{effective_protocols, policy_for};
-use crate::model::{validate_name, validate_root, Group, User};
+use crate::model::{Group, User};
 use crate::rules::{Op, Policy, Request};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -59,7 +59,8 @@ pub enum Cmd {
     Rnfr,
     /// Rename to here (`rename` of a sibling to the entry).
     Rnto,
-    /// Change times (`setstat`; modes are never changed over FTP, see [`ALWAYS_DENIED`]).
+    /// Change times (`setstat`; modes are never changed over FTP: gatehouse-tasks denies
+    /// `SITE CHMOD` everywhere).
     Setstat,
 }
 
@@ -78,50 +79,7 @@ impl Cmd {
         Cmd::Rnto,
         Cmd::Setstat,
     ];
-
-    /// The ProFTPD command names (as `<Limit>` spells them) in this group.
-    pub const fn commands(self) -> &'static [&'static str] {
-        match self {
-            Cmd::List => &["CWD", "XCWD", "LIST", "NLST", "MLSD"],
-            Cmd::Stat => &["MLST", "STAT", "SIZE", "MDTM"],
-            Cmd::Retr => &["RETR"],
-            Cmd::Stor => &["STOR", "STOU"],
-            Cmd::Appe => &["APPE"],
-            Cmd::Mkd => &["MKD", "XMKD"],
-            Cmd::Rmd => &["RMD", "XRMD"],
-            Cmd::Dele => &["DELE"],
-            Cmd::Rnfr => &["RNFR"],
-            Cmd::Rnto => &["RNTO"],
-            Cmd::Setstat => &["MFMT", "SITE_UTIME"],
-        }
-    }
 }
-
-/// Commands no gatehouse user may use anywhere: mode changes (SITE CHMOD would set setuid and
-/// setgid bits, which gatehouse-sftp strips, and ProFTPD cannot mask them), links, ownership,
-/// server-side copies (mod_copy
-/// would copy past the rules), the SITE variants of MKD/RMD, facts changes, and checksums (reads
-/// of file content that RETR's rule would not see).
-pub const ALWAYS_DENIED: &[&str] = &[
-    "SITE_CHMOD",
-    "SITE_SYMLINK",
-    "SITE_CHGRP",
-    "SITE_CPFR",
-    "SITE_CPTO",
-    "SITE_MKDIR",
-    "SITE_RMDIR",
-    "MFF",
-    "HASH",
-    "XCRC",
-    "XMD5",
-    "XSHA",
-    "XSHA1",
-    "XSHA256",
-    "XSHA512",
-];
-
-/// Commands without a path that every block allows (moving up and printing the folder).
-pub const ALWAYS_ALLOWED: &[&str] = &["CDUP", "XCUP", "PWD", "XPWD"];
 
 /// One `<Directory>` block: a place of the user's tree and what is allowed there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +110,7 @@ pub struct ProftpdUser {
 /// nests blocks by their path with trailing `*` and `/` stripped, and `S/*/*` strips to the same
 /// `S` as `S/*`, so the two would nest either way round; `S/*/?*` strips to `S/*/?`, nests below
 /// `S/*`, and matches the same paths (a name is never empty).
-const INSIDE_STAR: &str = "/?*";
+pub const INSIDE_STAR: &str = "/?*";
 
 /// The reason every refusal ends with.
 const USE_SFTP: &str = "use SFTP";
@@ -169,8 +127,9 @@ fn keys(user: &User, groups: &[Group]) -> BTreeSet<String> {
 }
 
 /// True if `s` can go into a ProFTPD config line unquoted and means itself: letters, digits and
-/// `/ . _ - + @ , : =` only (no space, quote, `%` variable, `~` home or glob character).
-fn plain(s: &str) -> bool {
+/// `/ . _ - + @ , : =` only (no space, quote, `%` variable, `~` home or glob character). The
+/// renderer in gatehouse-tasks applies the same test to whatever it is sent.
+pub fn plain(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+@,:=".contains(c))
 }
 
@@ -296,50 +255,6 @@ fn place(policy: &Policy, name: &str, entry: &str, keys: &BTreeSet<String>) -> R
     add(Cmd::Rnto, policy.decide(&Request::rename(&sibling, entry, false)).allowed);
     add(Cmd::Setstat, ok(Op::Setstat));
     Ok(Place { path: name.to_string(), allow, overwrite: ok(Op::Overwrite) })
-}
-
-/// Checks a [`ProftpdUser`] (whoever sent it) and writes the text of its file: the user's
-/// `DefaultRoot`, then their blocks inside `<IfUser>`. `Err` says what is wrong; nothing is
-/// rendered then.
-pub fn render(u: &ProftpdUser) -> Result<String, String> {
-    validate_name("name", &u.name).map_err(|e| e.to_string())?;
-    validate_root(&u.root).map_err(|e| e.to_string())?;
-    if !plain(&u.root) {
-        return Err(format!("root {:?}: not a plain path", u.root));
-    }
-    let mut out = format!(
-        "# Written by gatehouse-tasks for gatehoused; changes are overwritten.\nDefaultRoot {} {}\n<IfUser {}>\n",
-        u.root, u.name, u.name
-    );
-    for p in &u.places {
-        let rel = p.path.strip_suffix(INSIDE_STAR).unwrap_or(&p.path);
-        let rel = rel.strip_suffix("/*").unwrap_or(rel);
-        if !(p.path.starts_with('/') && (rel == "/" || rel.is_empty() || plain(rel)) && !p.path.contains("//")) {
-            return Err(format!("place {:?}: not a plain path", p.path));
-        }
-        let dir = if p.path == "/" { u.root.clone() } else { format!("{}{}", u.root, p.path) };
-        let (yes, no): (Vec<Cmd>, Vec<Cmd>) = Cmd::ALL.iter().partition(|c| p.allow.contains(c));
-        let names = |cs: &[Cmd]| cs.iter().flat_map(|c| c.commands().iter().copied()).collect::<Vec<_>>();
-        let mut denied = names(&no);
-        denied.extend_from_slice(ALWAYS_DENIED);
-        let mut allowed = names(&yes);
-        allowed.extend_from_slice(ALWAYS_ALLOWED);
-        let on = |b: bool| if b { "on" } else { "off" };
-        // APPE and resumed uploads (REST + STOR) need AllowStoreRestart: both write into an
-        // existing file, so only where appending is allowed.
-        out.push_str(&format!(
-            "  <Directory {dir}>\n    AllowOverwrite {}\n    AllowStoreRestart {}\n",
-            on(p.overwrite),
-            on(p.allow.contains(&Cmd::Appe))
-        ));
-        if let Some(n) = u.max_file_size {
-            out.push_str(&format!("    MaxStoreFileSize {n} B\n"));
-        }
-        out.push_str(&format!("    <Limit {}>\n      DenyAll\n    </Limit>\n", denied.join(" ")));
-        out.push_str(&format!("    <Limit {}>\n      AllowAll\n    </Limit>\n  </Directory>\n", allowed.join(" ")));
-    }
-    out.push_str("</IfUser>\n");
-    Ok(out)
 }
 
 /// The ProFTPD file a user should have: `Some` for a user allowed `ftp` (their own or through a

@@ -20,12 +20,12 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use gatehouse_policy::config::IdRange;
-use gatehouse_policy::snapshot::Snapshot;
 use gatehouse_server::daemon::exporter;
 use gatehouse_server::daemon::offline::Offline;
 use gatehouse_server::daemon::watch::Link;
 use gatehouse_server::store::{NewUser, Store};
+use gatehouse_snapshot::IdRange;
+use gatehouse_snapshot::Snapshot;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

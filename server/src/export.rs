@@ -1,14 +1,14 @@
 //! Writing the NSS snapshot (`/var/lib/gatehouse/nss.db`) from the store.
 //!
 //! [`build_from_store`] reads every user and group and lays them out with
-//! [`gatehouse_policy::snapshot::build`]; [`write_snapshot`] puts the bytes in place atomically:
+//! [`gatehouse_snapshot::build`]; [`write_snapshot`] puts the bytes in place atomically:
 //! a temp file in the same directory, written and fsynced, made 0644, renamed over the old file,
 //! the directory fsynced, and only *then* the old file's `replaced` word set to 1 (through an fd
 //! opened before the rename), so a process that sees the mark always finds the new file at the
 //! path. If the writer dies between rename and mark, readers still notice within a second
 //! (they re-check the path's identity).
 use crate::store::{LocalFiles, NssView, Store, StoreError};
-use gatehouse_policy::snapshot::{build, SnapUser, REPLACED_OFFSET};
+use gatehouse_snapshot::{build, SnapUser, REPLACED_OFFSET};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
@@ -74,14 +74,14 @@ pub async fn build_checked(
 pub fn build_view(
     (users, groups, rejected): NssView,
     generation: u64,
-    ids: &gatehouse_policy::config::IdRange,
+    ids: &gatehouse_snapshot::IdRange,
     local: &LocalFiles,
 ) -> Result<(Vec<u8>, Vec<String>), StoreError> {
     let mut why: Vec<String> =
         rejected.iter().map(|r| format!("{r}: left out of everything this host serves")).collect();
     let (users, dropped) = drop_local(users, local);
     why.extend(dropped);
-    Ok((build(generation, ids, &users, &groups)?, why))
+    Ok((build(generation, ids, &users, &groups).map_err(gatehouse_policy::PolicyError::from)?, why))
 }
 
 /// Splits off the users that clash with local accounts.
@@ -118,8 +118,8 @@ mod tests {
     }
 
     use super::*;
-    use gatehouse_policy::config::IdRange;
-    use gatehouse_policy::snapshot::Snapshot;
+    use gatehouse_snapshot::IdRange;
+    use gatehouse_snapshot::Snapshot;
 
     fn snap(generation: u64) -> Vec<u8> {
         build(generation, &IdRange::default(), &[], &[]).unwrap()

@@ -5,7 +5,7 @@
 //!
 //! The accounts live in an overlay of /etc inside a private mount and PID namespace
 //! (`tests/data/admin-scenario.sh`), so the host is untouched and gatehoused ends with the
-//! namespace. The gatehouse admin over ssh (the other kind) is in sftp-hook/tests/sshd.rs.
+//! namespace. The gatehouse admin over ssh (the other kind) is in ssh/tests/sshd.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

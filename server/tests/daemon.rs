@@ -589,12 +589,12 @@ async fn login_state_on_both_backends() {
 fn wait_for_snapshot(
     path: &std::path::Path,
     limit: Duration,
-    pred: impl Fn(&gatehouse_policy::snapshot::Snapshot<'_>) -> bool,
+    pred: impl Fn(&gatehouse_snapshot::Snapshot<'_>) -> bool,
 ) -> Option<Duration> {
     let t = Instant::now();
     while t.elapsed() < limit {
         if let Ok(bytes) = std::fs::read(path) {
-            if let Ok(s) = gatehouse_policy::snapshot::Snapshot::parse(&bytes) {
+            if let Ok(s) = gatehouse_snapshot::Snapshot::parse(&bytes) {
                 if pred(&s) {
                     return Some(t.elapsed());
                 }
@@ -653,7 +653,7 @@ async fn exporter_follows_changes(db: Db<'_>) {
     .await
     .unwrap();
     assert!(with_totp.is_some(), "enabling TOTP (gatehouse-totp membership) reaches the snapshot");
-    let before = gatehouse_policy::snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
+    let before = gatehouse_snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
     let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     store.record_failure(&bob.id, at, 600, 10, 60).await.unwrap();
     store.record_success(&bob.id, at, Some("192.0.2.7")).await.unwrap();
@@ -663,7 +663,7 @@ async fn exporter_follows_changes(db: Db<'_>) {
     assert_eq!(store.totp_secret_of(&bob.id).await.unwrap().map(|(_, s)| s), Some(Some(step)));
     drop(secret);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let after = gatehouse_policy::snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
+    let after = gatehouse_snapshot::Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap().generation();
     assert_eq!(before, after, "login bookkeeping re-exported the snapshot");
 
     sqlx::query("DELETE FROM users WHERE name = 'alice'").execute(store.pool()).await.unwrap();
@@ -771,7 +771,7 @@ async fn app_passwords_by_protocol_revocation_and_expiry() {
 /// Admin requests (issue 9) as root, who is a full admin: the words are parsed with the CLI's
 /// definitions, the command runs in a console (output answered, stdin from the request), the
 /// change is audited with the caller, and the daemon never reads a file named by the caller.
-/// Group admins and gatehouse admins are tested end to end (tests/admin.rs, sftp-hook sshd.rs).
+/// Group admins and gatehouse admins are tested end to end (tests/admin.rs, ssh/tests/sshd.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_requests_run_cli_commands_in_a_console() {
     let d = Daemon::start(|_| {}).await;
@@ -1031,8 +1031,8 @@ async fn unprivileged_flood_cannot_crowd_out_root() {
 /// column in the export's report, and the good users beside them are untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_a_database_writer_breaks_are_served_nowhere() {
-    use gatehouse_policy::snapshot::Snapshot;
     use gatehouse_server::store::NewGroup;
+    use gatehouse_snapshot::Snapshot;
     let d = Daemon::start(|_| {}).await;
     let bad = [
         ("rootslash", "UPDATE users SET root = '/' WHERE name = 'rootslash'", "root"),
@@ -1197,7 +1197,7 @@ async fn a_name_the_host_files_have_is_refused_at_once() {
 async fn vsftpd_logins_wait_for_the_users_file_and_a_late_directory_gets_files_within_a_second() {
     use gatehouse_server::daemon::exporter::{run_with, Options};
     use gatehouse_server::tasks::hook::RootHook;
-    use gatehouse_server::tasks::proto;
+    use gatehouse_tasks::proto;
     use std::os::unix::fs::DirBuilderExt;
     let mut daemon_changed = None;
     let d = Daemon::start_with(|c| c.ftp_servers = vec!["vsftpd".into()], |c| daemon_changed = Some(c.changed.clone()))

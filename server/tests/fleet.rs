@@ -27,7 +27,7 @@ struct Parts {
 
 fn parts() -> Parts {
     let dir = common::build_workspace_parts(&["-p", "pam_gatehouse", "-p", "nss_gatehouse"]).unwrap();
-    common::build_workspace_parts(&["-p", "gatehouse-sftp-hook", "--bin", "gatehouse-keys"]).unwrap();
+    common::build_workspace_parts(&["-p", "gatehouse-ssh", "--bin", "gatehouse-keys"]).unwrap();
     Parts {
         nss: dir.join("libnss_gatehouse.so"),
         pam: dir.join("libpam_gatehouse.so"),

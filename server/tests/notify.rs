@@ -10,6 +10,9 @@ use std::os::unix::net::UnixDatagram;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+#[path = "../../tests/lib/build.rs"]
+mod build;
+
 /// Runs `bin` in a private mount namespace with `NOTIFY_SOCKET` set; `unshare` execs the
 /// shell, which execs the binary, so the child's pid is the binary's.
 fn start(bin: &str, notify: &std::path::Path, config: &std::path::Path) -> Child {
@@ -55,8 +58,10 @@ fn both_daemons_tell_systemd_they_are_ready() {
         .output()
         .unwrap();
     assert!(migrate.status.success(), "{migrate:?}");
-    for (what, bin) in
-        [("gatehouse-tasks", env!("CARGO_BIN_EXE_gatehouse-tasks")), ("gatehoused", env!("CARGO_BIN_EXE_gatehoused"))]
+    // gatehouse-tasks is another package of the workspace: built into this test's target dir.
+    let tasks = build::workspace_parts(&["-p", "gatehouse-tasks", "--bin", "gatehouse-tasks"]).unwrap();
+    let tasks = tasks.join("gatehouse-tasks");
+    for (what, bin) in [("gatehouse-tasks", tasks.to_str().unwrap()), ("gatehoused", env!("CARGO_BIN_EXE_gatehoused"))]
     {
         let path = dir.path().join(format!("{what}.notify"));
         let sock = UnixDatagram::bind(&path).unwrap();

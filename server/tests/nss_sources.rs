@@ -5,7 +5,7 @@
 //! (`tests/data/nss-sources.sh`); the host's files are never touched. Needs root and
 //! libnss-extrausers (.ci/run installs it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use gatehouse_policy::snapshot::Snapshot;
+use gatehouse_snapshot::Snapshot;
 use std::path::Path;
 
 #[path = "../../tests/lib/scenario.rs"]

@@ -30,7 +30,7 @@ fn scenario() -> Result<Run, String> {
             ("PROFTPD_BASE", base.display().to_string().trim_end_matches('/').to_string()),
             ("FRAGMENT", packaging.join("proftpd.conf.fragment").display().to_string()),
             ("PAMFILE", packaging.join("proftpd.pam").display().to_string()),
-            ("CONFORMANCE", manifest.join("../sftp-hook/tests/data/conformance.py").display().to_string()),
+            ("CONFORMANCE", manifest.join("../ssh/tests/data/conformance.py").display().to_string()),
             ("PORTM", ftp::free_port().to_string()),
         ],
     )
@@ -96,7 +96,7 @@ fn the_rule_tree_holds_over_ftp() {
     r.failed("tree-copy").said("tree-copy-disk", "absent");
 }
 
-/// The SFTP conformance table (sftp-hook/tests/data/conformance.py), every case FTP can express,
+/// The SFTP conformance table (ssh/tests/data/conformance.py), every case FTP can express,
 /// through ProFTPD with curl: same rule sets (the tree without its `/clients/*/in` key), same
 /// expected results, same check that nothing else on disk changed.
 #[test]

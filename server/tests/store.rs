@@ -359,7 +359,7 @@ async fn renames_and_ids(db: &Db<'_>) {
     assert!(detail.contains("alice.smith") && detail.contains(&a.id) && detail.contains("not moved"), "{detail}");
     // The next NSS snapshot serves the new name (its name index is rebuilt) with the same uid.
     let bytes = gatehouse_server::export::build_checked(&s, 2, &Default::default()).await.unwrap().0;
-    let snap = gatehouse_policy::snapshot::Snapshot::parse(&bytes).unwrap();
+    let snap = gatehouse_snapshot::Snapshot::parse(&bytes).unwrap();
     assert_eq!(snap.user_by_name(b"alice.smith").unwrap().unwrap().uid, a.uid);
     assert!(snap.user_by_name(b"alice").unwrap().is_none());
     assert_eq!(snap.user_by_uid(a.uid).unwrap().unwrap().name, b"alice.smith");

@@ -6,8 +6,8 @@ mod common;
 
 use gatehouse_policy::config::Config;
 use gatehouse_policy::wire::{read_frame, write_frame, MAX_FRAME};
-use gatehouse_server::tasks::proto::{self, Request, Response};
-use gatehouse_server::tasks::{ensure_root, remove_root, Created, Removed, TaskError};
+use gatehouse_tasks::proto::{self, Request, Response};
+use gatehouse_tasks::{ensure_root, remove_root, Created, Removed, TaskError};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -219,12 +219,12 @@ fn the_client_talks_to_a_listening_socket() {
     });
     let root = format!("{}/dave", e.data);
     let req = Request::EnsureRoot { root: root.clone(), uid: 12345, gid: 12345 };
-    assert_eq!(proto::call(Path::new(&sock), &req, Duration::from_secs(5)).unwrap(), Response::Ok);
+    assert_eq!(gatehouse_server::tasks::call(Path::new(&sock), &req, Duration::from_secs(5)).unwrap(), Response::Ok);
     t.join().unwrap();
     assert!(Path::new(&root).is_dir());
     // No helper: an I/O error (the daemon hook logs it once and carries on).
     std::fs::remove_file(&sock).unwrap();
-    assert!(proto::call(Path::new(&sock), &req, Duration::from_secs(1)).is_err());
+    assert!(gatehouse_server::tasks::call(Path::new(&sock), &req, Duration::from_secs(1)).is_err());
 }
 
 /// gatehoused's hook: after an export, a user whose root is missing gets it from the helper (and
@@ -269,7 +269,7 @@ async fn the_exporter_asks_the_helper_for_missing_roots() {
     let t = std::time::Instant::now();
     loop {
         let bytes = std::fs::read(&snapshot).unwrap();
-        let snap = gatehouse_policy::snapshot::Snapshot::parse(&bytes).unwrap();
+        let snap = gatehouse_snapshot::Snapshot::parse(&bytes).unwrap();
         if snap.user_by_name(b"bob").ok().flatten().is_some() {
             break;
         }
@@ -321,22 +321,22 @@ fn proftpd_files_are_root_owned_valid_config_and_a_reload_signals_proftpd() {
         ],
     };
     // Not set up yet: refused, nothing written.
-    refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &user), "does not exist");
+    refused(gatehouse_tasks::proftpd::write_user(&cfg, &user), "does not exist");
     std::fs::create_dir(&inc).unwrap();
-    assert!(matches!(gatehouse_server::tasks::proftpd::write_user(&cfg, &user), Ok(Created::Created)));
-    assert!(matches!(gatehouse_server::tasks::proftpd::write_user(&cfg, &user), Ok(Created::Existed)));
+    assert!(matches!(gatehouse_tasks::proftpd::write_user(&cfg, &user), Ok(Created::Created)));
+    assert!(matches!(gatehouse_tasks::proftpd::write_user(&cfg, &user), Ok(Created::Existed)));
     let m = meta(&format!("{}/alice.conf", inc.display()));
     assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, 0o644));
     // Roots outside the prefixes, local accounts and odd paths are refused whatever is asked.
     let outside = ProftpdUser { root: format!("{}/x", e.outside), ..user.clone() };
-    refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &outside), "must lie under");
+    refused(gatehouse_tasks::proftpd::write_user(&cfg, &outside), "must lie under");
     refused(
-        gatehouse_server::tasks::proftpd::write_user(&cfg, &ProftpdUser { name: "root".into(), ..user.clone() }),
+        gatehouse_tasks::proftpd::write_user(&cfg, &ProftpdUser { name: "root".into(), ..user.clone() }),
         "local account",
     );
     let mut odd = user.clone();
     odd.places[1].path = "/in>\nExecOnConnect /bin/sh".into();
-    refused(gatehouse_server::tasks::proftpd::write_user(&cfg, &odd), "not a plain path");
+    refused(gatehouse_tasks::proftpd::write_user(&cfg, &odd), "not a plain path");
 
     // ProFTPD itself accepts what was written.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -346,7 +346,7 @@ fn proftpd_files_are_root_owned_valid_config_and_a_reload_signals_proftpd() {
     assert!(t.status.success() && !said.contains("fatal"), "proftpd -t:\n{said}");
 
     // Reload: not running → nothing to do; running → SIGHUP, which it logs and survives.
-    assert!(matches!(gatehouse_server::tasks::proftpd::reload(&cfg), Ok(Removed::Absent)));
+    assert!(matches!(gatehouse_tasks::proftpd::reload(&cfg), Ok(Removed::Absent)));
     let mut daemon = std::process::Command::new(&bin).arg("-n").arg("-q").arg("-c").arg(&conf).spawn().unwrap();
     let pid_file = Path::new(&cfg.proftpd_pid_file);
     let log = base.join("proftpd.log");
@@ -358,7 +358,7 @@ fn proftpd_files_are_root_owned_valid_config_and_a_reload_signals_proftpd() {
         what()
     };
     let started = wait_for(&|| std::fs::read_to_string(pid_file).is_ok_and(|p| p.trim() == daemon.id().to_string()));
-    let signalled = started && matches!(gatehouse_server::tasks::proftpd::reload(&cfg), Ok(Removed::Removed));
+    let signalled = started && matches!(gatehouse_tasks::proftpd::reload(&cfg), Ok(Removed::Removed));
     let logged = signalled && wait_for(&|| std::fs::read_to_string(&log).unwrap_or_default().contains("SIGHUP"));
     let alive = daemon.try_wait().unwrap().is_none();
     let _ = daemon.kill();
@@ -370,6 +370,6 @@ fn proftpd_files_are_root_owned_valid_config_and_a_reload_signals_proftpd() {
     );
     // A pid file naming another process is left alone.
     std::fs::write(pid_file, std::process::id().to_string()).unwrap();
-    assert!(matches!(gatehouse_server::tasks::proftpd::reload(&cfg), Ok(Removed::Absent)));
-    assert!(matches!(gatehouse_server::tasks::proftpd::remove_user(&cfg, "alice"), Ok(Removed::Removed)));
+    assert!(matches!(gatehouse_tasks::proftpd::reload(&cfg), Ok(Removed::Absent)));
+    assert!(matches!(gatehouse_tasks::proftpd::remove_user(&cfg, "alice"), Ok(Removed::Removed)));
 }

@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 TD=${CARGO_TARGET_DIR:-target}
-cargo build -q --release --locked -p gatehouse-server --bins
+cargo build -q --release --locked -p gatehouse-server -p gatehouse-tasks --bins
 cargo build -q --release --locked -p pam_gatehouse -p nss_gatehouse --lib
 B=$(cd "$TD/release" && pwd)
 W=$(mktemp -d /tmp/gh-ftp-bench.XXXXXX)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gatehouse-keys benchmarks (issue 4), every figure beside its peer, in one run (not part of CI;
-# needs root for the private mount namespace, as sftp-hook/tests/keys.rs):
+# needs root for the private mount namespace, as ssh/tests/keys.rs):
 #  * `gatehouse-keys USER UID FP TYPE KEY`, exec to exit, against the real gatehoused over a
 #    SQLite database of 100,000 users with 300,000 ed25519 keys (filled by `gatehouse import csv`),
 #    vs the same lookup done by reading a 300,000-line authorized_keys file: `grep -F` of the key
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 T=${CARGO_TARGET_DIR:-target}
 USERS=${KEYS_BENCH_USERS:-100000}
 cargo build -q --release --locked -p gatehouse-server --bin gatehouse --bin gatehoused
-cargo build -q --release --locked -p gatehouse-sftp-hook --bin gatehouse-keys
+cargo build -q --release --locked -p gatehouse-ssh --bin gatehouse-keys
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 BIN=$(cd "$T/release" && pwd)

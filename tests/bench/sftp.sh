@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gatehouse-sftp against OpenSSH's own sftp-server, through one real sshd, in one run (issue 5;
-# not part of CI; needs root for the private namespaces, like sftp-hook/tests/sshd.rs, whose
-# setup script builds the world: sftp-hook/tests/data/sshd-setup.sh).
+# not part of CI; needs root for the private namespaces, like ssh/tests/sshd.rs, whose
+# setup script builds the world: ssh/tests/data/sshd-setup.sh).
 #  * the peer: the local user localbob, key login, Debian's stock `Subsystem sftp
 #    /usr/lib/openssh/sftp-server`; ours: the gatehouse user alice, key login through
 #    gatehouse-keys, ForceCommand gatehouse-sftp;
@@ -19,8 +19,8 @@ RUNS=${SFTP_BENCH_RUNS:-5}
 KEYS=${SFTP_BENCH_KEYS:-300000}
 # SFTP_BENCH_ONLY=put (or get, small, login) runs only the matching figures.
 ONLY=${SFTP_BENCH_ONLY:-}
-cargo build -q --release --locked -p gatehouse-server --bins
-cargo build -q --release --locked -p gatehouse-sftp-hook --bins
+cargo build -q --release --locked -p gatehouse-server -p gatehouse-tasks --bins
+cargo build -q --release --locked -p gatehouse-ssh --bins
 cargo build -q --release --locked -p pam_gatehouse -p nss_gatehouse --lib
 B=$(cd "$TD/release" && pwd)
 W=$(mktemp -d /tmp/gh-sftp-bench.XXXXXX)
@@ -130,7 +130,7 @@ fi
 EOF
 
 cd "$W"
-out=$(T="$W" DATA="$ROOT/sftp-hook/tests/data" GATEHOUSE_TESTLIB="$ROOT/tests/lib" PROFILE="$ROOT/packaging/pam-configs/gatehouse" \
+out=$(T="$W" DATA="$ROOT/ssh/tests/data" GATEHOUSE_TESTLIB="$ROOT/tests/lib" PROFILE="$ROOT/packaging/pam-configs/gatehouse" \
     DROPIN="$ROOT/packaging/sshd/gatehouse.conf" PAM_SO="$B/libpam_gatehouse.so" NSS_SO="$B/libnss_gatehouse.so" \
     GATEHOUSED="$B/gatehoused" GATEHOUSE_TASKS="$B/gatehouse-tasks" GATEHOUSE_CLI="$B/gatehouse" \
     KEYS_BIN="$B/gatehouse-keys" SFTP_BIN="$B/gatehouse-sftp" PW="correct horse battery staple" \

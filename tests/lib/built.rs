@@ -1,5 +1,5 @@
 //! The modules and binaries from other packages of the workspace, built once per run, for the
-//! end-to-end suites of sftp-hook (sshd.rs, ldap_web.rs; included with `#[path]`).
+//! end-to-end suites of ssh/ (sshd.rs, ldap_web.rs; included with `#[path]`).
 #![allow(dead_code)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +24,8 @@ pub fn built() -> Result<Built, String> {
         "nss_gatehouse",
         "-p",
         "gatehouse-server",
+        "-p",
+        "gatehouse-tasks",
         "--lib",
         "--bin",
         "gatehoused",
@@ -44,7 +46,7 @@ pub fn built() -> Result<Built, String> {
 /// `unshare -m -p -f --mount-proc --propagation private sh -c SCRIPT` with the environment
 /// `sshd-setup.sh` reads besides the passwords and ports (T, DATA, the test library, the
 /// packaged profile and drop-in, the modules and every binary). Both includers are tests of the
-/// sftp-hook package, whose binaries `CARGO_BIN_EXE_*` names.
+/// ssh package (gatehouse-ssh), whose binaries `CARGO_BIN_EXE_*` names.
 pub fn sshd_world(b: &Built, t: &Path, script: &str) -> Command {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut cmd = Command::new("unshare");

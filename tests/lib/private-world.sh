@@ -1,5 +1,5 @@
 # Sourced, as root inside `unshare -m … --propagation private`, by every test that builds a private
-# copy of the host (pam/tests/data/stacks-setup.sh, sftp-hook/tests/data/sshd-setup.sh,
+# copy of the host (pam/tests/data/stacks-setup.sh, ssh/tests/data/sshd-setup.sh,
 # server/tests/data/vsftpd-setup.sh, packaging/tests/install.sh). Needs T, the test's temp dir.
 #   ov DIR NAME   a writable overlay over DIR whose upper layer lives on a tmpfs under $T/ov
 #   fresh DIR...  an empty tmpfs (mode 0755) on each DIR

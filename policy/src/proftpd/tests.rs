@@ -3,7 +3,7 @@ use super::*;
 use crate::rules::{Level, Mode, Rule};
 use crate::testutil::{group, user};
 
-/// The conformance table's rule tree (sftp-hook/tests/data/conformance.py `RULES_TREE`) without
+/// The conformance table's rule tree (ssh/tests/data/conformance.py `RULES_TREE`) without
 /// its `/clients/*/in` key, which ProFTPD cannot express.
 fn tree() -> Vec<Rule> {
     [
@@ -79,8 +79,7 @@ fn caps_apply_everywhere() {
     let u = proftpd_entry(&user(Mode::Rw, true, Some(8), vec![]), &[]).unwrap();
     assert_eq!(u.places.len(), 2);
     assert_eq!(allowed(&u, "/*"), (Cmd::ALL.to_vec(), true));
-    let text = render(&u).unwrap();
-    assert!(text.contains("MaxStoreFileSize 8 B"), "{text}");
+    assert_eq!(u.max_file_size, Some(8));
 }
 
 #[test]
@@ -109,45 +108,4 @@ fn what_proftpd_cannot_express_is_refused_with_the_reason() {
     assert!(proftpd_limits(&u, &[]).is_err());
     u.protocols = vec!["ssh".into()];
     assert_eq!(proftpd_user(&u, &[]), None);
-}
-
-#[test]
-fn render_names_every_command_in_every_block() {
-    let u = proftpd_entry(&user(Mode::Rw, true, None, tree()), &[]).unwrap();
-    let text = render(&u).unwrap();
-    assert!(text.starts_with("# Written by gatehouse-tasks"), "{text}");
-    assert!(text.contains("\nDefaultRoot /srv/gatehouse/alice alice\n<IfUser alice>\n"), "{text}");
-    assert!(
-        text.contains("  <Directory /srv/gatehouse/alice/in/*>\n    AllowOverwrite off\n    AllowStoreRestart off\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("  <Directory /srv/gatehouse/alice/work/*>\n    AllowOverwrite on\n    AllowStoreRestart on\n")
-    );
-    assert!(text.contains("  <Directory /srv/gatehouse/alice>\n"), "{text}");
-    assert!(text.ends_with("</IfUser>\n"));
-    // Each block: one deny and one allow list that together name every command.
-    let all: BTreeSet<&str> = Cmd::ALL.iter().flat_map(|c| c.commands().iter().copied()).collect();
-    for block in text.split("<Directory ").skip(1) {
-        let lists: Vec<BTreeSet<&str>> = block
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("<Limit ").and_then(|l| l.strip_suffix('>')))
-            .map(|l| l.split(' ').collect())
-            .collect();
-        assert_eq!(lists.len(), 2, "{block}");
-        assert!(lists[0].is_disjoint(&lists[1]), "{block}");
-        let named: BTreeSet<&str> = lists[0].union(&lists[1]).copied().collect();
-        assert!(named.is_superset(&all), "{block}");
-        assert!(["SITE_CPFR", "SITE_SYMLINK", "SITE_CHMOD"].iter().all(|c| lists[0].contains(c)), "{block}");
-    }
-    // Whatever asks, the helper renders only plain paths and valid names.
-    let mut bad = u.clone();
-    bad.places[0].path = "/x>\nExecOnConnect /bin/sh".into();
-    assert!(render(&bad).is_err());
-    let mut bad = u.clone();
-    bad.name = "Alice\n".into();
-    assert!(render(&bad).is_err());
-    let mut bad = u;
-    bad.root = "/srv/a\"b".into();
-    assert!(render(&bad).is_err());
 }

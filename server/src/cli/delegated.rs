@@ -13,7 +13,7 @@ pub fn is_delegable(cmd: &Command) -> bool {
 
 /// The `gatehouse` CLI run by an account other than root: sends the words to gatehoused.
 pub fn run_remote(argv: Vec<String>) -> i32 {
-    gatehouse_modcore::admin::run(gatehouse_policy::config::SOCKET_PATH, argv)
+    gatehouse_wire::admin::run(gatehouse_policy::config::SOCKET_PATH, argv)
 }
 
 #[cfg(test)]

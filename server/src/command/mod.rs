@@ -502,7 +502,7 @@ pub struct Actor<'a> {
 /// ([`ThroughTasks`]: the daemon has no right to users' files).
 pub trait RemoveRoot: Sync {
     /// Removes `root` (owned by `owner`); the error is the one-line reason.
-    fn remove_root(&self, store: &Store, root: &str, owner: u32) -> Result<crate::tasks::Removed, String>;
+    fn remove_root(&self, store: &Store, root: &str, owner: u32) -> Result<gatehouse_tasks::Removed, String>;
 }
 
 /// Removes roots in this process (root's CLI; the walk never follows a symlink).
@@ -510,8 +510,8 @@ pub trait RemoveRoot: Sync {
 pub struct InProcess;
 
 impl RemoveRoot for InProcess {
-    fn remove_root(&self, store: &Store, root: &str, owner: u32) -> Result<crate::tasks::Removed, String> {
-        crate::tasks::remove_root(store.config(), root, &[], owner).map_err(|e| e.to_string())
+    fn remove_root(&self, store: &Store, root: &str, owner: u32) -> Result<gatehouse_tasks::Removed, String> {
+        gatehouse_tasks::remove_root(store.config(), root, &[], owner).map_err(|e| e.to_string())
     }
 }
 
@@ -520,13 +520,14 @@ impl RemoveRoot for InProcess {
 pub struct ThroughTasks;
 
 impl RemoveRoot for ThroughTasks {
-    fn remove_root(&self, _store: &Store, root: &str, owner: u32) -> Result<crate::tasks::Removed, String> {
-        use crate::tasks::proto::{call, Request, Response};
+    fn remove_root(&self, _store: &Store, root: &str, owner: u32) -> Result<gatehouse_tasks::Removed, String> {
+        use crate::tasks::call;
+        use gatehouse_tasks::proto::{Request, Response};
         let req = Request::RemoveRoot { root: root.to_string(), sharers: Vec::new(), owner };
         let socket = std::path::Path::new(gatehouse_policy::config::TASKS_SOCKET_PATH);
         match call(socket, &req, std::time::Duration::from_secs(30)).map_err(|e| e.to_string())? {
-            Response::Ok => Ok(crate::tasks::Removed::Removed),
-            Response::Absent => Ok(crate::tasks::Removed::Absent),
+            Response::Ok => Ok(gatehouse_tasks::Removed::Removed),
+            Response::Absent => Ok(gatehouse_tasks::Removed::Absent),
             other => Err(format!("gatehouse-tasks answered {other:?}")),
         }
     }

@@ -7,8 +7,8 @@ use crate::daemon::offline::SyncStatus;
 use crate::store::Store;
 use gatehouse_policy::config::{SNAPSHOT_PATH, SOCKET_PATH, SYNC_STATUS_PATH};
 use gatehouse_policy::model::format_time;
-use gatehouse_policy::snapshot::Snapshot;
 use gatehouse_policy::wire::{decode_response, encode_request, Request, Response, MAX_FRAME};
+use gatehouse_snapshot::Snapshot;
 use std::path::Path;
 
 /// One checked part.

@@ -93,14 +93,14 @@ pub(super) async fn delete(store: &Store, actor: &Actor<'_>, name: &str, remove_
     let u = store.get_user(name).await?;
     if remove_files {
         let sharers = store.users_sharing_root(&u.root, &u.id).await?;
-        crate::tasks::check_remove(store.config(), &u.root, &sharers, u.uid)
+        gatehouse_tasks::check_remove(store.config(), &u.root, &sharers, u.uid)
             .map_err(|e| CommandError::Policy(format!("{e}; refusing --remove-files (nothing was changed)")))?;
     }
     let user = store.delete_user(&actor.name, &u.id).await?;
     let files = if remove_files {
         match actor.roots.remove_root(store, &user.root, user.uid) {
-            Ok(crate::tasks::Removed::Removed) => Files::Removed,
-            Ok(crate::tasks::Removed::Absent) => Files::Absent,
+            Ok(gatehouse_tasks::Removed::Removed) => Files::Removed,
+            Ok(gatehouse_tasks::Removed::Absent) => Files::Absent,
             Err(e) => {
                 return Err(CommandError::Io(format!(
                     "deleted user {}, but removing {} failed: {e}",

@@ -18,8 +18,8 @@ use crate::store::{Scope, StoreError};
 use clap::Parser;
 use gatehouse_policy::access::{login_checks, LoginRequest};
 use gatehouse_policy::secret::Secret;
-use gatehouse_policy::snapshot::{TOTP_GROUP, USERS_GROUP};
 use gatehouse_policy::wire::{Response, MAX_FRAME};
+use gatehouse_snapshot::{TOTP_GROUP, USERS_GROUP};
 
 /// Largest output an admin command may answer with (the rest of the frame is the envelope).
 const MAX_OUTPUT: usize = MAX_FRAME - 1024;

@@ -16,7 +16,7 @@
 //! export.
 //!
 //! [`LocalFiles`]: crate::store::LocalFiles
-use gatehouse_policy::snapshot::SnapUser;
+use gatehouse_snapshot::SnapUser;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,7 @@
 use super::rows::Rejected;
 use super::{Result, Store};
 use gatehouse_policy::model::{served_on, Group};
-use gatehouse_policy::snapshot::{SnapGroup, SnapUser};
+use gatehouse_snapshot::{SnapGroup, SnapUser};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 

@@ -20,12 +20,15 @@
 //! admin install gatehouse first and the FTP server and its directory after, and a user with no
 //! file meanwhile would get the server's default. The account check refuses such a user
 //! ([`missing_ftp_file`]), so the watch is what lets them in within a second.
-use super::proto::{call, Request, Response};
+use super::call;
 use crate::store::Store;
 use gatehouse_policy::config::Config;
-use gatehouse_policy::ftp::{vsftpd_entry, vsftpd_user_file, FtpFiles, FtpServer};
+use gatehouse_policy::ftp::{vsftpd_entry, FtpFiles, FtpServer};
 use gatehouse_policy::model::{served_on, validate_name, Group, User};
-use gatehouse_policy::proftpd::{proftpd_user, render};
+use gatehouse_policy::proftpd::proftpd_user;
+use gatehouse_tasks::proftpd::render;
+use gatehouse_tasks::proto::{Request, Response};
+use gatehouse_tasks::vsftpd::user_file as vsftpd_user_file;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

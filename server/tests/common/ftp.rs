@@ -14,10 +14,20 @@ use std::path::{Path, PathBuf};
 /// Every password of the scenarios (gatehouse users and the local user).
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Builds the PAM and NSS modules (another package of the workspace) into this test's target dir.
-pub fn modules() -> Result<(PathBuf, PathBuf), String> {
-    let dir = crate::common::build_workspace_parts(&["-p", "pam_gatehouse", "-p", "nss_gatehouse"])?;
-    Ok((dir.join("libpam_gatehouse.so"), dir.join("libnss_gatehouse.so")))
+/// Builds the PAM and NSS modules and gatehouse-tasks (other packages of the workspace) into
+/// this test's target dir.
+pub fn modules() -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let dir = crate::common::build_workspace_parts(&[
+        "-p",
+        "pam_gatehouse",
+        "-p",
+        "nss_gatehouse",
+        "-p",
+        "gatehouse-tasks",
+        "--bin",
+        "gatehouse-tasks",
+    ])?;
+    Ok((dir.join("libpam_gatehouse.so"), dir.join("libnss_gatehouse.so"), dir.join("gatehouse-tasks")))
 }
 
 pub fn free_port() -> u16 {
@@ -28,7 +38,7 @@ pub fn free_port() -> u16 {
 /// namespaces, with `env` added to what ftp-world.sh takes. The server's log is
 /// `<temp dir>/<server>.log`.
 pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run, String> {
-    let (pam_so, nss_so) = modules()?;
+    let (pam_so, nss_so, tasks) = modules()?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let t = dir.path();
     std::fs::write(t.join("g.toml"), format!("database = \"sqlite://{}/g.db\"\n", t.display()))
@@ -44,10 +54,10 @@ pub fn run(server: &'static str, env: &[(&str, String)]) -> Result<scenario::Run
         .env("PAM_SO", &pam_so)
         .env("NSS_SO", &nss_so)
         .env("GATEHOUSED", env!("CARGO_BIN_EXE_gatehoused"))
-        .env("GATEHOUSE_TASKS", env!("CARGO_BIN_EXE_gatehouse-tasks"))
+        .env("GATEHOUSE_TASKS", &tasks)
         .env("GATEHOUSE_CLI", env!("CARGO_BIN_EXE_gatehouse"))
         .env("PW", PASSWORD)
-        .env("TOTP_PY", manifest.join("../sftp-hook/tests/data/totp.py"))
+        .env("TOTP_PY", manifest.join("../ssh/tests/data/totp.py"))
         .env("PORT", free_port().to_string())
         .env("PASV", free_port().min(65_000).to_string());
     for (k, v) in env {
