@@ -23,6 +23,9 @@ ov /var/lib varlib
 ov /usr/share/pam-configs pamconfigs
 ov $LIB lib
 fresh /run /home /srv
+# The loopback lines of a stock Debian /etc/hosts (debian-installer writes them; this host may
+# lack the IPv6 one): an FTP server that resolves client addresses turns ::1 into "localhost".
+grep -q '^::1[[:space:]]' /etc/hosts || printf '::1\t\tlocalhost ip6-localhost ip6-loopback\n' >>/etc/hosts
 
 # What the package installs.
 install -m 0644 "$PAM_SO" $LIB/security/pam_gatehouse.so
