@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The documentation checks (part of tests/run; quick, no build):
+#  1. every hand-written man page in docs/man/ renders without a warning, checked as lintian
+#     checks installed pages (`man --warnings`) and with groff's own warnings on (`-ww`);
+#  2. gatehouse.toml(5) documents every key: every field of the config structs
+#     (policy/src/config.rs, policy/src/ldap.rs) as a tagged item in its section, every key and
+#     section of the shipped packaging/etc/gatehouse.toml, and no key the structs do not have;
+#  3. the product's text (README, CHANGELOG, docs/, the shipped config, the CLI's help texts)
+#     names no issue numbers.
+# The generated pages (gatehouse(8) and its subcommands) are checked after installing the .deb,
+# with the hand-written ones, in packaging/tests/install.sh.
+# groff and man come with man-db, which lintian (in .ci/run's list) depends on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+ok() {
+    echo "ok   $*"
+    passed=$((passed + 1))
+}
+fail() {
+    echo "FAIL $*"
+    failed=$((failed + 1))
+}
+
+for tool in groff man python3; do
+    command -v "$tool" >/dev/null || { echo "man-pages.sh: $tool is missing (apt-get install man-db python3)" >&2; exit 2; }
+done
+
+# 1. Rendering.
+pages=(docs/man/*.[1-9])
+[ "${#pages[@]}" -ge 7 ] || fail "expected at least 7 pages in docs/man, found ${#pages[@]}"
+for page in "${pages[@]}"; do
+    # What lintian runs (its groff-message check), and groff with every warning enabled.
+    warn=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null || echo "man exited $?")
+    warn+=$(groff -man -ww -z "$page" 2>&1 || echo "groff exited $?")
+    if [ -z "$warn" ]; then
+        ok "$page renders without warnings"
+    else
+        fail "$page: $warn"
+    fi
+    # The section in the name must be the one in .TH (lintian: manpage-section-mismatch).
+    sect=${page##*.}
+    if grep -Eq "^\.TH [^ ]+ $sect " "$page"; then
+        ok "$page: .TH names section $sect"
+    else
+        fail "$page: .TH does not name section $sect"
+    fi
+done
+
+# 2. Every configuration key in gatehouse.toml(5).
+if out=$(python3 - policy/src/config.rs policy/src/ldap.rs packaging/etc/gatehouse.toml docs/man/gatehouse.toml.5 <<'PY'
+import re, sys
+config_rs, ldap_rs, shipped, page = sys.argv[1:5]
+
+# The config structs: every `pub field: Type` of a struct deriving Deserialize.
+structs = {}
+for path in (config_rs, ldap_rs):
+    src = open(path).read()
+    for m in re.finditer(r'#\[derive\([^)]*Deserialize[^)]*\)\]\s*(?:#\[[^\]]*\]\s*)*pub struct (\w+)\s*\{(.*?)\n\}', src, re.S):
+        fields = re.findall(r'^\s*pub (\w+)\s*:\s*([^,\n]+),', m.group(2), re.M)
+        structs[m.group(1)] = fields
+if "Config" not in structs:
+    sys.exit("no `pub struct Config` deriving Deserialize in " + config_rs)
+expect = {"top": set()}          # section -> keys that must be tagged items
+maps = set()                     # sections whose keys are free (maps)
+for name, ty in structs["Config"]:
+    ty = ty.strip()
+    if ty in structs:
+        expect[name] = {f for f, _ in structs[ty]}
+    elif ty.startswith("BTreeMap") or ty.startswith("HashMap"):
+        maps.add(name)
+    else:
+        expect["top"].add(name)
+
+# The page, split at .SS headings; roff escapes undone for matching.
+sections, cur = {}, None
+for line in open(page).read().split("\n"):
+    if line.startswith(".SS "):
+        title = line[4:].strip().strip('"')
+        cur = "top" if title.lower().startswith("top-level") else title.strip("[]")
+        sections[cur] = []
+    elif line.startswith(".SH "):
+        cur = None
+    elif cur is not None:
+        sections[cur].append(line.replace("\\-", "-").replace("\\(dq", '"'))
+problems = []
+def tagged(sec):
+    lines = sections.get(sec, [])
+    return {re.split(r"\s", lines[i + 1][3:].strip())[0]
+            for i in range(len(lines) - 1)
+            if lines[i] == ".TP" and lines[i + 1].startswith(".B ")}
+for sec, keys in expect.items():
+    if sec not in sections:
+        problems.append(f"no .SS section for [{sec}]" if sec != "top" else "no .SS \"Top-level keys\"")
+        continue
+    have = tagged(sec)
+    for k in sorted(keys - have):
+        problems.append(f"[{sec}] {k}: a field of the config struct, not documented as a .TP/.B item")
+    for k in sorted(have - keys):
+        problems.append(f"[{sec}] {k}: documented, but the config struct has no such field")
+for sec in maps:
+    if sec not in sections:
+        problems.append(f"no .SS section for the map [{sec}]")
+
+# The shipped file: every commented default `# key = …` under its `# [section]`.
+sec, shipped_keys = "top", []
+for line in open(shipped):
+    m = re.match(r'#\s*\[(\w+)\]', line)
+    if m:
+        sec = m.group(1)
+        continue
+    m = re.match(r'#\s*("?[\w-]+"?)\s*=', line)
+    if m:
+        shipped_keys.append((sec, m.group(1).strip('"')))
+if len(shipped_keys) < 20:
+    problems.append(f"only {len(shipped_keys)} keys found in {shipped}: has its layout changed?")
+for sec, key in shipped_keys:
+    if sec in maps:
+        text = "\n".join(sections.get(sec, []))
+        if not re.search(r'(?<![\w-])' + re.escape(key) + r'(?![\w-])', text):
+            problems.append(f"[{sec}] {key}: in the shipped {shipped}, not mentioned in the page's [{sec}]")
+    elif sec not in expect:
+        problems.append(f"[{sec}]: a section of the shipped {shipped} that the config struct does not have")
+    elif key not in expect[sec]:
+        problems.append(f"[{sec}] {key}: in the shipped {shipped}, but the config struct has no such field")
+n = sum(len(v) for v in expect.values())
+if problems:
+    print("\n".join(problems))
+    sys.exit(1)
+print(f"{n} struct fields in {len(expect)} sections, {len(maps)} map sections, {len(shipped_keys)} shipped keys")
+PY
+); then
+    ok "gatehouse.toml(5) documents every configuration key ($out)"
+else
+    fail "gatehouse.toml(5) and the configuration disagree:"
+    printf '%s\n' "$out" | sed 's/^/     | /'
+fi
+
+# 3. No issue numbers in the product's text.
+if hits=$(grep -rnIE '\b[Ii]ssues? #?[0-9]|\(#[0-9]+\)' README.md CHANGELOG.md docs packaging/etc/gatehouse.toml \
+    packaging/README.md fuzz/README.md server/src/cli 2>/dev/null); then
+    fail "issue numbers in the product's text:"
+    printf '%s\n' "$hits" | sed 's/^/     | /'
+else
+    ok "no issue numbers in README, CHANGELOG, docs/, the shipped config or the CLI's help"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
