@@ -91,14 +91,41 @@ fn peer_uid(s: &UnixStream) -> Result<u32, Unreachable> {
 
 /// The uid of the `gatehouse` system user, if it exists.
 fn daemon_uid() -> Option<u32> {
-    let name = std::ffi::CString::new(DAEMON_USER).ok()?;
+    match passwd_uid(DAEMON_USER) {
+        Lookup::Found(uid) => Some(uid),
+        Lookup::Absent | Lookup::Failed => None,
+    }
+}
+
+/// What the system's name service says of a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// A passwd entry with this uid.
+    Found(u32),
+    /// No source has the name.
+    Absent,
+    /// A source failed (or the entry is too large to copy): neither found nor absent.
+    Failed,
+}
+
+/// `getpwnam_r` through every source in nsswitch.conf (the reentrant call: a module must not
+/// overwrite the application's `getpwnam` buffer).
+pub fn passwd_uid(name: &str) -> Lookup {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return Lookup::Absent;
+    };
     // SAFETY: passwd is plain old data; getpwnam_r writes into `pwd` and `buf` only.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut out: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: every pointer is valid for the sizes given.
     let rc = unsafe { libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut out) };
-    (rc == 0 && !out.is_null()).then_some(pwd.pw_uid)
+    match (rc, out.is_null()) {
+        (0, false) => Lookup::Found(pwd.pw_uid),
+        // glibc answers 0 with no entry for "not found"; some sources say ENOENT instead.
+        (0, true) | (libc::ENOENT, _) => Lookup::Absent,
+        _ => Lookup::Failed,
+    }
 }
 
 /// Sends one request frame and reads one response frame, within [`DEADLINE`].

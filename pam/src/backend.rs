@@ -44,6 +44,12 @@ impl Backend for Real {
         })
     }
 
+    fn host_knows(&self, name: &str) -> bool {
+        // A failing source is not "absent": the name may exist there, so it is answered at once
+        // like a known name (its own module decides; the outcome is USER_UNKNOWN either way).
+        !matches!(client::passwd_uid(name), client::Lookup::Absent)
+    }
+
     fn authenticate(
         &self,
         user: &str,

@@ -7,6 +7,12 @@
 //! The rules (DESIGN "pam_gatehouse.so" and the checked facts):
 //! - A user the snapshot does not know is not ours: `USER_UNKNOWN` at once, in every phase, with
 //!   no prompt and no socket I/O, so root and local users are never slowed by the daemon.
+//! - Except one case, for even timing: a password for a name that no name source of the host
+//!   has at all (not ours, not a local or directory user) is still sent to the daemon, which
+//!   spends one dummy verify on it, so a name that does not exist costs what a gatehouse name
+//!   with a wrong password costs, and its attempts count against the source's throttle. The
+//!   answer stays `USER_UNKNOWN`. A name some source has is answered at once: its own module
+//!   (pam_unix, pam_sss) pays its own hash.
 //! - Access decisions (active, expiry, IP, protocol, lockout) belong to the account phase,
 //!   because sshd runs it after every method, public key included.
 //! - The daemon down or hung is `AUTHINFO_UNAVAIL`, never a hang (the client has a deadline).
@@ -91,6 +97,9 @@ pub trait Backend {
     /// True if `name` is a gatehouse user, from the mapped snapshot (no I/O on a hit).
     /// `Err` when the snapshot cannot be read: then nobody is treated as ours.
     fn is_ours(&self, name: &str) -> Result<bool, String>;
+    /// True if some name source of the host (`getpwnam`: files, LDAP, sss, …) has `name`.
+    /// Asked only for a name that is not ours, to decide whether it costs a dummy verify.
+    fn host_knows(&self, name: &str) -> bool;
     /// Verifies a password.
     fn authenticate(
         &self,
@@ -178,7 +187,7 @@ fn unavailable(h: &mut dyn PamHandle, phase: &str, user: &str, e: &str) -> Outco
 pub fn authenticate(h: &mut dyn PamHandle, b: &dyn Backend, args: &Args) -> Outcome {
     let user = match our_user(h, b, args) {
         Ok(u) => u,
-        Err(o) => return o,
+        Err(o) => return even_cost_for_a_name_nobody_has(h, b, args, o),
     };
     let pw = match h.authtok() {
         Ok(p) => p,
@@ -199,6 +208,33 @@ pub fn authenticate(h: &mut dyn PamHandle, b: &dyn Backend, args: &Args) -> Outc
         }
         Err(e) => unavailable(h, "auth", &user, &e),
     }
+}
+
+/// A name that is not ours: answered at once if the host knows it (its own module pays its
+/// hash); otherwise its password goes to the daemon, which spends a dummy verify on it and
+/// counts it against the source, so that probing for gatehouse names by timing learns nothing.
+/// The daemon's answer is not used: the name is not in the snapshot, so it is not ours here.
+fn even_cost_for_a_name_nobody_has(h: &mut dyn PamHandle, b: &dyn Backend, args: &Args, not_ours: Outcome) -> Outcome {
+    let Some(user) = h.user() else {
+        return not_ours;
+    };
+    if b.host_knows(&user) {
+        return not_ours;
+    }
+    let Ok(pw) = h.authtok() else {
+        return not_ours;
+    };
+    let service = args.service(h);
+    let (rhost, tty) = (h.rhost(), h.tty());
+    let answer = b.authenticate(&user, &service, rhost.as_deref(), tty.as_deref(), &pw);
+    if args.debug {
+        let how = match answer {
+            Ok(_) => "one dummy verify by the daemon",
+            Err(_) => "the daemon could not be asked",
+        };
+        h.log(Level::Debug, &format!("{user} is known to no name source ({how}); not ours"));
+    }
+    not_ours
 }
 
 /// The prompt for the TOTP code (echoed: it is short-lived, and people read it off a phone).
@@ -357,6 +393,9 @@ mod tests {
         fn is_ours(&self, name: &str) -> Result<bool, String> {
             Ok(name == "alice")
         }
+        fn host_knows(&self, name: &str) -> bool {
+            name == "root"
+        }
         fn authenticate(
             &self,
             _: &str,
@@ -410,6 +449,25 @@ mod tests {
             assert_eq!(h.prompts, 0, "no prompt for a local user");
             assert_eq!(*b.calls.borrow(), 0, "no daemon call for a local user");
         }
+    }
+
+    #[test]
+    fn a_name_no_source_has_costs_one_daemon_verify_and_stays_unknown() {
+        let args = Args::default();
+        // The daemon's answer is never used, not even a success from a database newer than
+        // the snapshot; a daemon that cannot be asked changes nothing either.
+        for answer in [Ok(Answer::UnknownUser), Ok(Answer::Ok), Err("connection refused".to_string())] {
+            let mut h = fake("nosuchuser", "right");
+            let b = script(answer);
+            assert_eq!(authenticate(&mut h, &b, &args), Outcome::UserUnknown);
+            assert_eq!((h.prompts, *b.calls.borrow()), (1, 1), "one password read, one daemon call");
+        }
+        // The other phases stay at once: only a password costs a verify.
+        let mut h = fake("nosuchuser", "right");
+        let b = script(Ok(Answer::Ok));
+        assert_eq!(account(&mut h, &b, &args), Outcome::UserUnknown);
+        assert_eq!(chauthtok(&mut h, &b, &args, false), Outcome::UserUnknown);
+        assert_eq!((h.prompts, *b.calls.borrow()), (0, 0));
     }
 
     #[test]

@@ -221,6 +221,27 @@ fn logins_through_the_real_module() {
     w.expect("sshd", "alice", "127.0.0.1", &["acct_mgmt"], "", false, "Permission denied");
 }
 
+/// A password for a name that no source has costs a verify in the daemon, as a gatehouse name's
+/// does, so timing tells nothing; it also counts against the source like a wrong password. The
+/// throttle is how this test sees that the daemon was asked: ten such attempts (the default
+/// burst) leave a real user's right password refused from that address, while attempts at a
+/// name the host's files have (root) are answered at once and leave the throttle alone.
+#[test]
+fn a_name_no_source_has_costs_a_verify_and_counts_against_the_source() {
+    let w = World::new();
+    w.add("alice", |_| {});
+    for _ in 0..10 {
+        w.expect("sshd", "root", "198.51.100.8", &["authenticate"], &pw("guess"), false, "User not known");
+    }
+    w.expect("sshd", "alice", "198.51.100.8", &["authenticate"], &pw(PASSWORD), true, "successfully");
+    for i in 0..10 {
+        let name = format!("nosuch{i}");
+        w.expect("sshd", &name, "198.51.100.7", &["authenticate"], &pw("guess"), false, "User not known");
+    }
+    w.expect("vsftpd", "alice", "198.51.100.7", &["authenticate"], &pw(PASSWORD), false, "Authentication failure");
+    w.expect("sshd", "alice", "198.51.100.9", &["authenticate"], &pw(PASSWORD), true, "successfully");
+}
+
 #[test]
 fn lockout_then_unlock() {
     let w = World::new();
@@ -277,7 +298,7 @@ fn daemon_down_or_hung_is_unavailable_and_local_users_stay_fast() {
     let took =
         w.expect("sshd", "dave", "127.0.0.1", &["authenticate"], &pw(PASSWORD), false, "retrieve authentication info");
     assert!(took < Duration::from_secs(7), "daemon hung: {took:?}");
-    // root and unknown users never wait for the daemon. The figure includes starting a mount
+    // root and local users never wait for the daemon. The figure includes starting a mount
     // namespace and pamtester, so the bound is loose; the module's own share is microseconds.
     let took = w.expect("sshd", "root", "127.0.0.1", &["authenticate"], &pw("x"), false, "User not known");
     assert!(took < Duration::from_millis(1500), "root with the daemon hung: {took:?}");

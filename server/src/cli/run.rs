@@ -741,8 +741,13 @@ async fn check(store: &Store, a: CheckArgs) -> R<i32> {
         {
             continue;
         }
+        // The same two refusals as the account check: what the server cannot enforce, then a
+        // per-user file that is not there (yet).
         let (allowed, reason) = match server.limits(&user, &groups) {
-            Ok(()) => (true, server.enforces().to_string()),
+            Ok(()) => match crate::tasks::hook::missing_ftp_file(store.config(), server, &user.name) {
+                None => (true, server.enforces().to_string()),
+                Some((_, why)) => (false, why),
+            },
             Err(why) => (false, why),
         };
         answers.push(output::Answer { what: server.name().into(), allowed, reason });

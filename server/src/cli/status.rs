@@ -264,15 +264,51 @@ fn sshd(path: &str, sample: Option<&str>) -> Part {
     }
 }
 
+/// Whether this kernel enforces Landlock: a ruleset made with the hard requirement asks the
+/// kernel without restricting this process (the fd is closed again at once).
+pub fn kernel_enforces_landlock() -> bool {
+    use landlock::{Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, ABI};
+    Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_all(ABI::V1))
+        .and_then(|r| r.create())
+        .is_ok()
+}
+
+/// What gatehouse-sftp does with legacy scp (`scp -O`) and rsync here: with Landlock they run
+/// fenced in the user's root; without it they are refused, or run unfenced when the config says
+/// `legacy_without_landlock` (both are shown as a failure: something is missing).
+fn landlock(enforced: bool, allowed_without: Option<bool>) -> Part {
+    match (enforced, allowed_without) {
+        (true, _) => {
+            part("landlock", true, "the kernel enforces Landlock: legacy scp and rsync run fenced in the root")
+        }
+        (false, Some(true)) => part(
+            "landlock",
+            false,
+            "the kernel enforces no Landlock and legacy_without_landlock = true: legacy scp and rsync run \
+             UNFENCED (symlinks in a root can lead out of it)",
+        ),
+        (false, Some(false)) => part(
+            "landlock",
+            false,
+            "the kernel enforces no Landlock: legacy scp and rsync are refused (sftp, and scp over \
+             SFTP, work); enable Landlock in the kernel's lsm= list",
+        ),
+        (false, None) => part("landlock", false, "the kernel enforces no Landlock (config unreadable)"),
+    }
+}
+
 /// Runs every check against the host's real paths.
 /// Every part; `store` is the error text when the database could not even be opened.
 pub async fn run(store: Result<&Store, String>) -> Vec<Part> {
-    let (sample, db, rows) = match store {
+    let (sample, db, rows, legacy_unfenced) = match store {
         Ok(s) => {
             let served = s.served().await.map(|s| s.users).unwrap_or_default();
-            (served.into_iter().next().map(|u| u.name), database(s).await, Some(rows(s).await))
+            let legacy = Some(s.config().legacy_without_landlock);
+            (served.into_iter().next().map(|u| u.name), database(s).await, Some(rows(s).await), legacy)
         }
-        Err(e) => (None, part("database", false, e), None),
+        Err(e) => (None, part("database", false, e), None, None),
     };
     let mut parts = vec![db];
     parts.extend(rows);
@@ -283,6 +319,7 @@ pub async fn run(store: Result<&Store, String>) -> Vec<Part> {
         nsswitch("/etc/nsswitch.conf"),
         pam("/etc/pam.d"),
         sshd("/etc/ssh/sshd_config.d/gatehouse.conf", sample.as_deref()),
+        landlock(kernel_enforces_landlock(), legacy_unfenced),
     ]);
     parts
 }
@@ -290,6 +327,31 @@ pub async fn run(store: Result<&Store, String>) -> Vec<Part> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn landlock_lines() {
+        assert!(landlock(true, Some(false)).ok);
+        let refused = landlock(false, Some(false));
+        assert!(!refused.ok && refused.detail.contains("refused"), "{}", refused.detail);
+        let unfenced = landlock(false, Some(true));
+        assert!(!unfenced.ok && unfenced.detail.contains("UNFENCED"), "{}", unfenced.detail);
+    }
+
+    /// The probe agrees with the kernel's list of active security modules (securityfs, mounted
+    /// in a private mount namespace when the host has not mounted it: the tests run as root).
+    #[test]
+    #[allow(clippy::expect_used)]
+    fn the_probe_agrees_with_the_kernels_lsm_list() {
+        let script =
+            "f=/sys/kernel/security/lsm; [ -r $f ] || mount -t securityfs securityfs /sys/kernel/security; cat $f";
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", script])
+            .output()
+            .expect("unshare");
+        let lsm = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && !lsm.trim().is_empty(), "cannot read the lsm list: {out:?}");
+        assert_eq!(kernel_enforces_landlock(), lsm.trim().split(',').any(|m| m == "landlock"), "lsm: {lsm}");
+    }
 
     #[test]
     fn nsswitch_lines() {
