@@ -6,7 +6,8 @@
 #     (policy/src/config.rs, policy/src/ldap.rs) as a tagged item in its section, every key and
 #     section of the shipped packaging/etc/gatehouse.toml, and no key the structs do not have;
 #  3. the product's text (README, CHANGELOG, docs/, the shipped config, the CLI's help texts)
-#     names no issue numbers.
+#     names no issue numbers;
+#  4. the links between README, CHANGELOG and docs/ lead to files and headings that exist.
 # The generated pages (gatehouse(8) and its subcommands) are checked after installing the .deb,
 # with the hand-written ones, in packaging/tests/install.sh.
 # groff and man come with man-db, which lintian (in .ci/run's list) depends on.
@@ -144,6 +145,38 @@ if hits=$(grep -rnIE '\b[Ii]ssues? #?[0-9]|\(#[0-9]+\)' README.md CHANGELOG.md d
     printf '%s\n' "$hits" | sed 's/^/     | /'
 else
     ok "no issue numbers in README, CHANGELOG, docs/, the shipped config or the CLI's help"
+fi
+
+# 4. The links between README, CHANGELOG and docs/ lead to files and headings that exist.
+if out=$(python3 - README.md CHANGELOG.md docs/*.md <<'PY'
+import os, re, sys
+def anchors(path):
+    found = set()
+    for line in open(path):
+        m = re.match(r"#+ (.*)", line)
+        if m:
+            found.add(re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-"))
+    return found
+bad = []
+for f in sys.argv[1:]:
+    text = re.sub(r"```.*?```", "", open(f).read(), flags=re.S)
+    for link in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", link):
+            continue
+        path, _, anchor = link.partition("#")
+        target = os.path.normpath(os.path.join(os.path.dirname(f), path)) if path else f
+        if not os.path.exists(target):
+            bad.append(f"{f}: {link}: no such file")
+        elif anchor and target.endswith(".md") and anchor not in anchors(target):
+            bad.append(f"{f}: {link}: no such heading")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+); then
+    ok "links between README, CHANGELOG and docs/ resolve"
+else
+    fail "broken links:"
+    printf '%s\n' "$out" | sed 's/^/     | /'
 fi
 
 echo "$passed passed, $failed failed"
