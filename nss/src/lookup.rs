@@ -202,7 +202,7 @@ pub fn getgrent(buf: &mut [u8], base: usize) -> Result<Gr, Fail> {
 pub fn initgroups(name: &[u8], skip: u32, add: &mut dyn FnMut(u32) -> bool) -> Result<(), Fail> {
     with_snapshot(|b| {
         let u = found(snapshot(b)?.user_by_name(name))?;
-        for gid in u.groups().filter(|&g| g != skip) {
+        for gid in u.groups().map_err(|_| Fail::Unavail)?.filter(|&g| g != skip) {
             if !add(gid) {
                 break;
             }

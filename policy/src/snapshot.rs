@@ -515,6 +515,8 @@ pub struct UserEntry<'a> {
     /// GECOS (display name).
     pub gecos: &'a [u8],
     groups: &'a [u8],
+    /// The header's id range, for [`UserEntry::groups`].
+    range: (u32, u32),
 }
 
 /// A group record.
@@ -753,10 +755,9 @@ impl<'a> Snapshot<'a> {
         if !self.allocatable(gid) {
             return Err(SnapshotError::OutOfRange("gid"));
         }
-        if !words(groups).all(|g| self.in_range(g)) {
-            return Err(SnapshotError::OutOfRange("user groups"));
-        }
-        Ok(Some(UserEntry { name, uid, gid, gecos, groups }))
+        // The supplementary gids are checked where they are read ([`UserEntry::groups`]): a
+        // passwd lookup does not read them, and a user may be in a thousand groups.
+        Ok(Some(UserEntry { name, uid, gid, gecos, groups, range: (self.users_gid, self.last_id) }))
     }
 
     fn user_uid_at(&self, i: usize) -> Option<u32> {
@@ -928,9 +929,16 @@ impl<'a> Snapshot<'a> {
 
 impl<'a> UserEntry<'a> {
     /// The user's supplementary gids (`gatehouse-users`, `gatehouse-totp` if any, real groups),
-    /// ascending. The private group is the primary group and is not listed.
-    pub fn groups(&self) -> impl Iterator<Item = u32> + 'a {
-        words(self.groups)
+    /// ascending. The private group is the primary group and is not listed. A gid outside the
+    /// header's id range (a system group such as `shadow`) makes the whole list an error: the
+    /// user gets none of them rather than a partial list.
+    pub fn groups(&self) -> Result<impl Iterator<Item = u32> + 'a, SnapshotError> {
+        let (first, last) = self.range;
+        if words(self.groups).all(|g| (first..=last).contains(&g)) {
+            Ok(words(self.groups))
+        } else {
+            Err(SnapshotError::OutOfRange("user groups"))
+        }
     }
 }
 

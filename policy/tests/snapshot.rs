@@ -45,10 +45,10 @@ fn round_trip() {
 
     let a = snap.user_by_name(b"alice").unwrap().unwrap();
     assert_eq!((s(a.name), a.uid, a.gid, s(a.gecos)), ("alice", 1_900_000_002, 1_900_000_002, "Alice Liddell"));
-    assert_eq!(a.groups().collect::<Vec<_>>(), vec![1_900_000_000, 1_900_000_001, 1_900_000_005]);
+    assert_eq!(a.groups().unwrap().collect::<Vec<_>>(), vec![1_900_000_000, 1_900_000_001, 1_900_000_005]);
     let c = snap.user_by_uid(1_900_000_004).unwrap().unwrap();
     assert_eq!((s(c.name), s(c.gecos)), ("carol", ""));
-    assert_eq!(c.groups().collect::<Vec<_>>(), vec![1_900_000_000]);
+    assert_eq!(c.groups().unwrap().collect::<Vec<_>>(), vec![1_900_000_000]);
     assert!(snap.user_by_name(b"ghost").unwrap().is_none());
     assert!(snap.user_by_name(b"").unwrap().is_none());
     assert!(snap.user_by_uid(0).unwrap().is_none());
@@ -163,7 +163,7 @@ fn corruption_never_panics() {
                 }
             }
             for id in [1_900_000_000u32, 1_900_000_002, 1_900_000_005, 0, u32::MAX] {
-                let _ = snap.user_by_uid(id).map(|u| u.map(|u| u.groups().count()));
+                let _ = snap.user_by_uid(id).map(|u| u.map(|u| u.groups().map(Iterator::count)));
                 let _ = snap.group_by_gid(id);
             }
             let _ = snap.users().count();
@@ -205,7 +205,7 @@ fn many_users() {
         let u = snap.user_by_name(format!("u{i}").as_bytes()).unwrap().unwrap();
         assert_eq!(u.uid, 1_900_000_100 + i * 3);
         assert_eq!(snap.user_by_uid(u.uid).unwrap().unwrap().name, u.name);
-        let gids: Vec<u32> = u.groups().collect();
+        let gids: Vec<u32> = u.groups().unwrap().collect();
         let mut want = vec![1_900_000_000, 1_900_000_002 + i % 50];
         if i % 7 == 0 {
             want.insert(1, 1_900_000_001);
@@ -319,6 +319,18 @@ fn ids_outside_the_range_are_never_answered() {
     b[gid_at..gid_at + 4].copy_from_slice(&42u32.to_le_bytes());
     let snap = Snapshot::parse(&b).unwrap();
     assert!(matches!(snap.group_by_name(b"staff"), Err(SnapshotError::OutOfRange("gid"))));
+    // A supplementary gid of alice moved onto a system gid: her passwd entry is still answered,
+    // her group list is an error as a whole (initgroups gives her none of them).
+    let ugroups = u32::from_le_bytes(bytes[84..88].try_into().unwrap()) as usize;
+    let words = |b: &[u8], i: usize| u32::from_le_bytes(b[ugroups + 4 * i..ugroups + 4 * i + 4].try_into().unwrap());
+    let at = (0..).find(|&i| words(&bytes, i) == 1_900_000_009).unwrap();
+    let mut b = bytes.clone();
+    b[ugroups + 4 * at..ugroups + 4 * at + 4].copy_from_slice(&42u32.to_le_bytes());
+    let snap = Snapshot::parse(&b).unwrap();
+    let alice = snap.user_by_name(b"alice").unwrap().unwrap();
+    assert!(matches!(alice.groups().map(|g| g.count()), Err(SnapshotError::OutOfRange("user groups"))));
+    let good_alice = Snapshot::parse(&bytes).unwrap().user_by_name(b"alice").unwrap().unwrap();
+    assert!(good_alice.groups().unwrap().any(|g| g == 1_900_000_009));
     // The writer refuses them in the first place.
     for bad in [0, 42, IDS.first, IDS.last + 1] {
         assert!(build(1, &IDS, &[user("eve", bad, "", false)], &[]).is_err(), "uid {bad}");

@@ -1329,6 +1329,42 @@ fn unlock_clears_a_lock() {
     assert_refused(&env.run(&["unlock", "nobodyhere"]), "no user named \"nobodyhere\"");
 }
 
+/// Text from the database reaches root's terminal escaped: a display name and a rule key written
+/// with plain SQL holding ESC sequences and a newline are shown as `\u{1b}` and `\n` by `user
+/// show` and `rule list` (never a raw control character, never a forged line), and as JSON
+/// escapes by `--json`.
+#[test]
+fn control_characters_from_the_database_never_reach_the_terminal() {
+    let env = Env::new();
+    env.ok(&["user", "add", "alice"]);
+    env.ok(&["rule", "add", "alice", "/in", "read"]);
+    let db = format!("sqlite://{}/gatehouse.db", env.dir.path().display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        for q in [
+            "UPDATE users SET display_name = 'Al' || char(27) || ']0;owned' || char(7) || char(10) || 'root:x:0:0' WHERE name = 'alice'",
+            "UPDATE user_rules SET path = '/in' || char(27) || '[2J' WHERE path = '/in'",
+        ] {
+            sqlx::query(q).execute(&mut c).await.unwrap();
+        }
+    });
+    for args in [&["user", "show", "alice"][..], &["rule", "list", "alice"], &["user", "list"]] {
+        let out = env.run(args);
+        let text = format!("{}{}", out.stdout, out.stderr);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{args:?}: {text:?}");
+        assert!(!text.lines().any(|l| l.starts_with("root:x:0:0")), "{args:?}: a forged line: {text}");
+        assert!(text.contains("\\u{1b}"), "{args:?} shows the escape: {text}");
+    }
+    let out = env.run(&["user", "show", "alice", "--json"]);
+    if out.code == 0 {
+        let v: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert!(v["display_name"].as_str().unwrap().contains('\u{1b}'), "{v}");
+        assert!(!out.stdout.contains('\u{1b}'), "raw ESC in JSON: {:?}", out.stdout);
+    }
+}
+
 #[test]
 fn totp_enable_disable_and_show() {
     let env = env_with_alice();

@@ -644,7 +644,10 @@ async fn exporter_follows_changes(db: Db<'_>) {
     let with_totp = tokio::task::spawn_blocking(move || {
         wait_for_snapshot(&p, Duration::from_secs(5), |s| {
             let totp_gid = s.virtual_gids().1;
-            s.user_by_name(b"bob").ok().flatten().is_some_and(|u| u.groups().any(|g| g == totp_gid))
+            s.user_by_name(b"bob")
+                .ok()
+                .flatten()
+                .is_some_and(|u| u.groups().is_ok_and(|mut g| g.any(|g| g == totp_gid)))
         })
     })
     .await

@@ -6,6 +6,10 @@
  *   nssbench glibc N SERVICE             getpwnam_r through glibc, passwd: SERVICE
  *                                        (__nss_configure_lookup)
  *   nssbench groups USER SERVICE         getgrouplist through glibc, passwd/group: SERVICE
+ *   nssbench count N LIBNSS_GATEHOUSE OP CALLS
+ *                                        exactly CALLS calls of the module's OP (nam-hit, nam-miss,
+ *                                        uid-hit, uid-miss), printing nothing: for instruction
+ *                                        counts under callgrind (tests/bench/nss_instructions.sh)
  * Users are u0..u(N-1) with uids 1900001000+i (make_snapshot and the script's passwd file). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -111,6 +115,24 @@ int main(int argc, char **argv) {
             fmt(a, g); fmt(b, f);
             printf("  %8ld users  %s  gatehouse %s   files %s\n", n, what[m], a, b);
         }
+    } else if (!strcmp(argv[1], "count")) {
+        if (argc < 6) { fprintf(stderr, "usage: nssbench count N LIB OP CALLS\n"); return 2; }
+        long n = atol(argv[2]), calls = atol(argv[5]);
+        void *gh = dlopen(argv[3], RTLD_NOW);
+        if (!gh) { fprintf(stderr, "dlopen: %s\n", dlerror()); return 1; }
+        nam_fn gnam = (nam_fn)dlsym(gh, "_nss_gatehouse_getpwnam_r");
+        uid_fn guid = (uid_fn)dlsym(gh, "_nss_gatehouse_getpwuid_r");
+        if (!gnam || !guid) { fprintf(stderr, "dlsym failed\n"); return 1; }
+        const char *op = argv[4];
+        int hit = strstr(op, "hit") != NULL, by_name = !strncmp(op, "nam", 3);
+        keys(n, hit);
+        struct passwd pw; int err; long found = 0;
+        for (long c = 0; c < calls; c++) {
+            enum nss_status st = by_name ? gnam(names[c % KEYS], &pw, buf, sizeof buf, &err)
+                                         : guid(uids[c % KEYS], &pw, buf, sizeof buf, &err);
+            found += st == NSS_STATUS_SUCCESS;
+        }
+        if (found != (hit ? calls : 0)) { fprintf(stderr, "%s: %ld of %ld found\n", op, found, calls); return 1; }
     } else if (!strcmp(argv[1], "glibc")) {
         long n = atol(argv[2]);
         __nss_configure_lookup("passwd", argv[3]);

@@ -73,22 +73,52 @@ pub(crate) fn console_input() -> Option<gatehouse_policy::secret::Secret> {
         .ok()
 }
 
-/// Writes one line to stdout (or the console); a closed pipe ends the process with status 141,
-/// as SIGPIPE would.
+/// One line of output as it may reach a terminal: every control character but tab is written
+/// as its Rust escape (ESC as `\u{1b}`, a newline as `\n`), so a value that came from the
+/// database (ops edit it with plain SQL) can never move the cursor, retitle the window or forge
+/// a line on root's terminal. JSON output is escaped by serde instead.
+pub fn terminal_safe(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.chars().any(|c| c.is_control() && c != '\t') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    for c in line.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Writes one line to stdout (or the console), made [`terminal_safe`]; a closed pipe ends the
+/// process with status 141, as SIGPIPE would.
 pub fn emit(args: std::fmt::Arguments<'_>) {
+    let line = args.to_string();
+    emit_unescaped(&terminal_safe(&line));
+}
+
+/// Writes text that is safe as it is: serde's JSON, whose strings carry every control character
+/// escaped, so its only newlines are its own layout.
+pub(crate) fn emit_json(text: &str) {
+    emit_unescaped(text);
+}
+
+fn emit_unescaped(line: &str) {
     use std::io::Write;
     if CONSOLE
         .try_with(|c| {
             use std::fmt::Write as _;
             let mut c = c.borrow_mut();
-            let _ = writeln!(c.output, "{args}");
+            let _ = writeln!(c.output, "{line}");
         })
         .is_ok()
     {
         return;
     }
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+    if let Err(e) = out.write_all(line.as_bytes()).and_then(|()| out.write_all(b"\n")) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(141);
         }
@@ -132,7 +162,7 @@ pub async fn main(cli: Cli) -> i32 {
     match run::run(cli).await {
         Ok(code) => code,
         Err(CliError(msg)) => {
-            eprintln!("gatehouse: error: {msg}");
+            eprintln!("gatehouse: error: {}", terminal_safe(&msg));
             2
         }
     }

@@ -18,7 +18,7 @@ pub struct Answer {
 /// Prints a value as pretty JSON with a trailing newline.
 pub fn print_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<(), CliError> {
     let s = serde_json::to_string_pretty(v)?;
-    out!("{s}");
+    super::emit_json(&s);
     Ok(())
 }
 

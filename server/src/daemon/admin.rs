@@ -131,8 +131,10 @@ fn output(stdout: String, status: i32, reason: String) -> Outcome {
     Outcome::new(Response::Output { stdout, status }, reason)
 }
 
+/// The refusal the caller's terminal shows: made terminal-safe here (it may quote a database
+/// value), as the command's own output was by `cli::emit`.
 fn denied(reason: String, words: &str) -> Outcome {
-    let mut o = Outcome::denied(reason);
+    let mut o = Outcome::denied(cli::terminal_safe(&reason).into_owned());
     o.reason = format!("{} ({words})", o.reason);
     o
 }
