@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The package test (issue 7): install the .deb, use it, remove and purge it, and check the host
+# The package test: install the .deb, use it, remove and purge it, and check the host
 # came back as it was. Run as root: `bash packaging/tests/install.sh [OLD.deb NEW.deb]`.
 # Without arguments it builds the .deb with packaging/build-deb.sh, and a "newer" package for the
 # upgrade step: the same sources copied to a temp dir with one more schema migration (a column
@@ -193,6 +193,32 @@ check "libnss_gatehouse.so.2 has its SONAME" \
     sh -c 'objdump -p /usr/lib/x86_64-linux-gnu/libnss_gatehouse.so.2 2>/dev/null | grep -q "SONAME *libnss_gatehouse.so.2" || readelf -d /usr/lib/x86_64-linux-gnu/libnss_gatehouse.so.2 | grep -q "libnss_gatehouse.so.2"'
 check "sshd accepts the config with the drop-in" /usr/sbin/sshd -t
 check "examples: vsftpd and ProFTPD fragments and PAM files" sh -c 'cd /usr/share/doc/gatehouse/examples && ls vsftpd.conf.fragment vsftpd.pam proftpd.conf.fragment proftpd.pam'
+check "docs beside the README: admin guide, design, benchmarks" \
+    sh -c 'cd /usr/share/doc/gatehouse && ls README.md docs/admin-guide.md docs/design.md docs/benchmarks.md'
+
+# Man pages: the admin's way in (`man pam_gatehouse`, …) finds each hand-written page, and every
+# page the package installs renders without a warning (what lintian's groff-message check runs).
+man_finds() { # SECTION NAME: `man` finds the page by name and shows its NAME line
+    local out
+    out=$(MANPAGER=cat MANWIDTH=80 man "$1" "$2" 2>&1) || { echo "$out"; return 1; }
+    printf '%s\n' "$out" | grep -A1 '^NAME' | grep -q "^ *$2 "
+}
+for page in "8 pam_gatehouse" "8 libnss_gatehouse" "5 gatehouse.toml" "8 gatehoused" "8 gatehouse-tasks" \
+    "8 gatehouse-sftp" "8 gatehouse-keys" "8 gatehouse" "8 gatehouse-user-add"; do
+    # shellcheck disable=SC2086 # "SECTION NAME", split on purpose
+    check "man $page" man_finds $page
+done
+all_pages_render() {
+    local n=0 bad=0 p warn
+    for p in $(dpkg -L gatehouse | grep -E '^/usr/share/man/man[1-9]/.*\.gz$'); do
+        n=$((n + 1))
+        warn=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$p" 2>&1 >/dev/null) || warn+=" (man failed)"
+        [ -z "$warn" ] || { echo "$p: $warn"; bad=1; }
+    done
+    echo "$n pages"
+    [ "$n" -ge 50 ] && [ "$bad" = 0 ]
+}
+check "every installed man page renders without warnings" all_pages_render
 
 echo "== daemon stopped, empty database: no one is locked out"
 check "sshd starts" start_sshd

@@ -1,10 +1,11 @@
-//! Writes the .deb's man pages and shell completions into the directory given as the only
-//! argument: `gatehouse.8` and one page per subcommand (`gatehouse-user-add.8`, …) generated
+//! Writes the .deb's generated man pages and shell completions into the directory given as the
+//! only argument: `gatehouse.8` and one page per subcommand (`gatehouse-user-add.8`, …) generated
 //! from the CLI's clap definitions (`gatehouse_server::cli::Cli`), so `--help`, the pages and
-//! completion never disagree; `gatehouse.bash` and `_gatehouse` (zsh) from the same
-//! definitions; and short pages for the four programs without a clap parser (gatehoused,
-//! gatehouse-tasks, gatehouse-keys, gatehouse-sftp), written here as text because they take no
-//! options worth generating. `packaging/build-deb.sh` runs it before `cargo deb`:
+//! completion never disagree; `gatehouse.bash` and `_gatehouse` (zsh) from the same definitions.
+//! The pages of the programs without a clap parser (gatehoused, gatehouse-tasks, gatehouse-keys,
+//! gatehouse-sftp), of the modules (pam_gatehouse, libnss_gatehouse) and of the configuration
+//! file (gatehouse.toml(5)) are hand-written roff in `docs/man/`, which `packaging/build-deb.sh`
+//! copies beside these. It runs this before `cargo deb`:
 //! `cargo run --release --locked -p gatehouse-server --example gen_docs -- DIR`.
 //!
 //! A command's `after_help` becomes sections: a paragraph starting "Example" goes to EXAMPLES
@@ -12,7 +13,7 @@
 //! continues the DESCRIPTION.
 use clap::CommandFactory;
 use clap_complete::Shell;
-use clap_mangen::roff::{bold, italic, roman, Inline, Roff};
+use clap_mangen::roff::{bold, roman, Inline, Roff};
 use clap_mangen::Man;
 use std::io::Write;
 use std::path::Path;
@@ -46,11 +47,7 @@ fn generate(dir: &Path) -> std::io::Result<()> {
     // (A fresh command: completion generation has already added the `help` subcommands.)
     let mut cli = gatehouse_server::cli::Cli::command().disable_help_subcommand(true);
     cli.build();
-    cli_pages(&cli, None, dir)?;
-    for page in daemon_pages() {
-        write_page(dir, page.name, &page.render())?;
-    }
-    Ok(())
+    cli_pages(&cli, None, dir)
 }
 
 fn source() -> String {
@@ -214,7 +211,7 @@ fn top_sections(roff: &mut Roff) {
         roff,
         "/etc/gatehouse/gatehouse.toml",
         "The configuration: database, home_base, root_prefixes, id range, protocols, password and lockout \
-         settings. Every key has a default; a missing file means the defaults.",
+         settings. Every key has a default; a missing file means the defaults. See gatehouse.toml(5).",
     );
     item(roff, "/var/lib/gatehouse/gatehouse.db", "The default SQLite database.");
 }
@@ -222,13 +219,19 @@ fn top_sections(roff: &mut Roff) {
 fn top_see_also(roff: &mut Roff) {
     roff.control("SH", ["SEE ALSO"]);
     let mut refs = Vec::new();
-    for (i, name) in ["gatehoused", "gatehouse-tasks", "gatehouse-keys", "gatehouse-sftp"].iter().enumerate() {
+    for (i, name) in
+        ["gatehoused", "gatehouse-tasks", "gatehouse-keys", "gatehouse-sftp", "pam_gatehouse", "libnss_gatehouse"]
+            .iter()
+            .enumerate()
+    {
         if i > 0 {
             refs.push(roman(", "));
         }
         refs.extend(xref(name));
     }
     refs.push(roman(", "));
+    refs.push(bold("gatehouse.toml"));
+    refs.push(roman("(5), "));
     refs.push(bold("nsswitch.conf"));
     refs.push(roman("(5), "));
     refs.push(bold("pam-auth-update"));
@@ -237,338 +240,5 @@ fn top_see_also(roff: &mut Roff) {
     refs.push(roman("(5)"));
     roff.text(refs);
     roff.control("PP", []);
-    roff.text([roman("/usr/share/doc/gatehouse/README.md")]);
-}
-
-/// One paragraph of a hand-written page.
-enum Para {
-    /// Filled text.
-    Text(&'static str),
-    /// A tagged item (`.TP`).
-    Item(&'static str, &'static str),
-    /// Lines kept as typed.
-    Pre(&'static [&'static str]),
-    /// Cross references, `name(section)`.
-    SeeAlso(&'static [(&'static str, &'static str)]),
-}
-
-/// A page for a program that has no clap parser.
-struct Page {
-    name: &'static str,
-    about: &'static str,
-    /// The argument lines after the name, one synopsis line each ("" for none).
-    synopsis: &'static [&'static str],
-    sections: &'static [(&'static str, &'static [Para])],
-}
-
-impl Page {
-    fn render(&self) -> String {
-        let mut roff = Roff::default();
-        let src = source();
-        roff.control("TH", [self.name, SECTION, "", src.as_str(), MANUAL]);
-        roff.control("SH", ["NAME"]);
-        roff.text([roman(format!("{} - {}", self.name, self.about))]);
-        roff.control("SH", ["SYNOPSIS"]);
-        for (i, args) in self.synopsis.iter().enumerate() {
-            if i > 0 {
-                roff.control("br", []);
-            }
-            if args.is_empty() {
-                roff.text([bold(self.name)]);
-            } else {
-                roff.text([bold(self.name), roman(" "), italic(*args)]);
-            }
-        }
-        for (heading, paras) in self.sections {
-            roff.control("SH", [*heading]);
-            for (i, p) in paras.iter().enumerate() {
-                match p {
-                    Para::Text(t) => {
-                        if i > 0 {
-                            roff.control("PP", []);
-                        }
-                        roff.text([roman(*t)]);
-                    }
-                    Para::Item(tag, text) => item(&mut roff, tag, text),
-                    Para::Pre(lines) => preformatted(&mut roff, lines),
-                    Para::SeeAlso(refs) => {
-                        let mut inl = Vec::new();
-                        for (j, (n, s)) in refs.iter().enumerate() {
-                            if j > 0 {
-                                inl.push(roman(", "));
-                            }
-                            inl.push(bold(*n));
-                            inl.push(roman(format!("({s})")));
-                        }
-                        roff.text(inl);
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        // Writing to a Vec cannot fail.
-        let _ = roff.to_writer(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
-
-const CONFIG_ITEM: Para = Para::Item(
-    "/etc/gatehouse/gatehouse.toml",
-    "The configuration (GATEHOUSE_CONFIG overrides the path). A missing file means the defaults.",
-);
-const SOCKET_ITEM: Para =
-    Para::Item("/run/gatehouse/socket", "gatehoused's socket, a fixed path; the answers come from the database.");
-
-/// The pages of gatehoused, gatehouse-tasks, gatehouse-keys and gatehouse-sftp: what their
-/// `main`s and DESIGN.md say they do.
-fn daemon_pages() -> [Page; 4] {
-    [
-        Page {
-            name: "gatehoused",
-            about: "the gatehouse daemon behind pam_gatehouse.so, gatehouse-keys and gatehouse-sftp",
-            synopsis: &[""],
-            sections: &[
-                (
-                    "DESCRIPTION",
-                    &[
-                        Para::Text(
-                            "gatehoused runs as the system user gatehouse and owns the gatehouse database. It answers \
-                             the PAM module pam_gatehouse.so, gatehouse-keys(8) and gatehouse-sftp(8) over \
-                             /run/gatehouse/socket, writes the NSS snapshot /var/lib/gatehouse/nss.db that \
-                             libnss_gatehouse.so.2 maps, and writes a new snapshot within a second of any change to \
-                             the database, whoever made it (the gatehouse CLI, SQL, another host). It asks \
-                             gatehouse-tasks(8) to create users' root folders.",
-                        ),
-                        Para::Text(
-                            "It takes no arguments. On start it reads the configuration, opens the database and \
-                             refuses a schema that is not current (run gatehouse db migrate first), binds its socket \
-                             (directory 0755, socket 0666: who may ask what is decided per request from the caller's \
-                             SO_PEERCRED credentials), tells systemd it is ready when NOTIFY_SOCKET is set \
-                             (Type=notify), and serves until SIGTERM or SIGINT. Logs go to standard error, which \
-                             systemd sends to the journal.",
-                        ),
-                        Para::Text(
-                            "The package's unit gatehoused.service starts it. Without systemd (containers, CI), \
-                             start both daemons as root with:",
-                        ),
-                        Para::Pre(&[
-                            "install -d -o gatehouse -g gatehouse /run/gatehouse",
-                            "gatehouse-tasks &",
-                            "runuser -u gatehouse -- gatehoused &",
-                        ]),
-                    ],
-                ),
-                (
-                    "SIGNALS",
-                    &[
-                        Para::Item("SIGTERM, SIGINT", "Stop serving, remove the socket and exit."),
-                        Para::Item(
-                            "SIGHUP",
-                            "Re-read and check the configuration and log whether it is valid. Changes take effect \
-                             at the next start.",
-                        ),
-                    ],
-                ),
-                (
-                    "EXIT STATUS",
-                    &[Para::Text("0 after SIGTERM or SIGINT; 1 when it cannot start (the reason is logged).")],
-                ),
-                (
-                    "ENVIRONMENT",
-                    &[
-                        Para::Item("GATEHOUSE_CONFIG", "The configuration file to read instead of the default."),
-                        Para::Item("NOTIFY_SOCKET", "Set by systemd; readiness is sent there."),
-                    ],
-                ),
-                (
-                    "FILES",
-                    &[
-                        CONFIG_ITEM,
-                        Para::Item("/var/lib/gatehouse/gatehouse.db", "The default SQLite database."),
-                        Para::Item(
-                            "/var/lib/gatehouse/nss.db",
-                            "The NSS snapshot (0644, public fields only), replaced by rename.",
-                        ),
-                        SOCKET_ITEM,
-                        Para::Item("/run/gatehouse/tasks.socket", "gatehouse-tasks' socket."),
-                    ],
-                ),
-                (
-                    "SEE ALSO",
-                    &[Para::SeeAlso(&[
-                        ("gatehouse", "8"),
-                        ("gatehouse-tasks", "8"),
-                        ("gatehouse-keys", "8"),
-                        ("gatehouse-sftp", "8"),
-                        ("nsswitch.conf", "5"),
-                        ("pam-auth-update", "8"),
-                    ])],
-                ),
-            ],
-        },
-        Page {
-            name: "gatehouse-tasks",
-            about: "the root helper that creates and removes gatehouse users' root folders",
-            synopsis: &[""],
-            sections: &[
-                (
-                    "DESCRIPTION",
-                    &[
-                        Para::Text(
-                            "gatehouse-tasks does the few things gatehouse needs root for, on request from \
-                             gatehoused(8): it creates a user's root folder under an allowed prefix (home_base or \
-                             root_prefixes in the configuration) with the user as owner, never changing the owner of \
-                             a directory that exists, and removes a root for gatehouse user del --remove-files, \
-                             never one that is shared or outside the prefixes.",
-                        ),
-                        Para::Text(
-                            "When vsftpd configs are generated (ftp_servers, or vsftpd installed), it also writes \
-                             and removes the per-user files in vsftpd_user_config_dir (default \
-                             /etc/vsftpd/gatehouse, which the admin creates): root-owned, mode 0644, with \
-                             local_root and write_enable, written atomically.",
-                        ),
-                        Para::Text(
-                            "It takes no arguments, must run as root, and reads the configuration once at start. It \
-                             listens on /run/gatehouse/tasks.socket: mode 0660, owner root, group gatehouse when that \
-                             group exists, else 0600 root:root. Whatever the mode, only root and the user gatehouse \
-                             may ask (checked with SO_PEERCRED on every connection). One request per connection, one \
-                             log line per request on standard error (the journal under systemd).",
-                        ),
-                        Para::Text(
-                            "It needs only CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE and CAP_KILL, and no network; \
-                             the package's unit gatehouse-tasks.service keeps it to those. Without systemd, start it \
-                             as root before gatehoused (see gatehoused(8)).",
-                        ),
-                    ],
-                ),
-                ("SIGNALS", &[Para::Item("SIGTERM, SIGINT", "Stop, remove the socket and exit.")]),
-                (
-                    "EXIT STATUS",
-                    &[Para::Text(
-                        "0 after SIGTERM or SIGINT; 1 when it cannot start (not root, bad configuration, socket \
-                         error; the reason is logged).",
-                    )],
-                ),
-                (
-                    "ENVIRONMENT",
-                    &[Para::Item("GATEHOUSE_CONFIG", "The configuration file to read instead of the default.")],
-                ),
-                ("FILES", &[CONFIG_ITEM, Para::Item("/run/gatehouse/tasks.socket", "Its socket.")]),
-                ("SEE ALSO", &[Para::SeeAlso(&[("gatehoused", "8"), ("gatehouse", "8")])]),
-            ],
-        },
-        Page {
-            name: "gatehouse-keys",
-            about: "sshd's AuthorizedKeysCommand for gatehouse users",
-            synopsis: &["user [uid fingerprint type key]"],
-            sections: &[
-                (
-                    "DESCRIPTION",
-                    &[
-                        Para::Text(
-                            "sshd runs gatehouse-keys, as the unprivileged user gatehouse-keys, with the login name, \
-                             the uid and the offered key's fingerprint, type and base64 (the package's drop-in \
-                             /etc/ssh/sshd_config.d/gatehouse.conf sets this up):",
-                        ),
-                        Para::Pre(&[
-                            "AuthorizedKeysCommand /usr/sbin/gatehouse-keys %u %U %f %t %k",
-                            "AuthorizedKeysCommandUser gatehouse-keys",
-                        ]),
-                        Para::Text(
-                            "It asks gatehoused(8) for the user's keys and prints them in authorized_keys form, \
-                             with the options sshd then enforces itself: restrict, from=\"allowed networks\" and \
-                             expiry-time=\"...\". When the offered key (the fifth argument) is given, only its line \
-                             is printed. Nothing is printed for unknown, inactive, expired or SSH-disabled users, \
-                             users who must change their password, or when the daemon is down: then sshd finds no \
-                             key and the key login fails.",
-                        ),
-                        Para::Text(
-                            "It reads no configuration and no environment variable; the daemon's socket is a fixed \
-                             path. Errors go to standard error, which sshd logs.",
-                        ),
-                    ],
-                ),
-                (
-                    "EXIT STATUS",
-                    &[Para::Text(
-                        "0 when the daemon answered (even with no key); 1 when it could not be asked or the output \
-                         could not be written; 2 on wrong arguments.",
-                    )],
-                ),
-                ("FILES", &[SOCKET_ITEM]),
-                (
-                    "SEE ALSO",
-                    &[Para::SeeAlso(&[
-                        ("sshd_config", "5"),
-                        ("gatehoused", "8"),
-                        ("gatehouse-key-add", "8"),
-                        ("gatehouse", "8"),
-                    ])],
-                ),
-            ],
-        },
-        Page {
-            name: "gatehouse-sftp",
-            about: "the SFTP server, ForceCommand and login shell of gatehouse users",
-            synopsis: &["", "-c command"],
-            sections: &[
-                (
-                    "DESCRIPTION",
-                    &[
-                        Para::Text(
-                            "gatehouse-sftp is the login shell of every gatehouse user and the ForceCommand of the \
-                             package's sshd drop-in (Match Group gatehouse-users). sshd runs it as the user, as \
-                             gatehouse-sftp -c command, with the client's request in SSH_ORIGINAL_COMMAND; it \
-                             decides from that variable alone and never hands anything to a shell. It is not meant \
-                             to be run by hand.",
-                        ),
-                        Para::Text(
-                            "For the sftp subsystem it is the SFTP server itself (SFTP version 3 with OpenSSH's \
-                             extensions), one process per session. The user sees their root folder as /; every \
-                             request is checked against the user's rules before it touches the disk, every access \
-                             stays beneath the root, and after start-up the process confines itself to the root \
-                             with Landlock. The session follows the database: rule changes apply to it, and \
-                             deactivation or expiry ends it.",
-                        ),
-                        Para::Text(
-                            "Legacy scp -t/-f (scp -O) and rsync --server are served only for users without path \
-                             rules: their arguments are re-rooted and checked (no links, devices or specials, the \
-                             user's file size cap, no deleting without delete rights), and the program runs confined \
-                             to the root. Any other command, or a login without one, is refused with one line: the \
-                             account has no shell.",
-                        ),
-                        Para::Text(
-                            "The policy comes from gatehoused(8), which finds the user by the process's uid. Each \
-                             session and refusal is logged to syslog (/dev/log).",
-                        ),
-                    ],
-                ),
-                (
-                    "EXIT STATUS",
-                    &[Para::Text(
-                        "0 when the client ended the SFTP session; 1 when the request was refused, the daemon \
-                         could not be asked, or the session ended on a policy change or a broken connection. A \
-                         served scp or rsync exits with that program's status.",
-                    )],
-                ),
-                (
-                    "ENVIRONMENT",
-                    &[
-                        Para::Item("SSH_ORIGINAL_COMMAND", "The client's request, set by sshd."),
-                        Para::Item("SSH_CONNECTION", "The client's address, set by sshd; IP rules use it."),
-                    ],
-                ),
-                ("FILES", &[SOCKET_ITEM, Para::Item("/etc/shells", "Lists /usr/sbin/gatehouse-sftp.")]),
-                (
-                    "SEE ALSO",
-                    &[Para::SeeAlso(&[
-                        ("sshd_config", "5"),
-                        ("gatehoused", "8"),
-                        ("gatehouse-rule-add", "8"),
-                        ("gatehouse", "8"),
-                    ])],
-                ),
-            ],
-        },
-    ]
+    roff.text([roman("/usr/share/doc/gatehouse/README.md, /usr/share/doc/gatehouse/docs/admin-guide.md")]);
 }
