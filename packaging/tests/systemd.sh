@@ -191,35 +191,52 @@ OLDDEB=/root/debs/$(basename "$DEB")
 NEWDEB=/root/debs/$(basename "$DEB2")
 CG_BEFORE=$(for d in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do for s in payload supervisor; do [ -d "$d/$s" ] && echo "$d/$s"; done; done || true)
 export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=${SYSTEMD_NSPAWN_UNIFIED_HIERARCHY:-1}
-t=$(date +%s)
-setsid systemd-nspawn --boot --directory="$ROOT" --machine="$NAME" --hostname=gatehouse-test \
-    --register=no --keep-unit --private-network --console=read-only \
-    </dev/null >"$WORK/console.log" 2>&1 &
-NSPAWN=$!
-for _ in $(seq 200); do
-    LEADER=$(ps -o pid= --ppid "$NSPAWN" 2>/dev/null | head -n 1 | tr -d ' ' || true)
-    [ -n "$LEADER" ] && nsenter -t "$LEADER" -a test -S /run/systemd/private 2>/dev/null && break
-    LEADER=
-    kill -0 "$NSPAWN" 2>/dev/null || break
-    sleep 0.25
-done
 # ct COMMAND...: run a command inside the container as root, with a clean environment.
 ct() {
     nsenter -t "$LEADER" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive "$@"
 }
-if [ -z "$LEADER" ]; then
-    fail "systemd-nspawn --boot: no container init (console below)"
-    sed 's/^/     | /' "$WORK/console.log"
-    exit 1
-fi
-state=$(ct timeout 120 systemctl is-system-running --wait 2>&1 || true)
-if [ "$state" = running ]; then
-    pass "container booted: systemd is PID 1, is-system-running: $state ($(($(date +%s) - t)) s; cgroup $(ct stat -fc %T /sys/fs/cgroup))"
-else
-    fail "container booted, but is-system-running: $state"
-    ct systemctl --failed --no-pager 2>&1 | sed 's/^/     | /'
-fi
+# boot WHAT: start the container on $ROOT and wait until its systemd has finished booting.
+boot() {
+    local what=$1 t state
+    t=$(date +%s)
+    setsid systemd-nspawn --boot --directory="$ROOT" --machine="$NAME" --hostname=gatehouse-test \
+        --register=no --keep-unit --private-network --console=read-only \
+        </dev/null >>"$WORK/console.log" 2>&1 &
+    NSPAWN=$!
+    for _ in $(seq 200); do
+        LEADER=$(ps -o pid= --ppid "$NSPAWN" 2>/dev/null | head -n 1 | tr -d ' ' || true)
+        [ -n "$LEADER" ] && nsenter -t "$LEADER" -a test -S /run/systemd/private 2>/dev/null && break
+        LEADER=
+        kill -0 "$NSPAWN" 2>/dev/null || break
+        sleep 0.25
+    done
+    if [ -z "$LEADER" ]; then
+        fail "systemd-nspawn --boot ($what): no container init (console below)"
+        sed 's/^/     | /' "$WORK/console.log"
+        exit 1
+    fi
+    state=$(ct timeout 120 systemctl is-system-running --wait 2>&1 || true)
+    if [ "$state" = running ]; then
+        pass "container booted ($what): systemd is PID 1, is-system-running: $state ($(($(date +%s) - t)) s; /sys/fs/cgroup: $(ct stat -fc %T /sys/fs/cgroup))"
+    else
+        fail "container booted ($what), but is-system-running: $state"
+        ct systemctl --failed --no-pager 2>&1 | sed 's/^/     | /'
+    fi
+}
+# poweroff: shut the container down from inside and wait for nspawn to exit.
+poweroff() {
+    ct systemctl poweroff --no-block >/dev/null 2>&1 || true
+    for _ in $(seq 120); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.25; done
+    if kill -0 "$NSPAWN" 2>/dev/null; then
+        fail "the container did not power off within 30 s"
+        return 1
+    fi
+    wait "$NSPAWN" 2>/dev/null || true
+    NSPAWN=
+    LEADER=
+}
+boot "first boot"
 ct sh -c 'echo "     $(. /etc/os-release; echo "$PRETTY_NAME"), systemd $(systemctl --version | sed -n "1s/systemd \([0-9]*\).*/\1/p"), PID 1: $(cat /proc/1/comm)"'
 
 # step DESCRIPTION COMMAND...: one PASS/FAIL line; the command's output is shown on failure.
@@ -348,6 +365,23 @@ step "the postinst restarted both daemons through systemd ($PIDS2-> $PIDS3)" \
 step "alice is still there" ct gatehouse user show alice
 logins "after upgrade"
 
+# ---- reboot ----
+echo "== [$(elapsed)] reboot: the enabled units start at boot, before sshd"
+poweroff
+boot "after the upgrade"
+show "both units started at boot, active/running" ready
+# Before=ssh.service: sshd must not accept logins before gatehoused is ready.
+ordered() {
+    local tasks daemon ssh
+    tasks=$(ct systemctl show -P ActiveEnterTimestampMonotonic gatehouse-tasks)
+    daemon=$(ct systemctl show -P ActiveEnterTimestampMonotonic gatehoused)
+    ssh=$(ct systemctl show -P ExecMainStartTimestampMonotonic ssh)
+    echo "monotonic µs: ready: gatehouse-tasks $tasks, gatehoused $daemon; ssh.service started $ssh"
+    [ "$tasks" -gt 0 ] && [ "$tasks" -le "$daemon" ] && [ "$daemon" -le "$ssh" ]
+}
+show "boot order: gatehouse-tasks ready, then gatehoused ready, then sshd started" ordered
+logins "after reboot"
+
 # ---- security scores ----
 echo "== [$(elapsed)] systemd-analyze security gatehoused.service gatehouse-tasks.service"
 ct systemd-analyze security --no-pager gatehoused.service gatehouse-tasks.service >"$WORK/security.txt" 2>&1 || true
@@ -358,12 +392,12 @@ for u in gatehoused gatehouse-tasks; do
     echo "     $u.service: ${s:-?}"
 done
 step "systemd-analyze security scored both units" sh -c "[ \$(grep -c 'Overall exposure level' '$WORK/security.txt') = 2 ]"
-# The journal of both units from this boot: anything systemd or the daemons complained about.
-ct journalctl -b --no-pager -o short-monotonic -u gatehoused -u gatehouse-tasks >"$WORK/journal.txt" 2>&1 || true
+# The journal of both units (both boots): anything systemd or the daemons complained about.
+ct journalctl --no-pager -o short-monotonic -u gatehoused -u gatehouse-tasks >"$WORK/journal.txt" 2>&1 || true
 echo "     journal of both units ($(wc -l <"$WORK/journal.txt") lines):"
 sed 's/^/     | /' "$WORK/journal.txt"
-ct journalctl -b --no-pager -p warning -o short-monotonic >"$WORK/warnings.txt" 2>&1 || true
-echo "     warnings and worse in this boot's journal ($(wc -l <"$WORK/warnings.txt") lines):"
+ct journalctl --no-pager -p warning -o short-monotonic >"$WORK/warnings.txt" 2>&1 || true
+echo "     warnings and worse in the journal (both boots) ($(wc -l <"$WORK/warnings.txt") lines):"
 sed 's/^/     | /' "$WORK/warnings.txt"
 no_failed_units() {
     local out
