@@ -83,7 +83,9 @@ cleanup() {
     # them behind (empty) when systemd is not the host's init; remove the ones this run made.
     for d in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
         for sub in payload supervisor; do
-            [ -d "$d/$sub" ] && ! grep -qx "$d/$sub" <<<"$CG_BEFORE" && rmdir "$d/$sub" 2>/dev/null
+            # Depth-first: the container's systemd leaves its init.scope below payload/.
+            [ -d "$d/$sub" ] && ! grep -qx "$d/$sub" <<<"$CG_BEFORE" &&
+                find "$d/$sub" -depth -type d -exec rmdir {} + 2>/dev/null
         done
     done
     rmdir "/run/systemd/nspawn/propagate/$NAME" 2>/dev/null
@@ -352,6 +354,16 @@ show "both active/running again after the restart" ready
 PIDS2=$(main_pids)
 step "new main PIDs ($PIDS1-> $PIDS2)" test "$PIDS1" != "$PIDS2"
 logins "after restart"
+# Both units declare RuntimeDirectory=gatehouse; systemd gives a unit's runtime directory to
+# its User= each time the unit starts. gatehoused binds its socket and keeps writing
+# /run/gatehouse/sync.json there, so the directory must stay gatehouse's when gatehouse-tasks
+# (root) restarts on its own (by hand, or Restart=always after a crash).
+tasks_alone() {
+    ct systemctl restart gatehouse-tasks
+    ct sh -c 'stat -c "%U:%G %a %n" /run/gatehouse /run/gatehouse/*'
+    [ "$(ct stat -c %U:%G /run/gatehouse)" = gatehouse:gatehouse ] && ct systemctl is-active -q gatehoused gatehouse-tasks
+}
+step "systemctl restart gatehouse-tasks alone: /run/gatehouse stays gatehouse's" tasks_alone
 
 # ---- upgrade ----
 echo "== [$(elapsed)] upgrade: apt install ./$(basename "$DEB2")"
