@@ -120,7 +120,7 @@ fi
 [ "${#MIRRORS[@]}" -gt 0 ] || { echo "fresh-ci.sh: no Debian apt sources found on this host (set MIRROR_SOURCES=FILE)" >&2; exit 2; }
 KEY=$({ echo "${MMDEBSTRAP_OPTS[*]} $PACKAGES"; cat "${MIRRORS[@]}" | grep -Ev '^[[:space:]]*(#|$)'; } | sha256sum | cut -c1-16)
 TARBALL=$CACHE/bookworm-ci-$KEY.tar
-TMPTAR=$CACHE/.partial-bookworm-ci-$KEY.tar
+TMPTAR=$CACHE/.partial-bookworm-ci-$KEY-$$.tar
 if [ "$FRESH" = 1 ] || [ ! -f "$TARBALL" ] || [ ! -s "$TARBALL" ]; then
     mkdir -p "$CACHE"
     t=$(date +%s)

@@ -127,7 +127,7 @@ fi
 KEY=$({ echo "${MMDEBSTRAP_OPTS[*]} $PACKAGES"; cat "${MIRRORS[@]}" | grep -Ev '^[[:space:]]*(#|$)'; } | sha256sum | cut -c1-16)
 TARBALL=$CACHE/bookworm-$KEY.tar
 # mmdebstrap picks the format from the name: the temporary name must end in .tar too.
-TMPTAR=$CACHE/.partial-bookworm-$KEY.tar
+TMPTAR=$CACHE/.partial-bookworm-$KEY-$$.tar
 
 
 echo "== [$(elapsed)] the root"
