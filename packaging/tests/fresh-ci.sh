@@ -26,8 +26,10 @@
 #   it: .ci/run finds cargo through ~/.cargo/env, as on a machine set up with rustup.
 #   CARGO_BUILD_JOBS is passed in if set.
 # - The run: a private mount and PID namespace (unshare --mount --pid --fork --kill-child) in
-#   which the root gets /proc (this namespace's), /sys and /dev (the host's, recursively, with
-#   a private /dev/shm), a tmpfs on /run, and then `chroot` to it for `bash .ci/run` as root,
+#   which the root is bind-mounted on itself (so / is a mount point after the chroot, which
+#   `unshare -m` needs) and gets /proc (this namespace's), /sys and /dev (the host's,
+#   recursively, with a private /dev/shm), a tmpfs on /run, and then `chroot` to it for
+#   `bash .ci/run` as root,
 #   with a clean environment. Not systemd-nspawn: without --private-network it drops
 #   CAP_NET_ADMIN and keeps /sys and /proc/sys read-only, which `ip netns` and the tests'
 #   namespaces need. The network namespace is the host's (apt reaches the mirror, cargo
@@ -41,6 +43,10 @@ if [ "${1:-}" = --inside ]; then
     # ---- inside the private mount and PID namespace (PID 1 here) ----
     ROOT=$2
     WORK=$3
+    # The root must be a mount point: in a chroot whose / is not one, every `unshare -m` (the
+    # tests' private namespaces) fails with "cannot change root filesystem propagation:
+    # Invalid argument".
+    mount --bind "$ROOT" "$ROOT"
     mount -t proc -o nosuid,nodev,noexec proc "$ROOT/proc"
     mount --rbind /sys "$ROOT/sys"
     mount --make-rslave "$ROOT/sys"
