@@ -88,9 +88,10 @@ cleanup() {
     local rc=$?
     set +e
     if [ -n "$UNSHARE" ] && kill -0 "$UNSHARE" 2>/dev/null; then
-        # --kill-child: unshare sends SIGKILL to the namespace's PID 1 when it ends, which ends
-        # every process in the namespace.
-        kill "$UNSHARE"
+        # unshare ignores SIGTERM and SIGINT while it waits for its child, so SIGKILL;
+        # --kill-child (PR_SET_PDEATHSIG) then kills the namespace's PID 1, which ends every
+        # process in the namespace.
+        kill -KILL "$UNSHARE"
         wait "$UNSHARE" 2>/dev/null
     fi
     if [ -n "$WORK" ]; then
