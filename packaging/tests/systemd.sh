@@ -406,8 +406,14 @@ done
 step "systemd-analyze security scored both units" sh -c "[ \$(grep -c 'Overall exposure level' '$WORK/security.txt') = 2 ]"
 # The journal of both units (both boots): anything systemd or the daemons complained about.
 ct journalctl --no-pager -o short-monotonic -u gatehoused -u gatehouse-tasks >"$WORK/journal.txt" 2>&1 || true
-echo "     journal of both units ($(wc -l <"$WORK/journal.txt") lines):"
-sed 's/^/     | /' "$WORK/journal.txt"
+# In full when a step failed; otherwise each start's readiness and anything that looks wrong.
+if [ "$FAILED" = 0 ]; then
+    echo "     journal of both units ($(wc -l <"$WORK/journal.txt") lines; readiness and errors):"
+    grep -E ' INFO ready |Failed|failed|ERROR|WARN|Permission denied' "$WORK/journal.txt" | sed 's/^/     | /' || true
+else
+    echo "     journal of both units ($(wc -l <"$WORK/journal.txt") lines):"
+    sed 's/^/     | /' "$WORK/journal.txt"
+fi
 ct journalctl --no-pager -p warning -o short-monotonic >"$WORK/warnings.txt" 2>&1 || true
 echo "     warnings and worse in the journal (both boots) ($(wc -l <"$WORK/warnings.txt") lines):"
 sed 's/^/     | /' "$WORK/warnings.txt"
