@@ -16,7 +16,7 @@
 #   /var/cache/gatehouse-nspawn, keyed by a hash of the packages and sources); `--fresh` (or
 #   FRESH=1) makes a new one. Each run unpacks it into a new directory under /var/tmp.
 #   Two files a Debian installer writes and mmdebstrap does not are added: /etc/hosts
-#   (localhost) and, as on the CI host this replaces, /usr/sbin/policy-rc.d exiting 101, so the
+#   (localhost and the machine's name on 127.0.1.1) and, as on the CI host this replaces, /usr/sbin/policy-rc.d exiting 101, so the
 #   packages .ci/run installs (openssh-server, postgresql, vsftpd, slapd, nginx) do not start
 #   their daemons: there is no init here, and with the host's network shared they would bind
 #   the host's ports (port 22 is the host's sshd). The tests start their own on free ports.
@@ -151,8 +151,12 @@ WORK=$(mktemp -d /var/tmp/gatehouse-fresh-ci.XXXXXX)
 ROOT=$WORK/root
 mkdir "$ROOT"
 tar -C "$ROOT" -xf "$TARBALL"
-[ -e "$ROOT/etc/hosts" ] || printf '%s\n' '127.0.0.1	localhost' '::1		localhost ip6-localhost ip6-loopback' \
-    'ff02::1		ip6-allnodes' 'ff02::2		ip6-allrouters' >"$ROOT/etc/hosts"
+# As debian-installer writes it: the machine's own name resolves (127.0.1.1). The root shares
+# the host's UTS namespace, so that name is the host's. (Without it ProFTPD exits at start:
+# "mod_unique_id/0.2: unable to resolve 'vm' to an IP address", and every ProFTPD test fails.)
+[ -e "$ROOT/etc/hosts" ] || printf '%s\n' '127.0.0.1	localhost' "127.0.1.1	$(hostname)" \
+    '::1		localhost ip6-localhost ip6-loopback' 'ff02::1		ip6-allnodes' 'ff02::2		ip6-allrouters' \
+    >"$ROOT/etc/hosts"
 printf '%s\n' '#!/bin/sh' '# fresh-ci.sh: no init in this root; daemons are started by the tests themselves.' 'exit 101' \
     >"$ROOT/usr/sbin/policy-rc.d"
 chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
