@@ -415,13 +415,22 @@ class Ftp(Ssh):
             return f.read().count('op="proftpd_reload" root="proftpd" result=Ok')
 
     def apply(self, rule_set):
+        """Applies the rule set (several CLI commands) and waits until ProFTPD was signalled after
+        the last of them: the first reload may come from a pass that saw only some of the
+        commands (seen on a loaded machine), so the count must also stay still for a second,
+        longer than gatehoused's poll, settle and the helper's write together."""
         import time
         before = self.reloads()
         Ssh.apply(self, FTP_RULE_SETS.get(rule_set, rule_set))
-        for _ in range(250):
-            if self.reloads() > before:
+        deadline = time.monotonic() + 10
+        last, still_since = self.reloads(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = self.reloads()
+            if now != last:
+                last, still_since = now, time.monotonic()
+            elif now > before and time.monotonic() - still_since >= 1.0:
                 break
-            time.sleep(0.02)
         time.sleep(0.1)  # SIGHUP is handled by ProFTPD's main loop, before its next accept
 
     def open(self, root, rule_set):
