@@ -71,4 +71,4 @@ CONF
 "$PROFTPD_BIN" -t >>"$T/proftpd.err" 2>&1 || { cat "$T/proftpd.err" >&2; exit 1; }
 "$PROFTPD_BIN" -n 2>>"$T/proftpd.err" &
 FTPD=$!
-wait_port
+wait_port || { echo "ProFTPD did not come up; its own output:" >&2; cat "$T/proftpd.err" >&2; exit 1; }

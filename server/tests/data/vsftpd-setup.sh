@@ -63,7 +63,7 @@ CONF
 } > "$T/vsftpd.conf"
 /usr/sbin/vsftpd "$T/vsftpd.conf" 2>>"$T/vsftpd.err" &
 FTPD=$!
-wait_port
+wait_port || { echo "vsftpd did not come up; its own output:" >&2; cat "$T/vsftpd.err" >&2; exit 1; }
 
 # Issue 15, item 9: no directory yet, so no file: the login is refused (not let in, chrooted to
 # the shared home). Then the admin creates the directory as the README says, and every file is
